@@ -1,0 +1,76 @@
+/* allocsel: the allocator ABI and the markers the selector reads.
+ *
+ * An allocator unit defines the five ABI functions and says so with
+ * ALLOCSEL_ALLOCATOR(name). A unit that calls them needs an allocator; one
+ * that wants to say so without calling them uses ALLOCSEL_NEEDS_ALLOCATOR().
+ *
+ * Markers are defined symbols, so the selector sees them in ELF symbol
+ * tables, in an archive's symbol index and in LLVM bitcode symbol tables.
+ *
+ * The ABI is declared hidden: whatever artifact (executable or dylib) the
+ * allocator is linked into, every call binds inside that artifact, and a
+ * link that forgot the allocator fails instead of binding to someone else's.
+ */
+#ifndef ALLOCSEL_ALLOCATOR_H
+#define ALLOCSEL_ALLOCATOR_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ALLOCSEL_ABI __attribute__((visibility("hidden")))
+
+ALLOCSEL_ABI void *__rust_allocate(size_t size, size_t align);
+ALLOCSEL_ABI void __rust_deallocate(void *ptr, size_t old_size, size_t align);
+ALLOCSEL_ABI void *__rust_reallocate(void *ptr, size_t old_size, size_t size,
+                                     size_t align);
+ALLOCSEL_ABI size_t __rust_reallocate_inplace(void *ptr, size_t old_size,
+                                              size_t size, size_t align);
+ALLOCSEL_ABI size_t __rust_usable_size(size_t size, size_t align);
+
+/* Symbol names the selector looks for. */
+#define ALLOCSEL_ALLOCATOR_MARKER_PREFIX "__allocsel_allocator_"
+#define ALLOCSEL_NEEDS_MARKER "__allocsel_needs_allocator"
+
+/* Marks this unit as the allocator `name` (a C identifier). Use it once, in
+ * the unit that defines the five ABI functions. */
+#define ALLOCSEL_ALLOCATOR(name)                                               \
+  __attribute__((used, visibility("hidden"))) const char                      \
+      __allocsel_allocator_##name[] = #name
+
+/* Marks this unit as needing an allocator even if it calls none of the ABI
+ * (say, it hands out memory that other units free). Weak, so any number of
+ * units may carry it. */
+#define ALLOCSEL_NEEDS_ALLOCATOR()                                             \
+  __attribute__((used, weak, visibility("hidden"))) const char                \
+      __allocsel_needs_allocator = 1
+
+/* Readable wrappers. `align` must be a power of two. */
+static inline void *allocsel_allocate(size_t size, size_t align) {
+  return __rust_allocate(size, align);
+}
+static inline void allocsel_deallocate(void *ptr, size_t old_size,
+                                       size_t align) {
+  __rust_deallocate(ptr, old_size, align);
+}
+static inline void *allocsel_reallocate(void *ptr, size_t old_size,
+                                        size_t size, size_t align) {
+  return __rust_reallocate(ptr, old_size, size, align);
+}
+/* Grows or shrinks in place, never moving; returns the usable size, which is
+ * >= size when it succeeded. */
+static inline size_t allocsel_reallocate_inplace(void *ptr, size_t old_size,
+                                                 size_t size, size_t align) {
+  return __rust_reallocate_inplace(ptr, old_size, size, align);
+}
+static inline size_t allocsel_usable_size(size_t size, size_t align) {
+  return __rust_usable_size(size, align);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ALLOCSEL_ALLOCATOR_H */

@@ -1,0 +1,203 @@
+/* allocsel-ld: a drop-in linker. It reads the linker command line, decides
+ * the allocator with the shared selector, then runs the real linker with the
+ * allocator added, or refuses before any output is written.
+ *
+ *   clang --ld-path=P/bin/allocsel-ld ...
+ *   gcc -BP/lib/allocsel/ld -fuse-ld=lld ...   (ld.lld there is this program)
+ */
+#include <errno.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "ld_cmdline.h"
+#include "selector.h"
+
+extern char **environ;
+
+static const struct {
+  const char *name, *program;
+} linkers[] = {
+    {"lld", "ld.lld"},
+    {"mold", "ld.mold"},
+    {"bfd", "ld.bfd"},
+    {"gold", "ld.gold"},
+};
+
+static int usage_error(const char *fmt, const char *arg) {
+  fputs("allocsel: error: ", stderr);
+  fprintf(stderr, fmt, arg);
+  fputc('\n', stderr);
+  return 2;
+}
+
+/* Invoked through a gcc -B directory as ld.lld, ld.gold, ...: that linker. */
+static const char *linker_from_argv0(const char *argv0) {
+  const char *base = strrchr(argv0, '/');
+  base = base ? base + 1 : argv0;
+  if (strcmp(base, "ld") == 0)
+    return "bfd";
+  for (size_t i = 0; i < sizeof linkers / sizeof *linkers; i++)
+    if (strcmp(base, linkers[i].program) == 0)
+      return linkers[i].name;
+  return NULL;
+}
+
+/* Finds `program` on PATH, skipping this very executable (a gcc -B
+ * directory puts allocsel-ld under the real linker's name). */
+static char *find_program(const char *program) {
+  if (strchr(program, '/'))
+    return access(program, X_OK) == 0 ? as_xstrdup(program) : NULL;
+  char self[PATH_MAX], real[PATH_MAX];
+  if (!realpath("/proc/self/exe", self))
+    self[0] = '\0';
+  const char *path = getenv("PATH");
+  char *dirs = as_xstrdup(path && *path ? path : "/usr/bin:/bin");
+  char *found = NULL;
+  for (char *save, *dir = strtok_r(dirs, ":", &save); dir && !found;
+       dir = strtok_r(NULL, ":", &save)) {
+    char *cand = as_xasprintf("%s/%s", *dir ? dir : ".", program);
+    if (access(cand, X_OK) == 0 && realpath(cand, real) &&
+        strcmp(real, self) != 0)
+      found = cand;
+    else
+      free(cand);
+  }
+  free(dirs);
+  return found;
+}
+
+static char *resolve_linker(const char *choice) {
+  for (size_t i = 0; i < sizeof linkers / sizeof *linkers; i++)
+    if (strcmp(choice, linkers[i].name) == 0)
+      return find_program(linkers[i].program);
+  return find_program(choice);
+}
+
+static int run(char **argv) {
+  pid_t pid;
+  int err = posix_spawn(&pid, argv[0], NULL, NULL, argv, environ);
+  if (err != 0) {
+    fprintf(stderr, "allocsel: error: cannot run %s: %s\n", argv[0],
+            strerror(err));
+    return 2;
+  }
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return 2;
+  if (WIFEXITED(status))
+    return WEXITSTATUS(status);
+  fprintf(stderr, "allocsel: error: %s killed by signal %d\n", argv[0],
+          WTERMSIG(status));
+  return 128 + WTERMSIG(status);
+}
+
+static enum as_output_type output_type(const struct ld_cmdline *cl) {
+  return cl->relocatable ? AS_RLIB : cl->shared ? AS_DYLIB : AS_EXECUTABLE;
+}
+
+/* Scans the inputs and decides. Returns 0, or the exit code after printing
+ * the diagnostics. */
+static int decide(const struct ld_cmdline *cl, enum as_output_type type,
+                  struct as_env *env, struct as_decision *dec) {
+  const char *env_alloc = getenv("ALLOCSEL_ALLOCATOR");
+  char *origin = NULL;
+  struct as_request req = {0};
+  if (cl->allocator) {
+    req.allocator = cl->allocator;
+    origin = as_xasprintf("--allocsel-allocator=%s", cl->allocator);
+  } else if (env_alloc && *env_alloc) {
+    req.allocator = env_alloc;
+    origin = as_xasprintf("ALLOCSEL_ALLOCATOR=%s", env_alloc);
+  }
+  req.origin = origin;
+
+  struct as_link *link = as_link_new(type);
+  for (size_t i = 0; i < cl->ninputs; i++) {
+    /* A missing file or library is the linker's to report. */
+    const char *path = cl->inputs[i].path;
+    if (!path || access(path, F_OK) != 0)
+      continue;
+    as_link_add_file(link, path,
+                     AS_ADD_SCRIPT_OK |
+                         (cl->inputs[i].whole ? AS_ADD_WHOLE_ARCHIVE : 0));
+  }
+  if (as_diag_exit_code(link) == 0 && as_link_add_request(link, &req) == 0) {
+    as_link_resolve(link);
+    as_decide(link, &req, env, dec);
+  }
+  as_diag_print(link, stderr);
+  int rc = as_diag_exit_code(link);
+  if (rc == 0 && (cl->verbose || getenv("ALLOCSEL_VERBOSE")))
+    fprintf(stderr, "allocsel: allocator: %s (%s)\n",
+            dec->name ? dec->name : "none", dec->reason);
+  as_link_free(link);
+  free(origin);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  struct ld_cmdline cl;
+  ld_cmdline_parse(&cl, argc, argv);
+  int rc = 0;
+  char *linker = NULL;
+  char *libdir = as_default_libdir();
+  struct as_env env;
+  as_env_init(&env, libdir);
+  struct as_decision dec = {0};
+  char **out = NULL;
+
+  if (cl.error) {
+    rc = usage_error("%s", cl.error);
+    goto done;
+  }
+  const char *choice = cl.linker ? cl.linker : getenv("ALLOCSEL_LINKER");
+  if (!choice || !*choice)
+    choice = linker_from_argv0(argv[0]);
+  if (!choice)
+    choice = "lld";
+  linker = resolve_linker(choice);
+  if (!linker) {
+    rc = usage_error("cannot find the linker '%s'", choice);
+    goto done;
+  }
+  enum as_output_type type = output_type(&cl);
+  if (cl.type && as_output_type_parse(cl.type, &type) != 0) {
+    rc = usage_error("--allocsel-type=%s: expected executable, dylib, "
+                     "staticlib or rlib",
+                     cl.type);
+    goto done;
+  }
+  /* --version or --help alone: nothing to decide. */
+  if (!(cl.no_inputs_needed && cl.ninputs == 0) &&
+      (rc = decide(&cl, type, &env, &dec)) != 0)
+    goto done;
+
+  /* linker, arguments before the first library, allocator, jemalloc, rest. */
+  out = as_xcalloc(cl.npass + 4, sizeof *out);
+  size_t n = 0;
+  out[n++] = linker;
+  for (size_t i = 0; i < cl.inject_at; i++)
+    out[n++] = cl.pass[i];
+  if (dec.inject_object)
+    out[n++] = dec.inject_object;
+  if (dec.needs_jemalloc && env.jemalloc_library)
+    out[n++] = (char *)env.jemalloc_library;
+  for (size_t i = cl.inject_at; i < cl.npass; i++)
+    out[n++] = cl.pass[i];
+  rc = run(out);
+
+done:
+  free(out);
+  as_decision_free(&dec);
+  free(libdir);
+  free(linker);
+  ld_cmdline_free(&cl);
+  return rc;
+}

@@ -1,0 +1,323 @@
+/* Reads a GNU-style linker command line (see ld_cmdline.h). */
+#include "ld_cmdline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Long options whose argument may come as the next word (lld's
+ * Separate/JoinedOrSeparate set, bfd's equivalents). Either one or two
+ * leading dashes are accepted, as both linkers do. */
+static const char *const separate_long[] = {
+    "Map",
+    "Tbss",
+    "Tdata",
+    "Ttext",
+    "Ttext-segment",
+    "architecture",
+    "audit",
+    "auxiliary",
+    "call-graph-ordering-file",
+    "defsym",
+    "dependency-file",
+    "depaudit",
+    "dynamic-linker",
+    "dynamic-list",
+    "entry",
+    "error-limit",
+    "exclude-libs",
+    "export-dynamic-symbol",
+    "filter",
+    "fini",
+    "format",
+    "image-base",
+    "init",
+    "just-symbols",
+    "library",
+    "library-path",
+    "mllvm",
+    "oformat",
+    "out-implib",
+    "output",
+    "package-metadata",
+    "plugin",
+    "plugin-opt",
+    "require-defined",
+    "retain-symbols-file",
+    "rpath",
+    "rpath-link",
+    "script",
+    "section-start",
+    "soname",
+    "symbol-ordering-file",
+    "sysroot",
+    "trace-symbol",
+    "undefined",
+    "version-script",
+    "wrap",
+    "z",
+};
+
+/* Single-letter options with an argument, joined (-Lx) or separate (-L x). */
+static const char separate_short[] = "ILRTFGOaefhlmoPuyzLA";
+
+static bool takes_separate(const char *key) {
+  size_t lo = 0, hi = sizeof separate_long / sizeof *separate_long;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = strcmp(key, separate_long[mid]);
+    if (c == 0)
+      return true;
+    if (c < 0)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return false;
+}
+
+struct arglist {
+  char **v;
+  size_t n, cap;
+};
+
+static void push(struct arglist *a, char *s) {
+  *AS_PUSH(a->v, a->n, a->cap) = s;
+}
+
+/* Expands @FILE as libiberty does: whitespace separates words, quotes and
+ * backslashes escape; an unreadable @FILE stays as it is. */
+static void expand(struct arglist *out, const char *arg, int depth) {
+  FILE *f = arg[0] == '@' && depth < 32 ? fopen(arg + 1, "r") : NULL;
+  if (!f) {
+    push(out, as_xstrdup(arg));
+    return;
+  }
+  char *word = NULL;
+  size_t len = 0, cap = 0;
+  bool in_word = false;
+  int quote = 0, c;
+  while ((c = getc(f)) != EOF) {
+    if (!quote && (c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
+      if (in_word) {
+        *AS_PUSH(word, len, cap) = '\0';
+        expand(out, word, depth + 1);
+        len = 0;
+        in_word = false;
+      }
+      continue;
+    }
+    in_word = true;
+    if (c == '\\') {
+      c = getc(f);
+      if (c == EOF)
+        break;
+    } else if (quote && c == quote) {
+      quote = 0;
+      continue;
+    } else if (!quote && (c == '\'' || c == '"')) {
+      quote = c;
+      continue;
+    }
+    *AS_PUSH(word, len, cap) = (char)c;
+  }
+  if (in_word) {
+    *AS_PUSH(word, len, cap) = '\0';
+    expand(out, word, depth + 1);
+  }
+  free(word);
+  fclose(f);
+}
+
+/* "--foo=bar" / "-foo=bar" -> key "foo", value "bar". */
+static const char *option_key(const char *arg, char *buf, size_t size,
+                              const char **value) {
+  const char *p = arg + 1;
+  if (*p == '-')
+    p++;
+  const char *eq = strchr(p, '=');
+  size_t n = eq ? (size_t)(eq - p) : strlen(p);
+  if (n >= size)
+    n = size - 1;
+  memcpy(buf, p, n);
+  buf[n] = '\0';
+  *value = eq ? eq + 1 : NULL;
+  return buf;
+}
+
+static bool is(const char *key, const char *a, const char *b) {
+  return strcmp(key, a) == 0 || (b && strcmp(key, b) == 0);
+}
+
+struct state {
+  bool whole, static_search;
+};
+
+static void add_lib(struct ld_cmdline *cl, const char *name,
+                    const struct state *st, size_t *cap) {
+  struct ld_input *in = AS_PUSH(cl->inputs, cl->ninputs, *cap);
+  *in = (struct ld_input){.lib = as_xasprintf("-l%s", name),
+                          .path = as_xstrdup(name),
+                          .whole = st->whole,
+                          .static_search = st->static_search};
+}
+
+void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
+  memset(cl, 0, sizeof *cl);
+  struct arglist args = {0}, pass = {0};
+  for (int i = 1; i < argc; i++)
+    expand(&args, argv[i], 0);
+
+  size_t cap_inputs = 0, cap_dirs = 0;
+  struct state st = {0}, saved[16];
+  size_t nsaved = 0;
+  const char *sysroot = NULL;
+  char keybuf[64];
+
+  for (size_t i = 0; i < args.n; i++) {
+    char *arg = args.v[i];
+    if (arg[0] != '-' || arg[1] == '\0') {
+      struct ld_input *in = AS_PUSH(cl->inputs, cl->ninputs, cap_inputs);
+      *in = (struct ld_input){.path = as_xstrdup(arg), .whole = st.whole};
+      if (!cl->inject_at_set) {
+        size_t n = strlen(arg);
+        if ((n > 2 && strcmp(arg + n - 2, ".a") == 0) || strstr(arg, ".so")) {
+          cl->inject_at = pass.n;
+          cl->inject_at_set = true;
+        }
+      }
+      push(&pass, arg);
+      continue;
+    }
+
+    const char *value;
+    const char *key = option_key(arg, keybuf, sizeof keybuf, &value);
+
+    /* allocsel's own options never reach the linker. */
+    if (strncmp(key, "allocsel-", 9) == 0) {
+      const char *name = key + 9;
+      const char **slot = strcmp(name, "allocator") == 0 ? &cl->allocator
+                          : strcmp(name, "linker") == 0  ? &cl->linker
+                          : strcmp(name, "type") == 0    ? &cl->type
+                                                         : NULL;
+      if (strcmp(name, "verbose") == 0 && !value) {
+        cl->verbose = true;
+      } else if (!slot) {
+        free(cl->error);
+        cl->error = as_xasprintf("unknown option: %s", arg);
+      } else if (!value && i + 1 < args.n) {
+        *slot = args.v[++i];
+      } else if (!value) {
+        free(cl->error);
+        cl->error = as_xasprintf("%s needs a value", arg);
+      } else {
+        *slot = value;
+      }
+      continue;
+    }
+
+    push(&pass, arg);
+    /* Single-letter options with a joined or separate argument. */
+    char letter = arg[1];
+    bool single = arg[0] == '-' && letter != '-' &&
+                  strchr(separate_short, letter) != NULL;
+    const char *optarg = NULL;
+    if (single && arg[2] != '\0' && !takes_separate(key)) {
+      optarg = arg + 2; /* -lfoo, -Ldir, -ofile */
+    } else if (value) {
+      optarg = value;
+    } else if ((single && arg[2] == '\0') || takes_separate(key)) {
+      if (i + 1 < args.n) {
+        optarg = args.v[++i];
+        push(&pass, args.v[i]);
+      }
+    } else {
+      optarg = NULL;
+    }
+    if (single && arg[2] != '\0' && !takes_separate(key)) {
+      keybuf[0] = letter;
+      keybuf[1] = '\0';
+      key = keybuf;
+    }
+
+    if (is(key, "o", "output")) {
+      cl->output = optarg;
+    } else if (is(key, "l", "library")) {
+      if (optarg) {
+        if (!cl->inject_at_set) {
+          cl->inject_at = pass.n - (arg[2] || value ? 1 : 2);
+          cl->inject_at_set = true;
+        }
+        add_lib(cl, optarg, &st, &cap_inputs);
+      }
+    } else if (is(key, "L", "library-path")) {
+      if (optarg) {
+        const char *dir = optarg;
+        char *full = dir[0] == '=' && sysroot
+                         ? as_xasprintf("%s%s", sysroot, dir + 1)
+                         : as_xstrdup(dir);
+        *AS_PUSH(cl->dirs, cl->ndirs, cap_dirs) = full;
+      }
+    } else if (is(key, "sysroot", NULL)) {
+      sysroot = optarg;
+    } else if (is(key, "shared", "Bshareable")) {
+      cl->shared = true;
+    } else if (is(key, "r", "relocatable") || is(key, "i", "Ur")) {
+      cl->relocatable = true;
+    } else if (is(key, "static", NULL)) {
+      cl->is_static = true;
+      st.static_search = true;
+    } else if (is(key, "Bstatic", "dn") || is(key, "non_shared", NULL)) {
+      st.static_search = true;
+    } else if (is(key, "Bdynamic", "dy") || is(key, "call_shared", NULL)) {
+      st.static_search = false;
+    } else if (is(key, "whole-archive", NULL)) {
+      st.whole = true;
+    } else if (is(key, "no-whole-archive", NULL)) {
+      st.whole = false;
+    } else if (is(key, "push-state", NULL)) {
+      if (nsaved < sizeof saved / sizeof *saved)
+        saved[nsaved++] = st;
+    } else if (is(key, "pop-state", NULL)) {
+      if (nsaved)
+        st = saved[--nsaved];
+    } else if (is(key, "v", "version") || is(key, "help", "V")) {
+      cl->no_inputs_needed = true;
+    }
+  }
+  if (!cl->inject_at_set)
+    cl->inject_at = pass.n;
+
+  /* Libraries found now that every -L is known, as the linkers do. */
+  for (size_t i = 0; i < cl->ninputs; i++) {
+    struct ld_input *in = &cl->inputs[i];
+    if (!in->lib)
+      continue;
+    char *found = as_find_library(in->path, cl->dirs, cl->ndirs,
+                                  in->static_search);
+    free(in->path);
+    in->path = found;
+  }
+  cl->words = args.v; /* pass and the option values point into these */
+  cl->nwords = args.n;
+  cl->pass = pass.v;
+  cl->npass = pass.n;
+}
+
+void ld_cmdline_free(struct ld_cmdline *cl) {
+  for (size_t i = 0; i < cl->ninputs; i++) {
+    free(cl->inputs[i].path);
+    free(cl->inputs[i].lib);
+  }
+  for (size_t i = 0; i < cl->ndirs; i++)
+    free(cl->dirs[i]);
+  free(cl->inputs);
+  free(cl->dirs);
+  for (size_t i = 0; i < cl->nwords; i++)
+    free(cl->words[i]);
+  free(cl->words);
+  free(cl->pass);
+  free(cl->error);
+}

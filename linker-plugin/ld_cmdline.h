@@ -1,0 +1,49 @@
+/* A GNU-style linker command line, read the way ld.bfd and lld read it:
+ * only what the allocator decision needs is interpreted; every argument
+ * except allocsel's own options goes to the real linker untouched. */
+#ifndef ALLOCSEL_LD_CMDLINE_H
+#define ALLOCSEL_LD_CMDLINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "selector.h"
+
+struct ld_input {
+  char *path;  /* file, or the library as found; NULL if not found */
+  char *lib;   /* "-lNAME" spelling, for libraries */
+  bool whole;  /* inside --whole-archive */
+  bool static_search;
+};
+
+struct ld_cmdline {
+  char **words; /* argv with @files expanded; owns the strings */
+  size_t nwords;
+  /* Arguments for the real linker, allocsel's own removed, @files kept. */
+  char **pass;
+  size_t npass;
+  size_t inject_at; /* index in pass before which the allocator goes */
+  bool inject_at_set;
+
+  struct ld_input *inputs;
+  size_t ninputs;
+  char **dirs; /* -L, in order, sysroot applied */
+  size_t ndirs;
+
+  const char *output;
+  bool shared, relocatable, is_static;
+  bool no_inputs_needed; /* --version, --help, -v alone */
+
+  /* allocsel's own options. */
+  const char *allocator; /* --allocsel-allocator */
+  const char *linker;    /* --allocsel-linker */
+  const char *type;      /* --allocsel-type */
+  bool verbose;
+  char *error; /* usage error, or NULL */
+};
+
+/* Parses argv[1..argc). Never fails hard: usage problems land in ->error. */
+void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv);
+void ld_cmdline_free(struct ld_cmdline *cl);
+
+#endif

@@ -1,0 +1,103 @@
+/* What allocator does a linked artifact hold? Without allocsel's record
+ * (a later issue), the answer comes from the symbol table: markers survive
+ * linking as local symbols, and so do the ABI definitions. */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int fail(struct as_link *link, const char *path, const char *why) {
+  as_diag_add(link, AS_ERROR, 2, "bad-input", "%s: %s", path, why);
+  return -1;
+}
+
+static bool has_interp(Elf *e) {
+  size_t n;
+  if (elf_getphdrnum(e, &n) != 0)
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    GElf_Phdr ph;
+    if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_INTERP)
+      return true;
+  }
+  return false;
+}
+
+static Elf_Scn *find_section(Elf *e, Elf64_Word type, GElf_Shdr *sh) {
+  Elf_Scn *scn = NULL;
+  while ((scn = elf_nextscn(e, scn)))
+    if (gelf_getshdr(scn, sh) && sh->sh_type == type)
+      return scn;
+  return NULL;
+}
+
+static void read_symbols(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh,
+                         const struct as_link *link,
+                         struct as_artifact *out) {
+  Elf_Data *data = elf_getdata(scn, NULL);
+  size_t symsize = gelf_fsize(e, ELF_T_SYM, 1, EV_CURRENT);
+  size_t n = data && symsize ? data->d_size / symsize : 0;
+  size_t cap = 0;
+  static const char prefix[] = "__allocsel_allocator_";
+  for (size_t i = 1; i < n; i++) {
+    GElf_Sym sym;
+    if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF)
+      continue;
+    const char *name = elf_strptr(e, sh->sh_link, sym.st_name);
+    if (!name)
+      continue;
+    for (int k = 0; k < AS_ABI_COUNT; k++)
+      if (strcmp(name, as_abi[k]) == 0)
+        out->abi_defined |= 1u << k;
+    if (strncmp(name, prefix, sizeof prefix - 1) == 0 &&
+        name[sizeof prefix - 1]) {
+      const char *a = name + sizeof prefix - 1;
+      bool dup = false;
+      for (size_t j = 0; j < out->nallocators && !dup; j++)
+        dup = strcmp(out->allocators[j], a) == 0;
+      if (!dup)
+        *AS_PUSH(out->allocators, out->nallocators, cap) = as_xstrdup(a);
+    }
+  }
+  (void)link;
+}
+
+int as_inspect_artifact(struct as_link *link, const char *path,
+                        struct as_artifact *out) {
+  memset(out, 0, sizeof *out);
+  if (elf_version(EV_CURRENT) == EV_NONE)
+    return fail(link, path, "libelf is out of date");
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return fail(link, path, "cannot open");
+  Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+  GElf_Ehdr eh;
+  int rc = 0;
+  if (!e || elf_kind(e) != ELF_K_ELF || !gelf_getehdr(e, &eh)) {
+    rc = fail(link, path, "not an ELF file");
+  } else if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) {
+    rc = fail(link, path, "not a linked executable or shared library");
+  } else {
+    out->type = eh.e_type == ET_EXEC || has_interp(e) ? AS_EXECUTABLE
+                                                       : AS_DYLIB;
+    GElf_Shdr sh;
+    Elf_Scn *scn = find_section(e, SHT_SYMTAB, &sh);
+    out->has_symtab = scn != NULL;
+    if (!scn)
+      scn = find_section(e, SHT_DYNSYM, &sh);
+    if (scn)
+      read_symbols(e, scn, &sh, link, out);
+  }
+  elf_end(e);
+  close(fd);
+  return rc;
+}
+
+void as_artifact_free(struct as_artifact *a) {
+  for (size_t i = 0; i < a->nallocators; i++)
+    free(a->allocators[i]);
+  free(a->allocators);
+}

@@ -1,0 +1,87 @@
+/* The link: inputs, units and diagnostics of one link (or one check). */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *const as_abi[AS_ABI_COUNT] = {
+    "__rust_allocate",           "__rust_deallocate",  "__rust_reallocate",
+    "__rust_reallocate_inplace", "__rust_usable_size",
+};
+
+static const char *const type_names[] = {
+    [AS_EXECUTABLE] = "executable",
+    [AS_DYLIB] = "dylib",
+    [AS_STATICLIB] = "staticlib",
+    [AS_RLIB] = "rlib",
+};
+
+const char *as_output_type_name(enum as_output_type type) {
+  return type_names[type];
+}
+
+int as_output_type_parse(const char *s, enum as_output_type *out) {
+  for (size_t i = 0; i < sizeof type_names / sizeof *type_names; i++)
+    if (strcmp(s, type_names[i]) == 0) {
+      *out = (enum as_output_type)i;
+      return 0;
+    }
+  return -1;
+}
+
+struct as_link *as_link_new(enum as_output_type type) {
+  struct as_link *link = as_xcalloc(1, sizeof *link);
+  link->type = type;
+  link->tool = "allocsel";
+  link->symtab = as_symtab_new();
+  for (int i = 0; i < AS_ABI_COUNT; i++)
+    link->abi_ids[i] =
+        as_symtab_intern(link->symtab, as_abi[i], strlen(as_abi[i]));
+  link->needs_id = as_symtab_intern(link->symtab, "__allocsel_needs_allocator",
+                                    strlen("__allocsel_needs_allocator"));
+  return link;
+}
+
+void as_link_free(struct as_link *link) {
+  if (!link)
+    return;
+  for (size_t i = 0; i < link->ninputs; i++) {
+    as_archive_close(&link->inputs[i]);
+    free(link->inputs[i].path);
+  }
+  for (size_t i = 0; i < link->nunits; i++) {
+    struct as_unit *u = &link->units[i];
+    free(u->defs);
+    free(u->undefs);
+    free((char *)u->member);
+    free((char *)u->allocator);
+    free(u->origin);
+  }
+  for (size_t i = 0; i < link->ndiags; i++) {
+    struct as_diag *d = &link->diags[i];
+    free(d->code);
+    free(d->message);
+    for (size_t j = 0; j < d->nnotes; j++)
+      free(d->notes[j]);
+    free(d->notes);
+  }
+  free(link->inputs);
+  free(link->units);
+  free(link->diags);
+  as_symtab_free(link->symtab);
+  free(link);
+}
+
+const char *as_unit_origin(struct as_link *link, const struct as_unit *u) {
+  struct as_unit *mu = (struct as_unit *)u;
+  if (!mu->origin) {
+    const char *path = link->inputs[u->input].path;
+    mu->origin = u->member ? as_xasprintf("%s(%s)", path, u->member)
+                           : as_xstrdup(path);
+  }
+  return mu->origin;
+}
+
+const char *as_sym_name(const struct as_link *link, uint32_t id) {
+  return as_symtab_get(link->symtab, id)->name;
+}

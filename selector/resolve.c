@@ -1,0 +1,72 @@
+/* Which units does the link pull in? Resolution as lld does it: objects
+ * and --whole-archive members always; an archive member when it defines a
+ * symbol that a linked unit references, wherever the archive stands on the
+ * command line. Shared libraries resolve references but pull nothing in. */
+#include "internal.h"
+
+#include <stdlib.h>
+
+struct resolver {
+  struct as_link *link;
+  uint32_t *work; /* linked units whose symbols are not published yet */
+  size_t nwork, cap_work;
+};
+
+static void link_unit(struct resolver *r, uint32_t unit) {
+  if (unit == AS_NO_UNIT || r->link->units[unit].linked)
+    return;
+  r->link->units[unit].linked = true;
+  *AS_PUSH(r->work, r->nwork, r->cap_work) = unit;
+}
+
+/* Publishes a linked unit's symbols; references to lazy symbols extract. */
+static void publish(struct resolver *r, uint32_t unit) {
+  struct as_link *link = r->link;
+  const struct as_unit *u = &link->units[unit];
+  for (uint32_t i = 0; i < u->ndefs; i++) {
+    struct as_sym *s = as_symtab_get(link->symtab, u->defs[i]);
+    if (s->def == AS_NO_UNIT)
+      s->def = unit;
+  }
+  if (u->shared)
+    return;
+  /* Extraction grows link->units: keep what we need out of `u`. */
+  const uint32_t *undefs = u->undefs;
+  uint32_t nundefs = u->nundefs;
+  for (uint32_t i = 0; i < nundefs; i++) {
+    struct as_sym *s = as_symtab_get(link->symtab, undefs[i]);
+    if (s->def != AS_NO_UNIT)
+      continue;
+    s->referenced = true;
+    if (s->lazy_input != AS_NO_UNIT)
+      link_unit(r, as_archive_load_member(link, s->lazy_input, s->lazy_off));
+  }
+}
+
+static void offer_lazy(void *ctx, uint32_t input, uint32_t sym, size_t off) {
+  struct resolver *r = ctx;
+  struct as_sym *s = as_symtab_get(r->link->symtab, sym);
+  if (s->def != AS_NO_UNIT || s->lazy_input != AS_NO_UNIT)
+    return;
+  if (s->referenced) {
+    link_unit(r, as_archive_load_member(r->link, input, off));
+    return;
+  }
+  s->lazy_input = input;
+  s->lazy_off = off;
+}
+
+void as_link_resolve(struct as_link *link) {
+  struct resolver r = {.link = link};
+  for (uint32_t i = 0; i < link->ninputs; i++) {
+    struct as_input *in = &link->inputs[i];
+    for (uint32_t u = 0; u < in->nunits; u++)
+      link_unit(&r, in->first_unit + u);
+    if (in->kind == AS_INPUT_ARCHIVE && in->archive &&
+        !(in->flags & AS_ADD_WHOLE_ARCHIVE))
+      as_archive_index(link, i, offer_lazy, &r);
+    while (r.nwork)
+      publish(&r, r.work[--r.nwork]);
+  }
+  free(r.work);
+}

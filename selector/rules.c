@@ -1,0 +1,357 @@
+/* The rules, in one place:
+ *  - every allocator is complete (all five entry points);
+ *  - executable, dylib and staticlib hold exactly one allocator, rlib at
+ *    most one; a linked or requested allocator wins over the default, and a
+ *    requested one plus a linked one are two;
+ *  - no cycle: an allocator, or a unit marked as needing one, must not
+ *    depend on a unit that needs an allocator.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct candidate {
+  char *name;
+  char *origin; /* "defined in x.o", "requested by --allocator=system" */
+  const struct as_unit *unit; /* NULL for a shipped allocator */
+};
+
+struct rules {
+  struct as_link *link;
+  const struct as_request *req;
+  const struct as_env *env;
+  struct candidate *cands;
+  size_t ncands, cap_cands;
+};
+
+static bool is_shipped(const char *name) {
+  return strcmp(name, "system") == 0 || strcmp(name, "jemalloc") == 0;
+}
+
+int as_link_add_request(struct as_link *link, const struct as_request *req) {
+  if (!req || !req->allocator || is_shipped(req->allocator))
+    return 0;
+  const char *a = req->allocator;
+  size_t n = strlen(a);
+  bool looks_like_path = strchr(a, '/') ||
+                         (n > 2 && (strcmp(a + n - 2, ".o") == 0 ||
+                                    strcmp(a + n - 2, ".a") == 0));
+  if (!looks_like_path && access(a, F_OK) != 0) {
+    as_diag_add(link, AS_ERROR, 2, "unknown-allocator",
+                "unknown allocator '%s' (from %s): expected system, jemalloc "
+                "or the path of an allocator object",
+                a, req->origin);
+    return -1;
+  }
+  return as_link_add_file(link, a, AS_ADD_REQUESTED | AS_ADD_WHOLE_ARCHIVE);
+}
+
+static bool is_allocator(const struct as_unit *u) {
+  return !u->shared && (u->allocator || u->abi_defined);
+}
+
+static bool needs_allocator(const struct as_unit *u) {
+  return u->abi_undef || u->needs_marker;
+}
+
+static char *missing_entry_points(unsigned defined) {
+  size_t len = 0;
+  for (int i = 0; i < AS_ABI_COUNT; i++)
+    if (!(defined & (1u << i)))
+      len += strlen(as_abi[i]) + 2;
+  char *s = as_xcalloc(len + 1, 1);
+  for (int i = 0; i < AS_ABI_COUNT; i++)
+    if (!(defined & (1u << i))) {
+      if (*s)
+        strcat(s, ", ");
+      strcat(s, as_abi[i]);
+    }
+  return s;
+}
+
+/* "dir/libmine.a(my_alloc.o)" -> "my_alloc": a name for an unmarked one. */
+static char *name_from_origin(const char *origin) {
+  const char *base = strrchr(origin, '(');
+  base = base ? base + 1 : (strrchr(origin, '/') ? strrchr(origin, '/') + 1
+                                                 : origin);
+  size_t n = strcspn(base, ".)");
+  char *name = as_xmalloc(n + 1);
+  memcpy(name, base, n);
+  name[n] = '\0';
+  return name;
+}
+
+static void add_candidate(struct rules *r, char *name, char *origin,
+                          const struct as_unit *unit) {
+  *AS_PUSH(r->cands, r->ncands, r->cap_cands) =
+      (struct candidate){name, origin, unit};
+}
+
+/* Linked allocator units: complete ones become candidates. */
+static void collect_linked(struct rules *r) {
+  struct as_link *link = r->link;
+  for (size_t i = 0; i < link->nunits; i++) {
+    const struct as_unit *u = &link->units[i];
+    if (!u->linked || !is_allocator(u))
+      continue;
+    const char *origin = as_unit_origin(link, u);
+    bool requested = link->inputs[u->input].flags & AS_ADD_REQUESTED;
+    if (u->abi_defined != AS_ABI_ALL) {
+      char *missing = missing_entry_points(u->abi_defined);
+      struct as_diag *d =
+          u->allocator
+              ? as_diag_add(link, AS_ERROR, 1, "incomplete-allocator",
+                            "incomplete allocator '%s': missing %s",
+                            u->allocator, missing)
+              : as_diag_add(link, AS_ERROR, 1, "incomplete-allocator",
+                            "incomplete allocator in %s: defines part of the "
+                            "allocator ABI, missing %s",
+                            origin, missing);
+      as_diag_note(d, "defined in %s", origin);
+      free(missing);
+      continue;
+    }
+    char *name = u->allocator ? as_xstrdup(u->allocator)
+                              : name_from_origin(origin);
+    if (!u->allocator)
+      as_diag_add(link, AS_WARNING, 0, "unmarked-allocator",
+                  "%s defines the allocator ABI without ALLOCSEL_ALLOCATOR(); "
+                  "treating it as allocator '%s'",
+                  origin, name);
+    add_candidate(r, name,
+                  requested ? as_xasprintf("requested by %s", r->req->origin)
+                            : as_xasprintf("defined in %s", origin),
+                  u);
+  }
+}
+
+/* A requested path must hold an allocator. */
+static int check_request(struct rules *r) {
+  struct as_link *link = r->link;
+  const struct as_request *req = r->req;
+  if (!req || !req->allocator)
+    return 0;
+  if (is_shipped(req->allocator)) {
+    if (strcmp(req->allocator, "jemalloc") == 0 && !r->env->jemalloc_library) {
+      as_diag_add(link, AS_ERROR, 2, "jemalloc-missing",
+                  "allocator 'jemalloc' (from %s) is not available: "
+                  "libjemalloc is not installed",
+                  req->origin);
+      return -1;
+    }
+    add_candidate(r, as_xstrdup(req->allocator),
+                  as_xasprintf("requested by %s", req->origin), NULL);
+    return 0;
+  }
+  for (size_t i = 0; i < link->ninputs; i++) {
+    if (!(link->inputs[i].flags & AS_ADD_REQUESTED))
+      continue;
+    for (size_t u = 0; u < link->nunits; u++)
+      if (link->units[u].input == i && is_allocator(&link->units[u]))
+        return 0;
+    as_diag_add(link, AS_ERROR, 2, "not-an-allocator",
+                "%s (from %s) is not an allocator: it carries no "
+                "ALLOCSEL_ALLOCATOR() marker and defines none of the ABI",
+                link->inputs[i].path, req->origin);
+    return -1;
+  }
+  return 0; /* the file could not be read: already reported */
+}
+
+static void check_count(struct rules *r) {
+  if (r->ncands < 2)
+    return;
+  struct as_diag *d =
+      as_diag_add(r->link, AS_ERROR, 1, "two-allocators",
+                  "cannot link together two allocators: '%s' and '%s'",
+                  r->cands[0].name, r->cands[1].name);
+  for (size_t i = 0; i < r->ncands; i++)
+    as_diag_note(d, "'%s' %s", r->cands[i].name, r->cands[i].origin);
+}
+
+static bool is_abi_sym(const struct as_link *link, uint32_t id) {
+  for (int i = 0; i < AS_ABI_COUNT; i++)
+    if (link->abi_ids[i] == id)
+      return true;
+  return false;
+}
+
+static void report_cycle(struct as_link *link, uint32_t start, uint32_t found,
+                         const uint32_t *parent, const uint32_t *via) {
+  const struct as_unit *s = &link->units[start];
+  struct as_diag *d =
+      is_allocator(s)
+          ? as_diag_add(link, AS_ERROR, 1, "allocator-cycle",
+                        "allocator '%s' depends on a unit that needs an "
+                        "allocator",
+                        s->allocator ? s->allocator : as_unit_origin(link, s))
+          : as_diag_add(link, AS_ERROR, 1, "allocator-cycle",
+                        "unit %s is marked as needing an allocator and "
+                        "depends on a unit that needs an allocator",
+                        as_unit_origin(link, s));
+  /* Walk back from `found` to `start`, then print forwards. */
+  size_t depth = 0;
+  for (uint32_t v = found; v != start; v = parent[v])
+    depth++;
+  uint32_t *path = as_xmalloc((depth + 1) * sizeof *path);
+  size_t k = depth;
+  for (uint32_t v = found;; v = parent[v]) {
+    path[k] = v;
+    if (v == start)
+      break;
+    k--;
+  }
+  as_diag_note(d, "%s", as_unit_origin(link, s));
+  for (size_t i = 1; i <= depth; i++)
+    as_diag_note(d, "  references %s, defined in %s",
+                 as_sym_name(link, via[path[i]]),
+                 as_unit_origin(link, &link->units[path[i]]));
+  const struct as_unit *f = &link->units[found];
+  if (f->abi_undef) {
+    int bit = __builtin_ctz(f->abi_undef);
+    as_diag_note(d, "  which references %s", as_abi[bit]);
+  } else {
+    as_diag_note(d, "  which is marked ALLOCSEL_NEEDS_ALLOCATOR()");
+  }
+  free(path);
+}
+
+/* Breadth first from each allocator and needs-marked unit, over the symbol
+ * references among linked units, so the chain printed is a shortest one.
+ * ABI references are not followed: they are the need itself. */
+static void check_cycles(struct as_link *link) {
+  size_t n = link->nunits;
+  uint32_t *parent = NULL, *via = NULL, *seen = NULL, *queue = NULL;
+  uint32_t stamp = 0;
+  for (uint32_t s = 0; s < n; s++) {
+    const struct as_unit *su = &link->units[s];
+    if (!su->linked || !(is_allocator(su) || su->needs_marker))
+      continue;
+    if (!parent) {
+      parent = as_xmalloc(n * sizeof *parent);
+      via = as_xmalloc(n * sizeof *via);
+      seen = as_xcalloc(n, sizeof *seen);
+      queue = as_xmalloc(n * sizeof *queue);
+    }
+    stamp++;
+    size_t head = 0, tail = 0;
+    queue[tail++] = s;
+    seen[s] = stamp;
+    while (head < tail) {
+      uint32_t v = queue[head++];
+      const struct as_unit *vu = &link->units[v];
+      bool found = false;
+      for (uint32_t i = 0; i < vu->nundefs && !found; i++) {
+        if (is_abi_sym(link, vu->undefs[i]))
+          continue;
+        uint32_t d = as_symtab_get(link->symtab, vu->undefs[i])->def;
+        if (d == AS_NO_UNIT || seen[d] == stamp)
+          continue;
+        seen[d] = stamp;
+        parent[d] = v;
+        via[d] = vu->undefs[i];
+        if (needs_allocator(&link->units[d])) {
+          report_cycle(link, s, d, parent, via);
+          found = true;
+        }
+        queue[tail++] = d;
+      }
+      if (found)
+        break;
+    }
+  }
+  free(parent);
+  free(via);
+  free(seen);
+  free(queue);
+}
+
+static char *shipped_object(const struct as_env *env, const char *name) {
+  return as_xasprintf("%s/%s.o", env->libdir, name);
+}
+
+static void decide_default(struct rules *r, struct as_decision *out) {
+  struct as_link *link = r->link;
+  const char *type = as_output_type_name(link->type);
+  if (link->type == AS_RLIB) {
+    out->how = AS_NONE;
+    out->reason = as_xstrdup("rlib: none injected");
+    return;
+  }
+  const char *name = "system";
+  if (link->type == AS_EXECUTABLE) {
+    if (r->env->jemalloc_library)
+      name = "jemalloc";
+    else
+      as_diag_add(link, AS_NOTE, 0, "jemalloc-missing",
+                  "jemalloc is not installed; the %s gets the 'system' "
+                  "allocator",
+                  type);
+  }
+  out->how = AS_INJECT;
+  out->name = name;
+  out->reason = as_xasprintf("default for %s", type);
+  out->inject_object = shipped_object(r->env, name);
+}
+
+static void decide(struct rules *r, struct as_decision *out) {
+  if (r->ncands == 0) {
+    decide_default(r, out);
+    return;
+  }
+  const struct candidate *c = &r->cands[0];
+  if (!c->unit) {
+    out->how = AS_INJECT;
+    out->name = strcmp(c->name, "system") == 0 ? "system" : "jemalloc";
+    out->reason = as_xstrdup(c->origin);
+    out->inject_object = shipped_object(r->env, out->name);
+    return;
+  }
+  const struct as_input *in = &r->link->inputs[c->unit->input];
+  out->unit = c->unit;
+  out->name = c->unit->allocator ? c->unit->allocator
+                                 : (out->owned_name = as_xstrdup(c->name));
+  if (in->flags & AS_ADD_REQUESTED) {
+    out->how = AS_INJECT;
+    out->reason = as_xstrdup(c->origin);
+    out->inject_object = as_xstrdup(in->path);
+  } else {
+    out->how = AS_LINKED;
+    out->reason = as_xasprintf("linked: %s", c->origin);
+  }
+}
+
+int as_decide(struct as_link *link, const struct as_request *req,
+              const struct as_env *env, struct as_decision *out) {
+  memset(out, 0, sizeof *out);
+  struct rules r = {.link = link, .req = req, .env = env};
+  if (check_request(&r) == 0) {
+    collect_linked(&r);
+    check_count(&r);
+    check_cycles(link);
+  }
+  int rc = as_diag_exit_code(link);
+  if (rc == 0) {
+    decide(&r, out);
+    if (out->name && strcmp(out->name, "jemalloc") == 0) {
+      uint32_t mallocx = as_symtab_intern(link->symtab, "mallocx", 7);
+      out->needs_jemalloc =
+          as_symtab_get(link->symtab, mallocx)->def == AS_NO_UNIT;
+    }
+  }
+  for (size_t i = 0; i < r.ncands; i++) {
+    free(r.cands[i].name);
+    free(r.cands[i].origin);
+  }
+  free(r.cands);
+  return rc;
+}
+
+void as_decision_free(struct as_decision *d) {
+  free(d->reason);
+  free(d->inject_object);
+  free(d->owned_name);
+  memset(d, 0, sizeof *d);
+}

@@ -1,0 +1,432 @@
+/* Input scanning with libelf: relocatable objects (.symtab), shared
+ * libraries (.dynsym) and archives (symbol index first; a member is read only
+ * when the link pulls it in). Every input is mapped once and read once. */
+#include "internal.h"
+
+#include <ar.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct as_member {
+  size_t off;
+  uint32_t unit; /* AS_NO_UNIT until loaded */
+};
+
+struct as_archive {
+  int fd;
+  Elf *elf;
+  Elf_Arsym *arsym; /* owned by elf */
+  size_t narsym;    /* without the terminating entry */
+  struct as_member *members; /* sorted by offset */
+  size_t nmembers, cap_members;
+};
+
+static const char bad_format[] =
+    "not an ELF object, archive or LLVM bitcode file";
+
+static int input_error(struct as_link *link, const char *origin,
+                       const char *reason) {
+  as_diag_add(link, AS_ERROR, 2, "bad-input", "%s: %s", origin, reason);
+  return -1;
+}
+
+static int elf_error(struct as_link *link, const char *origin) {
+  const char *msg = elf_errmsg(-1);
+  return input_error(link, origin, msg ? msg : "malformed ELF file");
+}
+
+static bool libelf_ready(struct as_link *link) {
+  static bool ready;
+  if (!ready && elf_version(EV_CURRENT) == EV_NONE) {
+    as_diag_add(link, AS_ERROR, 2, "libelf", "libelf is out of date: %s",
+                elf_errmsg(-1));
+    return false;
+  }
+  return ready = true;
+}
+
+static bool is_bitcode(const unsigned char *p, size_t n) {
+  return n >= 4 && ((p[0] == 'B' && p[1] == 'C' && p[2] == 0xc0 &&
+                     p[3] == 0xde) || /* raw bitcode */
+                    (p[0] == 0xde && p[1] == 0xc0 && p[2] == 0x17 &&
+                     p[3] == 0x0b)); /* bitcode wrapper */
+}
+
+/* Linker scripts (libc.so is one) are text; anything else unknown is bad. */
+static bool is_text(const unsigned char *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i] < 0x20 && p[i] != '\n' && p[i] != '\r' && p[i] != '\t' &&
+        p[i] != '\f')
+      return false;
+  return n > 0;
+}
+
+static bool is_marker(const char *name, const char **allocator) {
+  static const char prefix[] = "__allocsel_allocator_";
+  if (strncmp(name, prefix, sizeof prefix - 1) != 0 || !name[sizeof prefix - 1])
+    return false;
+  *allocator = name + sizeof prefix - 1;
+  return true;
+}
+
+static int abi_index(const struct as_link *link, uint32_t id) {
+  for (int i = 0; i < AS_ABI_COUNT; i++)
+    if (link->abi_ids[i] == id)
+      return i;
+  return -1;
+}
+
+/* Reads the symbols of one ELF unit into `u`. Objects give .symtab, shared
+ * libraries .dynsym: what other units can see of them. */
+static int scan_symbols(struct as_link *link, Elf *e, struct as_unit *u,
+                        const char *origin) {
+  GElf_Ehdr eh;
+  if (!gelf_getehdr(e, &eh))
+    return elf_error(link, origin);
+  Elf64_Word want;
+  if (eh.e_type == ET_REL) {
+    want = SHT_SYMTAB;
+  } else if (eh.e_type == ET_DYN) {
+    want = SHT_DYNSYM;
+    u->shared = true;
+  } else {
+    return input_error(link, origin,
+                       "not a relocatable object or shared library");
+  }
+
+  Elf_Scn *scn = NULL;
+  GElf_Shdr sh;
+  elf_errno(); /* start clean: the loop ends on NULL, errors tell why */
+  while ((scn = elf_nextscn(e, scn))) {
+    if (!gelf_getshdr(scn, &sh))
+      return elf_error(link, origin);
+    if (sh.sh_type == want)
+      break;
+  }
+  if (elf_errno() != 0)
+    return elf_error(link, origin);
+  if (!scn)
+    return 0; /* no symbols: links, needs nothing */
+
+  Elf_Data *data = elf_getdata(scn, NULL);
+  if (!data)
+    return elf_error(link, origin);
+  size_t symsize = gelf_fsize(e, ELF_T_SYM, 1, EV_CURRENT);
+  size_t n = symsize ? data->d_size / symsize : 0;
+  if (sh.sh_info > n)
+    return input_error(link, origin, "malformed symbol table");
+
+  size_t cap_defs = 0, cap_undefs = 0;
+  for (size_t i = sh.sh_info; i < n; i++) {
+    GElf_Sym sym;
+    if (!gelf_getsym(data, (int)i, &sym))
+      return elf_error(link, origin);
+    int bind = GELF_ST_BIND(sym.st_info);
+    if (bind != STB_GLOBAL && bind != STB_WEAK && bind != STB_GNU_UNIQUE)
+      continue;
+    const char *name = elf_strptr(e, sh.sh_link, sym.st_name);
+    if (!name)
+      return input_error(link, origin, "malformed symbol name");
+    if (!*name)
+      continue;
+    uint32_t id = as_symtab_intern(link->symtab, name, strlen(name));
+    int abi = name[0] == '_' ? abi_index(link, id) : -1;
+    if (sym.st_shndx == SHN_UNDEF) {
+      if (abi >= 0)
+        u->abi_undef |= 1u << abi;
+      /* Weak references never pull members in, as in every linker. */
+      if (bind != STB_WEAK)
+        *AS_PUSH(u->undefs, u->nundefs, cap_undefs) = id;
+      continue;
+    }
+    *AS_PUSH(u->defs, u->ndefs, cap_defs) = id;
+    const char *allocator;
+    if (abi >= 0)
+      u->abi_defined |= 1u << abi;
+    else if (id == link->needs_id)
+      u->needs_marker = true;
+    else if (!u->allocator && is_marker(name, &allocator))
+      u->allocator = as_xstrdup(allocator);
+  }
+  u->abi_undef &= ~u->abi_defined;
+  return 0;
+}
+
+/* Adds a unit for an ELF file or member; returns its index or AS_NO_UNIT. */
+static uint32_t add_elf_unit(struct as_link *link, uint32_t input, Elf *e,
+                             const char *member, size_t member_off) {
+  struct as_unit *u = AS_PUSH(link->units, link->nunits, link->cap_units);
+  *u = (struct as_unit){.input = input,
+                        .member = member ? as_xstrdup(member) : NULL,
+                        .member_off = member_off};
+  uint32_t idx = (uint32_t)(link->nunits - 1);
+  if (scan_symbols(link, e, u, as_unit_origin(link, u)) != 0) {
+    /* Keep the unit (its origin names the diagnostic) but make it inert. */
+    u->ndefs = u->nundefs = 0;
+    u->abi_defined = u->abi_undef = 0;
+    return AS_NO_UNIT;
+  }
+  return idx;
+}
+
+static struct as_member *find_member(struct as_archive *ar, size_t off) {
+  size_t lo = 0, hi = ar->nmembers;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (ar->members[mid].off < off)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < ar->nmembers && ar->members[lo].off == off ? &ar->members[lo]
+                                                         : NULL;
+}
+
+static bool special_member(const char *name) {
+  return strcmp(name, "/") == 0 || strcmp(name, "//") == 0 ||
+         strcmp(name, "/SYM64/") == 0;
+}
+
+/* Scans the member `m` (positioned by the caller). */
+static uint32_t scan_member(struct as_link *link, uint32_t input, Elf *m) {
+  const char *path = link->inputs[input].path;
+  Elf_Arhdr *h = elf_getarhdr(m);
+  if (!h) {
+    elf_error(link, path);
+    return AS_NO_UNIT;
+  }
+  if (elf_kind(m) == ELF_K_ELF)
+    return add_elf_unit(link, input, m, h->ar_name,
+                        (size_t)elf_getaroff(m));
+
+  char *origin = as_xasprintf("%s(%s)", path, h->ar_name);
+  size_t size = 0;
+  const unsigned char *raw = (const unsigned char *)elf_rawfile(m, &size);
+  input_error(link, origin,
+              raw && is_bitcode(raw, size)
+                  ? "LLVM bitcode members are not supported yet"
+                  : elf_kind(m) == ELF_K_AR ? "nested archives are not supported"
+                                            : bad_format);
+  free(origin);
+  return AS_NO_UNIT;
+}
+
+uint32_t as_archive_load_member(struct as_link *link, uint32_t input,
+                                size_t off) {
+  struct as_archive *ar = link->inputs[input].archive;
+  struct as_member *slot = find_member(ar, off);
+  if (slot && slot->unit != AS_NO_UNIT)
+    return slot->unit;
+  if (elf_rand(ar->elf, off) != off) {
+    input_error(link, link->inputs[input].path,
+                "symbol index names a member that does not exist");
+    return AS_NO_UNIT;
+  }
+  Elf *m = elf_begin(ar->fd, ELF_C_READ_MMAP, ar->elf);
+  if (!m) {
+    elf_error(link, link->inputs[input].path);
+    return AS_NO_UNIT;
+  }
+  uint32_t unit = scan_member(link, input, m);
+  elf_end(m);
+  if (slot)
+    slot->unit = unit;
+  return unit;
+}
+
+/* Visits every member in order, calling fn on each loaded unit. */
+static int each_member(struct as_link *link, uint32_t input,
+                       void (*fn)(struct as_archive *, size_t off,
+                                  uint32_t unit)) {
+  struct as_archive *ar = link->inputs[input].archive;
+  int rc = 0;
+  if (elf_rand(ar->elf, SARMAG) != SARMAG)
+    return elf_error(link, link->inputs[input].path);
+  elf_errno(); /* start clean: the loop ends on NULL, errors tell why */
+  Elf *m;
+  while ((m = elf_begin(ar->fd, ELF_C_READ_MMAP, ar->elf))) {
+    Elf_Arhdr *h = elf_getarhdr(m);
+    size_t off = (size_t)elf_getaroff(m);
+    if (h && !special_member(h->ar_name)) {
+      struct as_member *slot = find_member(ar, off);
+      uint32_t unit = slot && slot->unit != AS_NO_UNIT
+                          ? slot->unit
+                          : scan_member(link, input, m);
+      if (unit == AS_NO_UNIT)
+        rc = -1;
+      else
+        fn(ar, off, unit);
+    }
+    elf_next(m);
+    elf_end(m);
+  }
+  if (elf_errno() != 0)
+    return elf_error(link, link->inputs[input].path);
+  return rc;
+}
+
+static void remember_member(struct as_archive *ar, size_t off, uint32_t unit) {
+  struct as_member *slot = find_member(ar, off);
+  if (slot) {
+    slot->unit = unit;
+    return;
+  }
+  /* Members come in file order, so appending keeps the array sorted. */
+  *AS_PUSH(ar->members, ar->nmembers, ar->cap_members) =
+      (struct as_member){off, unit};
+}
+
+int as_archive_load_all(struct as_link *link, uint32_t input) {
+  return each_member(link, input, remember_member);
+}
+
+static int cmp_off(const void *a, const void *b) {
+  size_t x = ((const struct as_member *)a)->off;
+  size_t y = ((const struct as_member *)b)->off;
+  return x < y ? -1 : x > y;
+}
+
+static int open_archive(struct as_link *link, uint32_t input, int fd,
+                        Elf *e) {
+  struct as_archive *ar = as_xcalloc(1, sizeof *ar);
+  ar->fd = fd;
+  ar->elf = e;
+  link->inputs[input].archive = ar;
+  size_t n = 0;
+  ar->arsym = elf_getarsym(e, &n);
+  ar->narsym = ar->arsym && n ? n - 1 : 0;
+  if (link->inputs[input].flags & AS_ADD_WHOLE_ARCHIVE)
+    return as_archive_load_all(link, input);
+  if (ar->narsym == 0) {
+    /* No symbol index (ar without s): read every member's own symbols.
+     * The units stay unlinked until something references them. */
+    elf_errno(); /* clear "no index" */
+    return as_archive_load_all(link, input);
+  }
+  ar->members = as_xmalloc(ar->narsym * sizeof *ar->members);
+  for (size_t i = 0; i < ar->narsym; i++)
+    ar->members[i] = (struct as_member){ar->arsym[i].as_off, AS_NO_UNIT};
+  qsort(ar->members, ar->narsym, sizeof *ar->members, cmp_off);
+  size_t w = 0;
+  for (size_t i = 0; i < ar->narsym; i++)
+    if (w == 0 || ar->members[w - 1].off != ar->members[i].off)
+      ar->members[w++] = ar->members[i];
+  ar->nmembers = ar->cap_members = w;
+  return 0;
+}
+
+void as_archive_index(struct as_link *link, uint32_t input,
+                      void (*fn)(void *ctx, uint32_t input, uint32_t sym,
+                                 size_t off),
+                      void *ctx) {
+  struct as_archive *ar = link->inputs[input].archive;
+  if (ar->narsym) {
+    for (size_t i = 0; i < ar->narsym; i++) {
+      const char *name = ar->arsym[i].as_name;
+      fn(ctx, input, as_symtab_intern(link->symtab, name, strlen(name)),
+         ar->arsym[i].as_off);
+    }
+    return;
+  }
+  for (size_t i = 0; i < ar->nmembers; i++) {
+    const struct as_unit *u = &link->units[ar->members[i].unit];
+    for (uint32_t j = 0; j < u->ndefs; j++)
+      fn(ctx, input, u->defs[j], ar->members[i].off);
+  }
+}
+
+void as_archive_close(struct as_input *in) {
+  struct as_archive *ar = in->archive;
+  if (!ar)
+    return;
+  elf_end(ar->elf);
+  close(ar->fd);
+  free(ar->members);
+  free(ar);
+  in->archive = NULL;
+}
+
+int as_link_add_file(struct as_link *link, const char *path, unsigned flags) {
+  if (!libelf_ready(link))
+    return -1;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    as_diag_add(link, AS_ERROR, 2, "bad-input", "cannot open %s: %s", path,
+                strerror(errno));
+    return -1;
+  }
+  struct stat st;
+  unsigned char magic[512];
+  ssize_t n = 0;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return input_error(link, path, "not a regular file");
+  }
+  n = pread(fd, magic, sizeof magic, 0);
+  if (n < 0) {
+    close(fd);
+    as_diag_add(link, AS_ERROR, 2, "bad-input", "cannot read %s: %s", path,
+                strerror(errno));
+    return -1;
+  }
+  size_t len = (size_t)n;
+
+  struct as_input *in = AS_PUSH(link->inputs, link->ninputs, link->cap_inputs);
+  *in = (struct as_input){.path = as_xstrdup(path), .flags = flags};
+  uint32_t input = (uint32_t)(link->ninputs - 1);
+  in->first_unit = (uint32_t)link->nunits;
+
+  if (len == 0) {
+    close(fd);
+    return input_error(link, path, "file is empty");
+  }
+  if (len >= 8 && memcmp(magic, "!<thin>\n", 8) == 0) {
+    close(fd);
+    return input_error(link, path, "thin archives are not supported");
+  }
+  if (is_bitcode(magic, len)) {
+    close(fd);
+    return input_error(link, path, "LLVM bitcode inputs are not supported yet");
+  }
+  bool archive = len >= 8 && memcmp(magic, "!<arch>\n", 8) == 0;
+  bool elf = len >= 4 && memcmp(magic, ELFMAG, SELFMAG) == 0;
+  if (!archive && !elf) {
+    close(fd);
+    if ((flags & AS_ADD_SCRIPT_OK) && is_text(magic, len)) {
+      in->kind = AS_INPUT_SCRIPT;
+      return 0;
+    }
+    return input_error(link, path, bad_format);
+  }
+
+  Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+  if (!e) {
+    close(fd);
+    return elf_error(link, path);
+  }
+  if (archive) {
+    in->kind = AS_INPUT_ARCHIVE;
+    if (elf_kind(e) != ELF_K_AR) {
+      elf_end(e);
+      close(fd);
+      return input_error(link, path, "malformed archive");
+    }
+    int rc = open_archive(link, input, fd, e);
+    if (in->flags & AS_ADD_WHOLE_ARCHIVE)
+      in->nunits = (uint32_t)link->nunits - in->first_unit;
+    return rc;
+  }
+  uint32_t unit = add_elf_unit(link, input, e, NULL, 0);
+  in->nunits = 1;
+  in->kind = link->units[link->nunits - 1].shared ? AS_INPUT_SHARED
+                                                  : AS_INPUT_OBJECT;
+  elf_end(e);
+  close(fd);
+  return unit == AS_NO_UNIT ? -1 : 0;
+}

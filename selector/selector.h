@@ -1,0 +1,187 @@
+/* The selector: one model and one set of rules that every front end shares.
+ *
+ * Data flows one way:
+ *   as_link_add_*   scan inputs into units and symbols    (scan_elf.c)
+ *   as_link_resolve decide which units the link pulls in  (resolve.c)
+ *   as_decide       apply the rules                       (rules.c)
+ *   the front end   injects what the decision names, or prints diagnostics
+ *                                                          (diag.c)
+ */
+#ifndef ALLOCSEL_SELECTOR_H
+#define ALLOCSEL_SELECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define AS_VERSION "0.1.0"
+
+enum as_output_type { AS_EXECUTABLE, AS_DYLIB, AS_STATICLIB, AS_RLIB };
+
+/* The five ABI entry points, in this order; bit i of a mask is as_abi[i]. */
+enum { AS_ABI_COUNT = 5, AS_ABI_ALL = (1u << AS_ABI_COUNT) - 1 };
+extern const char *const as_abi[AS_ABI_COUNT];
+
+enum as_input_kind {
+  AS_INPUT_OBJECT,  /* ELF relocatable */
+  AS_INPUT_ARCHIVE, /* ar archive */
+  AS_INPUT_SHARED,  /* ELF shared object: its dynamic symbols */
+  AS_INPUT_SCRIPT,  /* linker script: not scanned, left to the linker */
+};
+
+/* Flags for as_link_add_file. */
+enum {
+  AS_ADD_WHOLE_ARCHIVE = 1u << 0, /* every member is linked */
+  AS_ADD_REQUESTED = 1u << 1,     /* the requested allocator's object */
+  AS_ADD_SCRIPT_OK = 1u << 2,     /* unknown text is a linker script */
+};
+
+/* A unit: an object file, an archive member or a shared library. */
+struct as_unit {
+  uint32_t input;       /* index into as_link.inputs */
+  const char *member;   /* archive member name, or NULL */
+  size_t member_off;    /* its header's offset in the archive */
+  uint32_t *defs;       /* defined global symbol ids */
+  uint32_t ndefs;
+  uint32_t *undefs;     /* strongly referenced, undefined symbol ids */
+  uint32_t nundefs;
+  unsigned abi_defined; /* mask of ABI entry points defined */
+  unsigned abi_undef;   /* mask of ABI entry points referenced, not defined */
+  const char *allocator; /* name from ALLOCSEL_ALLOCATOR, or NULL */
+  bool needs_marker;     /* carries ALLOCSEL_NEEDS_ALLOCATOR */
+  bool linked;           /* pulled into the link (set by as_link_resolve) */
+  bool shared;           /* a shared library: resolves, never injects */
+  char *origin;          /* cached as_unit_origin() */
+};
+
+struct as_input {
+  char *path;
+  enum as_input_kind kind;
+  unsigned flags;
+  /* Units read when the file was added: an object or shared library is one,
+   * a --whole-archive archive all its members. */
+  uint32_t first_unit, nunits;
+  /* Archive: lazy symbols from its index, members loaded on demand. */
+  void *archive; /* struct as_archive * (scan_elf.c) */
+};
+
+enum as_diag_kind { AS_ERROR, AS_WARNING, AS_NOTE };
+
+struct as_diag {
+  enum as_diag_kind kind;
+  int exit_code; /* 1: a rule broken, 2: bad usage or input */
+  char *code;    /* stable id for tools: "two-allocators", "bad-input", ... */
+  char *message;
+  char **notes; /* ">>> " lines, without the prefix */
+  size_t nnotes;
+};
+
+struct as_symtab; /* interned symbol names, selector/symtab.c */
+
+struct as_link {
+  enum as_output_type type;
+  struct as_symtab *symtab;
+  struct as_input *inputs;
+  size_t ninputs, cap_inputs;
+  struct as_unit *units;
+  size_t nunits, cap_units;
+  struct as_diag *diags;
+  size_t ndiags, cap_diags;
+  uint32_t abi_ids[AS_ABI_COUNT];
+  uint32_t needs_id;
+  const char *tool; /* prefix for diagnostics: "allocsel" */
+};
+
+/* What the user asked for: NULL allocator means the default. */
+struct as_request {
+  const char *allocator; /* "system", "jemalloc" or a path to an object */
+  const char *origin;    /* "--allocator=system", "ALLOCSEL_ALLOCATOR", ... */
+};
+
+enum as_how {
+  AS_NONE,   /* no allocator (rlib, or nothing to decide) */
+  AS_LINKED, /* an allocator unit among the inputs */
+  AS_INJECT, /* add a shipped or requested allocator object */
+};
+
+struct as_decision {
+  enum as_how how;
+  const char *name;    /* allocator name, NULL for AS_NONE */
+  char *reason;        /* "default for executable", ... */
+  char *inject_object; /* object to add, AS_INJECT only */
+  bool needs_jemalloc; /* add Debian's libjemalloc after it */
+  const struct as_unit *unit; /* the allocator unit, if among the inputs */
+  char *owned_name;           /* storage for `name` when derived */
+};
+
+/* A linked executable or dylib, as `allocsel inspect` reads it. */
+struct as_artifact {
+  enum as_output_type type; /* AS_EXECUTABLE or AS_DYLIB */
+  char **allocators;        /* allocator markers found */
+  size_t nallocators;
+  unsigned abi_defined; /* ABI entry points defined */
+  bool has_symtab;      /* false: stripped, only dynamic symbols seen */
+};
+int as_inspect_artifact(struct as_link *link, const char *path,
+                        struct as_artifact *out);
+void as_artifact_free(struct as_artifact *a);
+
+/* Where the tools find their allocator objects (lib/allocsel). */
+struct as_env {
+  const char *libdir;
+  const char *jemalloc_library; /* libjemalloc.so path, NULL: not installed */
+  const char *jemalloc_static;  /* libjemalloc_pic.a, for staticlibs */
+};
+
+struct as_link *as_link_new(enum as_output_type type);
+void as_link_free(struct as_link *link);
+
+/* Scans one input. Returns 0, or -1 with a diagnostic recorded. */
+int as_link_add_file(struct as_link *link, const char *path, unsigned flags);
+
+/* Adds the requested allocator's object when the request is a path; the
+ * shipped ones ("system", "jemalloc") are not scanned. Before resolve. */
+int as_link_add_request(struct as_link *link, const struct as_request *req);
+
+/* Decides which units the link pulls in, as lld would: objects and
+ * --whole-archive members always, other archive members when they define a
+ * symbol some linked unit references. */
+void as_link_resolve(struct as_link *link);
+
+/* Applies the rules. Returns 0 with *out filled, or the exit code (1 or 2)
+ * with diagnostics recorded. */
+int as_decide(struct as_link *link, const struct as_request *req,
+              const struct as_env *env, struct as_decision *out);
+void as_decision_free(struct as_decision *d);
+
+/* "libfoo.a(bar.o)" or "bar.o"; the string lives until as_link_free. */
+const char *as_unit_origin(struct as_link *link, const struct as_unit *u);
+const char *as_sym_name(const struct as_link *link, uint32_t id);
+
+const char *as_output_type_name(enum as_output_type type);
+int as_output_type_parse(const char *s, enum as_output_type *out);
+
+/* Diagnostics. */
+struct as_diag *as_diag_add(struct as_link *link, enum as_diag_kind kind,
+                            int exit_code, const char *code, const char *fmt,
+                            ...) __attribute__((format(printf, 5, 6)));
+void as_diag_note(struct as_diag *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Highest exit code among the errors, 0 if none. */
+int as_diag_exit_code(const struct as_link *link);
+void as_diag_print(const struct as_link *link, FILE *out);
+/* Writes the diagnostics as a JSON array. */
+void as_diag_print_json(const struct as_link *link, FILE *out);
+void as_json_string(FILE *out, const char *s);
+
+/* Search for -lNAME as GNU ld does: each dir, libNAME.so then libNAME.a
+ * (only .a when static); ":file" exactly. Returns a malloc'd path or NULL. */
+char *as_find_library(const char *name, char *const *dirs, size_t ndirs,
+                      bool static_only);
+
+/* The directory holding the running executable's ../lib/allocsel. */
+char *as_default_libdir(void);
+void as_env_init(struct as_env *env, const char *libdir);
+
+#endif

@@ -1,0 +1,58 @@
+/* Allocation helpers: the selector treats running out of memory as fatal,
+ * as linkers do. */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void out_of_memory(void) {
+  fputs("allocsel: error: out of memory\n", stderr);
+  exit(2);
+}
+
+void *as_xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (!p)
+    out_of_memory();
+  return p;
+}
+
+void *as_xcalloc(size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size ? size : 1);
+  if (!p)
+    out_of_memory();
+  return p;
+}
+
+char *as_xstrdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  return memcpy(as_xmalloc(n), s, n);
+}
+
+char *as_xasprintf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    out_of_memory();
+  char *s = as_xmalloc((size_t)n + 1);
+  va_start(ap, fmt);
+  vsnprintf(s, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  return s;
+}
+
+void *as_grow(void *ptr, size_t *cap, size_t need, size_t elem) {
+  if (need <= *cap)
+    return ptr;
+  size_t n = *cap ? *cap * 2 : 8;
+  while (n < need)
+    n *= 2;
+  ptr = realloc(ptr, n * elem);
+  if (!ptr)
+    out_of_memory();
+  *cap = n;
+  return ptr;
+}

@@ -1,0 +1,434 @@
+/* allocsel: check a set of inputs, inspect an artifact, build a staticlib.
+ *
+ *   allocsel check --type=T [--allocator=A] [-L DIR] [-lNAME] FILES...
+ *   allocsel inspect FILE
+ *   allocsel staticlib -o OUT.a [--allocator=A] FILES...
+ *
+ * Each takes --format=json. Exit 0: ok; 1: a rule broken; 2: bad usage or
+ * unreadable input. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ar_writer.h"
+#include "internal.h"
+#include "selector.h"
+
+static const char usage_text[] =
+    "usage: allocsel check --type=executable|dylib|staticlib|rlib\n"
+    "                      [--allocator=system|jemalloc|PATH] [-L DIR] "
+    "[-lNAME] FILES...\n"
+    "       allocsel inspect FILE\n"
+    "       allocsel staticlib -o OUT.a [--allocator=system|jemalloc|PATH] "
+    "FILES...\n"
+    "options: --format=text|json\n";
+
+struct options {
+  const char *command;
+  enum as_output_type type;
+  bool type_set, json;
+  const char *allocator, *output;
+  char **files, **dirs, **libs;
+  size_t nfiles, ndirs, nlibs, cap_files, cap_dirs, cap_libs;
+};
+
+static int usage(const char *fmt, const char *arg) {
+  fputs("allocsel: error: ", stderr);
+  fprintf(stderr, fmt, arg);
+  fputc('\n', stderr);
+  fputs(usage_text, stderr);
+  return 2;
+}
+
+/* "--name=value" or "--name value": returns the value or NULL. */
+static const char *value_of(const char *name, int argc, char **argv, int *i) {
+  size_t n = strlen(name);
+  if (strncmp(argv[*i], name, n) != 0)
+    return NULL;
+  if (argv[*i][n] == '=')
+    return argv[*i] + n + 1;
+  if (argv[*i][n] == '\0' && *i + 1 < argc)
+    return argv[++*i];
+  return NULL;
+}
+
+static int parse(struct options *o, int argc, char **argv) {
+  memset(o, 0, sizeof *o);
+  if (argc < 2)
+    return usage("%s", "missing command");
+  o->command = argv[1];
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i], *v;
+    if ((v = value_of("--type", argc, argv, &i))) {
+      if (as_output_type_parse(v, &o->type) != 0)
+        return usage("unknown output type '%s'", v);
+      o->type_set = true;
+    } else if ((v = value_of("--allocator", argc, argv, &i))) {
+      o->allocator = v;
+    } else if ((v = value_of("--format", argc, argv, &i))) {
+      if (strcmp(v, "json") != 0 && strcmp(v, "text") != 0)
+        return usage("unknown format '%s'", v);
+      o->json = strcmp(v, "json") == 0;
+    } else if (strcmp(a, "-o") == 0 && i + 1 < argc) {
+      o->output = argv[++i];
+    } else if (strncmp(a, "-L", 2) == 0) {
+      const char *dir = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
+      if (!dir)
+        return usage("%s needs a directory", a);
+      *AS_PUSH(o->dirs, o->ndirs, o->cap_dirs) = (char *)dir;
+    } else if (strncmp(a, "-l", 2) == 0 && a[2]) {
+      *AS_PUSH(o->libs, o->nlibs, o->cap_libs) = (char *)a + 2;
+    } else if (a[0] == '-' && a[1]) {
+      return usage("unknown option '%s'", a);
+    } else {
+      *AS_PUSH(o->files, o->nfiles, o->cap_files) = (char *)a;
+    }
+  }
+  return 0;
+}
+
+static void json_field(FILE *f, const char *key, const char *value,
+                       bool comma) {
+  fprintf(f, "%s\"%s\":", comma ? "," : "", key);
+  as_json_string(f, value);
+}
+
+/* Scans FILES and -l libraries into `link`; the request is added too. */
+static int scan(struct as_link *link, const struct options *o,
+                const struct as_request *req, unsigned flags) {
+  for (size_t i = 0; i < o->nfiles; i++)
+    as_link_add_file(link, o->files[i], flags);
+  for (size_t i = 0; i < o->nlibs; i++) {
+    char *path = as_find_library(o->libs[i], o->dirs, o->ndirs, false);
+    if (!path) {
+      as_diag_add(link, AS_ERROR, 2, "library-not-found",
+                  "unable to find library -l%s", o->libs[i]);
+      continue;
+    }
+    as_link_add_file(link, path, flags);
+    free(path);
+  }
+  if (as_diag_exit_code(link) != 0)
+    return as_diag_exit_code(link);
+  if (as_link_add_request(link, req) != 0)
+    return as_diag_exit_code(link);
+  as_link_resolve(link);
+  return 0;
+}
+
+static void print_decision(FILE *f, const struct options *o,
+                           struct as_link *link, const struct as_decision *d,
+                           int rc) {
+  if (!o->json) {
+    if (rc == 0 && d->name)
+      fprintf(f, "allocator: %s (%s)\n", d->name, d->reason);
+    else if (rc == 0)
+      fputs("allocator: none\n", f);
+    return;
+  }
+  fprintf(f, "{\"command\":");
+  as_json_string(f, o->command);
+  json_field(f, "type", as_output_type_name(link->type), true);
+  json_field(f, "allocator", rc == 0 ? d->name : NULL, true);
+  json_field(f, "how",
+             rc != 0            ? "refused"
+             : d->how == AS_NONE ? "none"
+             : d->how == AS_LINKED ? "linked"
+                                   : "inject",
+             true);
+  json_field(f, "reason", rc == 0 ? d->reason : NULL, true);
+  json_field(f, "source", d->unit ? as_unit_origin(link, d->unit) : NULL,
+             true);
+  json_field(f, "inject", d->inject_object, true);
+  if (o->output)
+    json_field(f, "output", rc == 0 ? o->output : NULL, true);
+  fprintf(f, ",\"exit_code\":%d,\"diagnostics\":", rc);
+  as_diag_print_json(link, f);
+  fputs("}\n", f);
+}
+
+static void request_from(const struct options *o, struct as_request *req,
+                         char **origin) {
+  const char *env = getenv("ALLOCSEL_ALLOCATOR");
+  *origin = NULL;
+  if (o->allocator)
+    *origin = as_xasprintf("--allocator=%s", o->allocator);
+  else if (env && *env)
+    *origin = as_xasprintf("ALLOCSEL_ALLOCATOR=%s", env);
+  req->allocator = o->allocator ? o->allocator : (*origin ? env : NULL);
+  req->origin = *origin;
+}
+
+static int cmd_check(const struct options *o) {
+  if (!o->type_set)
+    return usage("%s", "check needs --type=executable|dylib|staticlib|rlib");
+  if (o->nfiles == 0 && o->nlibs == 0)
+    return usage("%s", "check needs input files");
+  struct as_link *link = as_link_new(o->type);
+  struct as_request req;
+  char *origin;
+  request_from(o, &req, &origin);
+  char *libdir = as_default_libdir();
+  struct as_env env;
+  as_env_init(&env, libdir);
+  struct as_decision d = {0};
+  int rc = scan(link, o, &req, o->type == AS_STATICLIB ? AS_ADD_WHOLE_ARCHIVE
+                                                       : 0);
+  if (rc == 0)
+    rc = as_decide(link, &req, &env, &d);
+  if (!o->json)
+    as_diag_print(link, stderr);
+  print_decision(stdout, o, link, &d, rc);
+  as_decision_free(&d);
+  as_link_free(link);
+  free(libdir);
+  free(origin);
+  return rc;
+}
+
+static int cmd_inspect(const struct options *o) {
+  if (o->nfiles != 1)
+    return usage("%s", "inspect takes one file");
+  const char *path = o->files[0];
+  struct as_link *link = as_link_new(AS_RLIB);
+  struct as_artifact art;
+  int rc = 0;
+  FILE *f = stdout;
+  /* Linked artifacts answer from their symbols; objects and archives are
+   * units, listed one by one. */
+  if (as_inspect_artifact(link, path, &art) == 0) {
+    const char *name = art.nallocators ? art.allocators[0] : NULL;
+    if (!name && art.abi_defined == AS_ABI_ALL)
+      name = "unknown";
+    if (o->json) {
+      fputs("{\"command\":\"inspect\"", f);
+      json_field(f, "file", path, true);
+      json_field(f, "type", as_output_type_name(art.type), true);
+      json_field(f, "allocator", name, true);
+      json_field(f, "source", art.has_symtab ? "symbols" : "dynamic symbols",
+                 true);
+      fprintf(f, ",\"entry_points\":%d,\"diagnostics\":[]}\n",
+              __builtin_popcount(art.abi_defined));
+    } else {
+      fprintf(f, "allocator: %s\n", name ? name : "none");
+      fprintf(f, "file: %s (%s)\n", path, as_output_type_name(art.type));
+      fprintf(f, "source: inferred from %s (no allocsel record)\n",
+              art.has_symtab ? "the symbol table"
+                             : "dynamic symbols only: the file is stripped");
+      fprintf(f, "entry points defined: %d of 5\n",
+              __builtin_popcount(art.abi_defined));
+      for (size_t i = 1; i < art.nallocators; i++)
+        fprintf(f, "also marked: %s\n", art.allocators[i]);
+    }
+    as_artifact_free(&art);
+    as_link_free(link);
+    return 0;
+  }
+  /* Not a linked artifact: read it as a link input. */
+  as_link_free(link);
+  link = as_link_new(AS_RLIB);
+  if (as_link_add_file(link, path, AS_ADD_WHOLE_ARCHIVE) != 0) {
+    rc = as_diag_exit_code(link);
+    if (o->json) {
+      fputs("{\"command\":\"inspect\"", f);
+      json_field(f, "file", path, true);
+      fprintf(f, ",\"allocator\":null,\"exit_code\":%d,\"diagnostics\":", rc);
+      as_diag_print_json(link, f);
+      fputs("}\n", f);
+    } else {
+      as_diag_print(link, stderr);
+    }
+    as_link_free(link);
+    return rc;
+  }
+  const char *first = NULL;
+  for (size_t i = 0; i < link->nunits && !first; i++)
+    first = link->units[i].allocator;
+  if (o->json) {
+    fputs("{\"command\":\"inspect\"", f);
+    json_field(f, "file", path, true);
+    json_field(f, "allocator", first, true);
+    fputs(",\"units\":[", f);
+  } else {
+    fprintf(f, "allocator: %s\n", first ? first : "none");
+  }
+  for (size_t i = 0; i < link->nunits; i++) {
+    const struct as_unit *u = &link->units[i];
+    bool needs = u->abi_undef || u->needs_marker;
+    if (o->json) {
+      fputs(i ? ",{" : "{", f);
+      json_field(f, "unit", as_unit_origin(link, u), false);
+      json_field(f, "allocator", u->allocator, true);
+      fprintf(f, ",\"entry_points\":%d,\"needs_allocator\":%s}",
+              __builtin_popcount(u->abi_defined), needs ? "true" : "false");
+    } else {
+      fprintf(f, "unit: %s", as_unit_origin(link, u));
+      if (u->allocator || u->abi_defined)
+        fprintf(f, " allocator=%s entry-points=%d/5",
+                u->allocator ? u->allocator : "(unmarked)",
+                __builtin_popcount(u->abi_defined));
+      if (needs)
+        fputs(" needs-allocator", f);
+      fputc('\n', f);
+    }
+  }
+  if (o->json)
+    fputs("],\"diagnostics\":[]}\n", f);
+  as_link_free(link);
+  return 0;
+}
+
+/* Whole file into memory, for copying into the archive. */
+static char *slurp(const char *path, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  size_t cap = 1 << 16, n = 0, r;
+  char *buf = as_xmalloc(cap);
+  while ((r = fread(buf + n, 1, cap - n, f)) > 0) {
+    n += r;
+    if (n == cap)
+      buf = as_grow(buf, &cap, cap + 1, 1);
+  }
+  fclose(f);
+  *size = n;
+  return buf;
+}
+
+/* The bytes of a unit: the whole file, or its member in the archive. */
+static bool unit_bytes(char *const *files, size_t unit_input,
+                       const struct as_unit *u, const void **data,
+                       size_t *size, const size_t *file_size) {
+  const char *buf = files[unit_input];
+  if (!u->member) {
+    *data = buf;
+    *size = file_size[unit_input];
+    return true;
+  }
+  if (u->member_off + 60 > file_size[unit_input])
+    return false;
+  char field[11];
+  memcpy(field, buf + u->member_off + 48, 10);
+  field[10] = '\0';
+  size_t n = strtoull(field, NULL, 10);
+  if (u->member_off + 60 + n > file_size[unit_input])
+    return false;
+  *data = buf + u->member_off + 60;
+  *size = n;
+  return true;
+}
+
+static int cmd_staticlib(const struct options *o) {
+  if (!o->output)
+    return usage("%s", "staticlib needs -o OUT.a");
+  if (o->nfiles == 0 && o->nlibs == 0)
+    return usage("%s", "staticlib needs input files");
+  struct options opts = *o;
+  opts.type = AS_STATICLIB;
+  struct as_link *link = as_link_new(AS_STATICLIB);
+  struct as_request req;
+  char *origin;
+  request_from(o, &req, &origin);
+  char *libdir = as_default_libdir();
+  struct as_env env;
+  as_env_init(&env, libdir);
+  struct as_decision d = {0};
+  /* Self-contained: every member of every input goes in. */
+  int rc = scan(link, o, &req, AS_ADD_WHOLE_ARCHIVE);
+  if (rc == 0)
+    rc = as_decide(link, &req, &env, &d);
+  for (size_t i = 0; rc == 0 && i < link->nunits; i++)
+    if (link->units[i].shared) {
+      as_diag_add(link, AS_ERROR, 2, "shared-in-staticlib",
+                  "%s: a shared library cannot go into a staticlib",
+                  as_unit_origin(link, &link->units[i]));
+      rc = 2;
+    }
+  /* The injected allocator (and jemalloc's code) become members too. */
+  if (rc == 0 && d.how == AS_INJECT && !d.unit) {
+    as_link_add_file(link, d.inject_object, AS_ADD_WHOLE_ARCHIVE);
+    if (d.needs_jemalloc) {
+      if (env.jemalloc_static)
+        as_link_add_file(link, env.jemalloc_static, AS_ADD_WHOLE_ARCHIVE);
+      else
+        as_diag_add(link, AS_ERROR, 2, "jemalloc-missing",
+                    "jemalloc's static library (libjemalloc_pic.a) is not "
+                    "installed");
+    }
+    rc = as_diag_exit_code(link);
+  }
+  if (rc == 0) {
+    char **bufs = as_xcalloc(link->ninputs, sizeof *bufs);
+    size_t *sizes = as_xcalloc(link->ninputs, sizeof *sizes);
+    struct ar_writer *w = ar_writer_new();
+    for (size_t i = 0; i < link->ninputs && rc == 0; i++) {
+      bufs[i] = slurp(link->inputs[i].path, &sizes[i]);
+      if (!bufs[i]) {
+        as_diag_add(link, AS_ERROR, 2, "bad-input", "cannot read %s: %s",
+                    link->inputs[i].path, strerror(errno));
+        rc = 2;
+      }
+    }
+    for (size_t i = 0; i < link->nunits && rc == 0; i++) {
+      const struct as_unit *u = &link->units[i];
+      const void *data;
+      size_t size;
+      if (!unit_bytes(bufs, u->input, u, &data, &size, sizes)) {
+        as_diag_add(link, AS_ERROR, 2, "bad-input", "%s: malformed member",
+                    as_unit_origin(link, u));
+        rc = 2;
+        break;
+      }
+      ar_writer_add(w, u->member ? u->member : link->inputs[u->input].path,
+                    data, size, link, u->defs, u->ndefs);
+    }
+    char *error = NULL;
+    if (rc == 0 && ar_writer_write(w, o->output, &error) != 0) {
+      as_diag_add(link, AS_ERROR, 2, "write-failed", "%s", error);
+      rc = 2;
+    }
+    free(error);
+    ar_writer_free(w);
+    for (size_t i = 0; i < link->ninputs; i++)
+      free(bufs[i]);
+    free(bufs);
+    free(sizes);
+  }
+  if (!o->json)
+    as_diag_print(link, stderr);
+  print_decision(stdout, &opts, link, &d, rc);
+  as_decision_free(&d);
+  as_link_free(link);
+  free(libdir);
+  free(origin);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
+                    strcmp(argv[1], "-h") == 0)) {
+    fputs(usage_text, stdout);
+    return 0;
+  }
+  if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+    printf("allocsel %s\n", AS_VERSION);
+    return 0;
+  }
+  struct options o;
+  int rc = parse(&o, argc, argv);
+  if (rc == 0) {
+    if (strcmp(o.command, "check") == 0)
+      rc = cmd_check(&o);
+    else if (strcmp(o.command, "inspect") == 0)
+      rc = cmd_inspect(&o);
+    else if (strcmp(o.command, "staticlib") == 0)
+      rc = cmd_staticlib(&o);
+    else
+      rc = usage("unknown command '%s'", o.command);
+  }
+  free(o.files);
+  free(o.dirs);
+  free(o.libs);
+  return rc;
+}
