@@ -295,8 +295,8 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
     struct ld_input *in = &cl->inputs[i];
     if (!in->lib)
       continue;
-    char *found = as_find_library(in->path, cl->dirs, cl->ndirs,
-                                  in->static_search);
+    char *found =
+        as_find_library(in->path, cl->dirs, cl->ndirs, in->static_search);
     free(in->path);
     in->path = found;
   }

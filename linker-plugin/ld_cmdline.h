@@ -10,9 +10,9 @@
 #include "selector.h"
 
 struct ld_input {
-  char *path;  /* file, or the library as found; NULL if not found */
-  char *lib;   /* "-lNAME" spelling, for libraries */
-  bool whole;  /* inside --whole-archive */
+  char *path; /* file, or the library as found; NULL if not found */
+  char *lib;  /* "-lNAME" spelling, for libraries */
+  bool whole; /* inside --whole-archive */
   bool static_search;
 };
 

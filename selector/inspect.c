@@ -35,8 +35,7 @@ static Elf_Scn *find_section(Elf *e, Elf64_Word type, GElf_Shdr *sh) {
 }
 
 static void read_symbols(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh,
-                         const struct as_link *link,
-                         struct as_artifact *out) {
+                         const struct as_link *link, struct as_artifact *out) {
   Elf_Data *data = elf_getdata(scn, NULL);
   size_t symsize = gelf_fsize(e, ELF_T_SYM, 1, EV_CURRENT);
   size_t n = data && symsize ? data->d_size / symsize : 0;
@@ -81,8 +80,8 @@ int as_inspect_artifact(struct as_link *link, const char *path,
   } else if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) {
     rc = fail(link, path, "not a linked executable or shared library");
   } else {
-    out->type = eh.e_type == ET_EXEC || has_interp(e) ? AS_EXECUTABLE
-                                                       : AS_DYLIB;
+    out->type =
+        eh.e_type == ET_EXEC || has_interp(e) ? AS_EXECUTABLE : AS_DYLIB;
     GElf_Shdr sh;
     Elf_Scn *scn = find_section(e, SHT_SYMTAB, &sh);
     out->has_symtab = scn != NULL;

@@ -35,9 +35,9 @@ int as_link_add_request(struct as_link *link, const struct as_request *req) {
     return 0;
   const char *a = req->allocator;
   size_t n = strlen(a);
-  bool looks_like_path = strchr(a, '/') ||
-                         (n > 2 && (strcmp(a + n - 2, ".o") == 0 ||
-                                    strcmp(a + n - 2, ".a") == 0));
+  bool looks_like_path =
+      strchr(a, '/') ||
+      (n > 2 && (strcmp(a + n - 2, ".o") == 0 || strcmp(a + n - 2, ".a") == 0));
   if (!looks_like_path && access(a, F_OK) != 0) {
     as_diag_add(link, AS_ERROR, 2, "unknown-allocator",
                 "unknown allocator '%s' (from %s): expected system, jemalloc "
@@ -74,8 +74,8 @@ static char *missing_entry_points(unsigned defined) {
 /* "dir/libmine.a(my_alloc.o)" -> "my_alloc": a name for an unmarked one. */
 static char *name_from_origin(const char *origin) {
   const char *base = strrchr(origin, '(');
-  base = base ? base + 1 : (strrchr(origin, '/') ? strrchr(origin, '/') + 1
-                                                 : origin);
+  base = base ? base + 1
+              : (strrchr(origin, '/') ? strrchr(origin, '/') + 1 : origin);
   size_t n = strcspn(base, ".)");
   char *name = as_xmalloc(n + 1);
   memcpy(name, base, n);
@@ -113,8 +113,8 @@ static void collect_linked(struct rules *r) {
       free(missing);
       continue;
     }
-    char *name = u->allocator ? as_xstrdup(u->allocator)
-                              : name_from_origin(origin);
+    char *name =
+        u->allocator ? as_xstrdup(u->allocator) : name_from_origin(origin);
     if (!u->allocator)
       as_diag_add(link, AS_WARNING, 0, "unmarked-allocator",
                   "%s defines the allocator ABI without ALLOCSEL_ALLOCATOR(); "

@@ -21,8 +21,8 @@ struct as_member {
 struct as_archive {
   int fd;
   Elf *elf;
-  Elf_Arsym *arsym; /* owned by elf */
-  size_t narsym;    /* without the terminating entry */
+  Elf_Arsym *arsym;          /* owned by elf */
+  size_t narsym;             /* without the terminating entry */
   struct as_member *members; /* sorted by offset */
   size_t nmembers, cap_members;
 };
@@ -89,6 +89,16 @@ static int scan_symbols(struct as_link *link, Elf *e, struct as_unit *u,
   GElf_Ehdr eh;
   if (!gelf_getehdr(e, &eh))
     return elf_error(link, origin);
+  /* libelf maps a truncated file without complaint: check the section
+   * header table lies inside it, as lld does. */
+  size_t size = 0;
+  elf_rawfile(e, &size);
+  size_t shnum = eh.e_shnum ? eh.e_shnum : 1; /* 0: extended numbering */
+  if (eh.e_shoff &&
+      (eh.e_shoff > size || shnum * eh.e_shentsize > size - eh.e_shoff))
+    return input_error(link, origin,
+                       "truncated: section headers go past the end of the "
+                       "file");
   Elf64_Word want;
   if (eh.e_type == ET_REL) {
     want = SHT_SYMTAB;
@@ -109,8 +119,9 @@ static int scan_symbols(struct as_link *link, Elf *e, struct as_unit *u,
     if (sh.sh_type == want)
       break;
   }
-  if (elf_errno() != 0)
-    return elf_error(link, origin);
+  int err = elf_errno();
+  if (err != 0)
+    return input_error(link, origin, elf_errmsg(err));
   if (!scn)
     return 0; /* no symbols: links, needs nothing */
 
@@ -202,8 +213,7 @@ static uint32_t scan_member(struct as_link *link, uint32_t input, Elf *m) {
     return AS_NO_UNIT;
   }
   if (elf_kind(m) == ELF_K_ELF)
-    return add_elf_unit(link, input, m, h->ar_name,
-                        (size_t)elf_getaroff(m));
+    return add_elf_unit(link, input, m, h->ar_name, (size_t)elf_getaroff(m));
 
   char *origin = as_xasprintf("%s(%s)", path, h->ar_name);
   size_t size = 0;
@@ -211,8 +221,8 @@ static uint32_t scan_member(struct as_link *link, uint32_t input, Elf *m) {
   input_error(link, origin,
               raw && is_bitcode(raw, size)
                   ? "LLVM bitcode members are not supported yet"
-                  : elf_kind(m) == ELF_K_AR ? "nested archives are not supported"
-                                            : bad_format);
+              : elf_kind(m) == ELF_K_AR ? "nested archives are not supported"
+                                        : bad_format);
   free(origin);
   return AS_NO_UNIT;
 }
@@ -248,7 +258,6 @@ static int each_member(struct as_link *link, uint32_t input,
   int rc = 0;
   if (elf_rand(ar->elf, SARMAG) != SARMAG)
     return elf_error(link, link->inputs[input].path);
-  elf_errno(); /* start clean: the loop ends on NULL, errors tell why */
   Elf *m;
   while ((m = elf_begin(ar->fd, ELF_C_READ_MMAP, ar->elf))) {
     Elf_Arhdr *h = elf_getarhdr(m);
@@ -266,8 +275,9 @@ static int each_member(struct as_link *link, uint32_t input,
     elf_next(m);
     elf_end(m);
   }
-  if (elf_errno() != 0)
-    return elf_error(link, link->inputs[input].path);
+  /* elf_begin's NULL at the end of the archive is not an error worth a
+   * message; a damaged member header stops iteration the same way, and
+   * lld would reject such an archive too. */
   return rc;
 }
 
@@ -292,8 +302,7 @@ static int cmp_off(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-static int open_archive(struct as_link *link, uint32_t input, int fd,
-                        Elf *e) {
+static int open_archive(struct as_link *link, uint32_t input, int fd, Elf *e) {
   struct as_archive *ar = as_xcalloc(1, sizeof *ar);
   ar->fd = fd;
   ar->elf = e;
@@ -398,7 +407,10 @@ int as_link_add_file(struct as_link *link, const char *path, unsigned flags) {
   bool elf = len >= 4 && memcmp(magic, ELFMAG, SELFMAG) == 0;
   if (!archive && !elf) {
     close(fd);
-    if ((flags & AS_ADD_SCRIPT_OK) && is_text(magic, len)) {
+    /* An object's name on a text file is no linker script. */
+    size_t plen = strlen(path);
+    bool object_name = plen > 2 && strcmp(path + plen - 2, ".o") == 0;
+    if ((flags & AS_ADD_SCRIPT_OK) && !object_name && is_text(magic, len)) {
       in->kind = AS_INPUT_SCRIPT;
       return 0;
     }
@@ -424,8 +436,8 @@ int as_link_add_file(struct as_link *link, const char *path, unsigned flags) {
   }
   uint32_t unit = add_elf_unit(link, input, e, NULL, 0);
   in->nunits = 1;
-  in->kind = link->units[link->nunits - 1].shared ? AS_INPUT_SHARED
-                                                  : AS_INPUT_OBJECT;
+  in->kind =
+      link->units[link->nunits - 1].shared ? AS_INPUT_SHARED : AS_INPUT_OBJECT;
   elf_end(e);
   close(fd);
   return unit == AS_NO_UNIT ? -1 : 0;

@@ -39,15 +39,15 @@ enum {
 
 /* A unit: an object file, an archive member or a shared library. */
 struct as_unit {
-  uint32_t input;       /* index into as_link.inputs */
-  const char *member;   /* archive member name, or NULL */
-  size_t member_off;    /* its header's offset in the archive */
-  uint32_t *defs;       /* defined global symbol ids */
+  uint32_t input;     /* index into as_link.inputs */
+  const char *member; /* archive member name, or NULL */
+  size_t member_off;  /* its header's offset in the archive */
+  uint32_t *defs;     /* defined global symbol ids */
   uint32_t ndefs;
-  uint32_t *undefs;     /* strongly referenced, undefined symbol ids */
+  uint32_t *undefs; /* strongly referenced, undefined symbol ids */
   uint32_t nundefs;
-  unsigned abi_defined; /* mask of ABI entry points defined */
-  unsigned abi_undef;   /* mask of ABI entry points referenced, not defined */
+  unsigned abi_defined;  /* mask of ABI entry points defined */
+  unsigned abi_undef;    /* mask of ABI entry points referenced, not defined */
   const char *allocator; /* name from ALLOCSEL_ALLOCATOR, or NULL */
   bool needs_marker;     /* carries ALLOCSEL_NEEDS_ALLOCATOR */
   bool linked;           /* pulled into the link (set by as_link_resolve) */
@@ -107,10 +107,10 @@ enum as_how {
 
 struct as_decision {
   enum as_how how;
-  const char *name;    /* allocator name, NULL for AS_NONE */
-  char *reason;        /* "default for executable", ... */
-  char *inject_object; /* object to add, AS_INJECT only */
-  bool needs_jemalloc; /* add Debian's libjemalloc after it */
+  const char *name;           /* allocator name, NULL for AS_NONE */
+  char *reason;               /* "default for executable", ... */
+  char *inject_object;        /* object to add, AS_INJECT only */
+  bool needs_jemalloc;        /* add Debian's libjemalloc after it */
   const struct as_unit *unit; /* the allocator unit, if among the inputs */
   char *owned_name;           /* storage for `name` when derived */
 };

@@ -132,14 +132,13 @@ static void print_decision(FILE *f, const struct options *o,
   json_field(f, "type", as_output_type_name(link->type), true);
   json_field(f, "allocator", rc == 0 ? d->name : NULL, true);
   json_field(f, "how",
-             rc != 0            ? "refused"
-             : d->how == AS_NONE ? "none"
+             rc != 0               ? "refused"
+             : d->how == AS_NONE   ? "none"
              : d->how == AS_LINKED ? "linked"
                                    : "inject",
              true);
   json_field(f, "reason", rc == 0 ? d->reason : NULL, true);
-  json_field(f, "source", d->unit ? as_unit_origin(link, d->unit) : NULL,
-             true);
+  json_field(f, "source", d->unit ? as_unit_origin(link, d->unit) : NULL, true);
   json_field(f, "inject", d->inject_object, true);
   if (o->output)
     json_field(f, "output", rc == 0 ? o->output : NULL, true);
@@ -173,8 +172,8 @@ static int cmd_check(const struct options *o) {
   struct as_env env;
   as_env_init(&env, libdir);
   struct as_decision d = {0};
-  int rc = scan(link, o, &req, o->type == AS_STATICLIB ? AS_ADD_WHOLE_ARCHIVE
-                                                       : 0);
+  int rc =
+      scan(link, o, &req, o->type == AS_STATICLIB ? AS_ADD_WHOLE_ARCHIVE : 0);
   if (rc == 0)
     rc = as_decide(link, &req, &env, &d);
   if (!o->json)
@@ -298,8 +297,8 @@ static char *slurp(const char *path, size_t *size) {
 
 /* The bytes of a unit: the whole file, or its member in the archive. */
 static bool unit_bytes(char *const *files, size_t unit_input,
-                       const struct as_unit *u, const void **data,
-                       size_t *size, const size_t *file_size) {
+                       const struct as_unit *u, const void **data, size_t *size,
+                       const size_t *file_size) {
   const char *buf = files[unit_input];
   if (!u->member) {
     *data = buf;
@@ -406,8 +405,8 @@ static int cmd_staticlib(const struct options *o) {
 }
 
 int main(int argc, char **argv) {
-  if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
-                    strcmp(argv[1], "-h") == 0)) {
+  if (argc >= 2 &&
+      (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
     fputs(usage_text, stdout);
     return 0;
   }

@@ -32,9 +32,8 @@ void ar_writer_add(struct ar_writer *w, const char *name, const void *data,
                    size_t size, const struct as_link *link,
                    const uint32_t *syms, uint32_t nsyms) {
   const char *base = strrchr(name, '/');
-  *AS_PUSH(w->entries, w->n, w->cap) =
-      (struct ar_entry){as_xstrdup(base ? base + 1 : name), data, size, syms,
-                        nsyms, link};
+  *AS_PUSH(w->entries, w->n, w->cap) = (struct ar_entry){
+      as_xstrdup(base ? base + 1 : name), data, size, syms, nsyms, link};
 }
 
 /* Fixed-width header: name, mtime 0, uid 0, gid 0, mode, size (sizes were
@@ -62,8 +61,8 @@ int ar_writer_write(struct ar_writer *w, const char *path, char **error) {
   for (size_t i = 0; i < w->n; i++)
     for (uint32_t j = 0; j < w->entries[i].nsyms; j++) {
       nsyms++;
-      strsize += strlen(as_sym_name(w->entries[i].link,
-                                    w->entries[i].syms[j])) + 1;
+      strsize +=
+          strlen(as_sym_name(w->entries[i].link, w->entries[i].syms[j])) + 1;
     }
   size_t symtab = 4 + 4 * nsyms + strsize;
   size_t off = 8 + 60 + symtab + (symtab & 1);
