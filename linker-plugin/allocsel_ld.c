@@ -16,6 +16,7 @@
 
 #include "internal.h"
 #include "ld_cmdline.h"
+#include "record.h"
 #include "selector.h"
 
 extern char **environ;
@@ -151,7 +152,7 @@ int main(int argc, char **argv) {
   struct as_env env;
   as_env_init(&env, libdir);
   struct as_decision dec = {0};
-  char **out = NULL;
+  char **out = NULL, *record = NULL;
 
   if (cl.error) {
     rc = usage_error("%s", cl.error);
@@ -174,13 +175,21 @@ int main(int argc, char **argv) {
                      cl.type);
     goto done;
   }
-  /* --version or --help alone: nothing to decide. */
-  if (!(cl.no_inputs_needed && cl.ninputs == 0) &&
-      (rc = decide(&cl, type, &env, &dec)) != 0)
-    goto done;
+  /* --version or --help alone: nothing to decide, nothing to record. */
+  if (!(cl.no_inputs_needed && cl.ninputs == 0)) {
+    if ((rc = decide(&cl, type, &env, &dec)) != 0)
+      goto done;
+    char *error = NULL;
+    record = as_record_object(&dec, type, &error);
+    if (!record) {
+      rc = usage_error("%s", error);
+      free(error);
+      goto done;
+    }
+  }
 
   /* linker, arguments before the first library, allocator, jemalloc, rest. */
-  out = as_xcalloc(cl.npass + 4, sizeof *out);
+  out = as_xcalloc(cl.npass + 5, sizeof *out);
   size_t n = 0;
   out[n++] = linker;
   for (size_t i = 0; i < cl.inject_at; i++)
@@ -189,11 +198,16 @@ int main(int argc, char **argv) {
     out[n++] = dec.inject_object;
   if (dec.needs_jemalloc && env.jemalloc_library)
     out[n++] = (char *)env.jemalloc_library;
+  if (record)
+    out[n++] = record;
   for (size_t i = cl.inject_at; i < cl.npass; i++)
     out[n++] = cl.pass[i];
   rc = run(out);
 
 done:
+  if (record)
+    unlink(record);
+  free(record);
   free(out);
   as_decision_free(&dec);
   free(libdir);

@@ -2,6 +2,7 @@
  * (a later issue), the answer comes from the symbol table: markers survive
  * linking as local symbols, and so do the ABI definitions. */
 #include "internal.h"
+#include "record.h"
 
 #include <fcntl.h>
 #include <gelf.h>
@@ -62,6 +63,92 @@ static void read_symbols(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh,
     }
   }
   (void)link;
+}
+
+/* key=value lines of one note into the record fields. */
+static void parse_record(const char *text, size_t len, struct as_record *r) {
+  struct {
+    const char *key;
+    char **slot;
+  } fields[] = {{"allocator", &r->allocator},
+                {"type", &r->type},
+                {"version", &r->version},
+                {"reason", &r->reason}};
+  for (size_t i = 0; i < 4; i++) {
+    free(*fields[i].slot);
+    *fields[i].slot = NULL;
+  }
+  const char *p = text, *end = text + len;
+  while (p < end && *p) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *eol = nl ? nl : end;
+    const char *eq = memchr(p, '=', (size_t)(eol - p));
+    for (size_t i = 0; eq && i < 4; i++)
+      if ((size_t)(eq - p) == strlen(fields[i].key) &&
+          memcmp(p, fields[i].key, (size_t)(eq - p)) == 0) {
+        size_t n = (size_t)(eol - eq - 1);
+        *fields[i].slot = as_xmalloc(n + 1);
+        memcpy(*fields[i].slot, eq + 1, n);
+        (*fields[i].slot)[n] = '\0';
+      }
+    p = eol + 1;
+  }
+}
+
+/* The artifact's own record: the note whose type matches, else the last. */
+static void read_record(Elf *e, const char *want_type, struct as_record *r) {
+  size_t shstrndx;
+  if (elf_getshdrstrndx(e, &shstrndx) != 0)
+    return;
+  Elf_Scn *scn = NULL;
+  GElf_Shdr sh;
+  while ((scn = elf_nextscn(e, scn))) {
+    if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+      continue;
+    const char *name = elf_strptr(e, shstrndx, sh.sh_name);
+    if (!name || strcmp(name, AS_RECORD_SECTION) != 0)
+      continue;
+    Elf_Data *data = elf_getdata(scn, NULL);
+    size_t off = 0, name_off, desc_off;
+    GElf_Nhdr nh;
+    while (data &&
+           (off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+      const char *nname = (const char *)data->d_buf + name_off;
+      if (nh.n_type != AS_RECORD_NOTE_TYPE ||
+          nh.n_namesz != sizeof AS_RECORD_NOTE_NAME ||
+          memcmp(nname, AS_RECORD_NOTE_NAME, nh.n_namesz) != 0)
+        continue;
+      if (r->found && r->type && want_type && strcmp(r->type, want_type) == 0)
+        continue; /* keep the matching one */
+      parse_record((const char *)data->d_buf + desc_off, nh.n_descsz, r);
+      r->found = true;
+      r->count++;
+    }
+  }
+}
+
+int as_inspect_record(struct as_link *link, const char *path,
+                      const char *want_type, struct as_record *r) {
+  memset(r, 0, sizeof *r);
+  if (elf_version(EV_CURRENT) == EV_NONE)
+    return fail(link, path, "libelf is out of date");
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return fail(link, path, "cannot open");
+  Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+  if (e && elf_kind(e) == ELF_K_ELF)
+    read_record(e, want_type, r);
+  elf_end(e);
+  close(fd);
+  return 0;
+}
+
+void as_record_free(struct as_record *r) {
+  free(r->allocator);
+  free(r->type);
+  free(r->version);
+  free(r->reason);
+  memset(r, 0, sizeof *r);
 }
 
 int as_inspect_artifact(struct as_link *link, const char *path,

@@ -311,8 +311,8 @@ static void decide(struct rules *r, struct as_decision *out) {
   }
   const struct as_input *in = &r->link->inputs[c->unit->input];
   out->unit = c->unit;
-  out->name = c->unit->allocator ? c->unit->allocator
-                                 : (out->owned_name = as_xstrdup(c->name));
+  /* Owned: the decision outlives the link in the front ends. */
+  out->name = out->owned_name = as_xstrdup(c->name);
   if (in->flags & AS_ADD_REQUESTED) {
     out->how = AS_INJECT;
     out->reason = as_xstrdup(c->origin);

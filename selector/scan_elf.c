@@ -442,3 +442,40 @@ int as_link_add_file(struct as_link *link, const char *path, unsigned flags) {
   close(fd);
   return unit == AS_NO_UNIT ? -1 : 0;
 }
+
+int as_link_add_view(struct as_link *link, const char *path, const char *member,
+                     const void *data, size_t size, unsigned flags) {
+  if (!libelf_ready(link))
+    return -1;
+  struct as_input *in = AS_PUSH(link->inputs, link->ninputs, link->cap_inputs);
+  *in = (struct as_input){.path = as_xstrdup(path),
+                          .flags = flags,
+                          .first_unit = (uint32_t)link->nunits};
+  uint32_t input = (uint32_t)(link->ninputs - 1);
+  char *origin =
+      member ? as_xasprintf("%s(%s)", path, member) : as_xstrdup(path);
+  int rc = 0;
+  if (is_bitcode(data, size)) {
+    rc = input_error(link, origin, "LLVM bitcode inputs are not supported yet");
+  } else if (size < SELFMAG || memcmp(data, ELFMAG, SELFMAG) != 0) {
+    /* The plugin sees linker scripts too: those are the linker's. */
+    if (flags & AS_ADD_SCRIPT_OK)
+      in->kind = AS_INPUT_SCRIPT;
+    else
+      rc = input_error(link, origin, bad_format);
+  } else {
+    Elf *e = elf_memory((char *)data, size);
+    if (!e) {
+      rc = elf_error(link, origin);
+    } else {
+      uint32_t unit = add_elf_unit(link, input, e, member, 0);
+      in->nunits = 1;
+      in->kind = link->units[link->nunits - 1].shared ? AS_INPUT_SHARED
+                                                      : AS_INPUT_OBJECT;
+      elf_end(e);
+      rc = unit == AS_NO_UNIT ? -1 : 0;
+    }
+  }
+  free(origin);
+  return rc;
+}

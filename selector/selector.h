@@ -111,7 +111,8 @@ struct as_decision {
   char *reason;               /* "default for executable", ... */
   char *inject_object;        /* object to add, AS_INJECT only */
   bool needs_jemalloc;        /* add Debian's libjemalloc after it */
-  const struct as_unit *unit; /* the allocator unit, if among the inputs */
+  const struct as_unit *unit; /* allocator unit among the inputs; valid
+                               * while the link is */
   char *owned_name;           /* storage for `name` when derived */
 };
 
@@ -127,6 +128,16 @@ int as_inspect_artifact(struct as_link *link, const char *path,
                         struct as_artifact *out);
 void as_artifact_free(struct as_artifact *a);
 
+/* The decision record allocsel leaves in what it links (record.h). */
+struct as_record {
+  bool found;
+  int count; /* notes seen: an rlib's ride along into the final link */
+  char *allocator, *type, *version, *reason;
+};
+int as_inspect_record(struct as_link *link, const char *path,
+                      const char *want_type, struct as_record *r);
+void as_record_free(struct as_record *r);
+
 /* Where the tools find their allocator objects (lib/allocsel). */
 struct as_env {
   const char *libdir;
@@ -139,6 +150,12 @@ void as_link_free(struct as_link *link);
 
 /* Scans one input. Returns 0, or -1 with a diagnostic recorded. */
 int as_link_add_file(struct as_link *link, const char *path, unsigned flags);
+
+/* Scans one unit the caller has read into memory (the linker plugin's view
+ * of an object or an archive member). The data need not outlive the call. */
+int as_link_add_view(struct as_link *link, const char *path,
+                     const char *member, const void *data, size_t size,
+                     unsigned flags);
 
 /* Adds the requested allocator's object when the request is a path; the
  * shipped ones ("system", "jemalloc") are not scanned. Before resolve. */

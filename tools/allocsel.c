@@ -186,71 +186,70 @@ static int cmd_check(const struct options *o) {
   return rc;
 }
 
-static int cmd_inspect(const struct options *o) {
-  if (o->nfiles != 1)
-    return usage("%s", "inspect takes one file");
-  const char *path = o->files[0];
-  struct as_link *link = as_link_new(AS_RLIB);
-  struct as_artifact art;
-  int rc = 0;
-  FILE *f = stdout;
-  /* Linked artifacts answer from their symbols; objects and archives are
-   * units, listed one by one. */
-  if (as_inspect_artifact(link, path, &art) == 0) {
-    const char *name = art.nallocators ? art.allocators[0] : NULL;
-    if (!name && art.abi_defined == AS_ABI_ALL)
-      name = "unknown";
-    if (o->json) {
-      fputs("{\"command\":\"inspect\"", f);
-      json_field(f, "file", path, true);
-      json_field(f, "type", as_output_type_name(art.type), true);
-      json_field(f, "allocator", name, true);
-      json_field(f, "source", art.has_symtab ? "symbols" : "dynamic symbols",
-                 true);
-      fprintf(f, ",\"entry_points\":%d,\"diagnostics\":[]}\n",
-              __builtin_popcount(art.abi_defined));
-    } else {
-      fprintf(f, "allocator: %s\n", name ? name : "none");
-      fprintf(f, "file: %s (%s)\n", path, as_output_type_name(art.type));
-      fprintf(f, "source: inferred from %s (no allocsel record)\n",
-              art.has_symtab ? "the symbol table"
-                             : "dynamic symbols only: the file is stripped");
-      fprintf(f, "entry points defined: %d of 5\n",
-              __builtin_popcount(art.abi_defined));
-      for (size_t i = 1; i < art.nallocators; i++)
-        fprintf(f, "also marked: %s\n", art.allocators[i]);
-    }
-    as_artifact_free(&art);
-    as_link_free(link);
-    return 0;
-  }
-  /* Not a linked artifact: read it as a link input. */
-  as_link_free(link);
-  link = as_link_new(AS_RLIB);
-  if (as_link_add_file(link, path, AS_ADD_WHOLE_ARCHIVE) != 0) {
-    rc = as_diag_exit_code(link);
-    if (o->json) {
-      fputs("{\"command\":\"inspect\"", f);
-      json_field(f, "file", path, true);
-      fprintf(f, ",\"allocator\":null,\"exit_code\":%d,\"diagnostics\":", rc);
-      as_diag_print_json(link, f);
-      fputs("}\n", f);
-    } else {
-      as_diag_print(link, stderr);
-    }
-    as_link_free(link);
-    return rc;
-  }
-  const char *first = NULL;
-  for (size_t i = 0; i < link->nunits && !first; i++)
-    first = link->units[i].allocator;
+static void print_record_source(FILE *f, const struct as_record *rec,
+                                const char *inferred) {
+  if (rec->found)
+    fprintf(f, "source: allocsel record (allocsel %s): %s\n",
+            rec->version ? rec->version : "?", rec->reason ? rec->reason : "");
+  else
+    fprintf(f, "source: inferred from %s (linked without allocsel)\n",
+            inferred);
+}
+
+static void json_record(FILE *f, const struct as_record *rec,
+                        const char *inferred) {
+  json_field(f, "source", rec->found ? "record" : inferred, true);
+  json_field(f, "reason", rec->found ? rec->reason : NULL, true);
+  json_field(f, "recorded_type", rec->found ? rec->type : NULL, true);
+}
+
+/* An executable or dylib: its record, or else its symbols. */
+static void inspect_artifact(FILE *f, const struct options *o, const char *path,
+                             const struct as_artifact *art,
+                             const struct as_record *rec) {
+  const char *name = art->nallocators ? art->allocators[0] : NULL;
+  if (!name && art->abi_defined == AS_ABI_ALL)
+    name = "unmarked";
+  if (rec->found)
+    name = strcmp(rec->allocator, "none") == 0 ? NULL : rec->allocator;
+  const char *inferred =
+      art->has_symtab ? "symbols" : "dynamic symbols (stripped)";
   if (o->json) {
     fputs("{\"command\":\"inspect\"", f);
     json_field(f, "file", path, true);
-    json_field(f, "allocator", first, true);
+    json_field(f, "type", as_output_type_name(art->type), true);
+    json_field(f, "allocator", name, true);
+    json_record(f, rec, inferred);
+    fprintf(f, ",\"entry_points\":%d,\"diagnostics\":[]}\n",
+            __builtin_popcount(art->abi_defined));
+    return;
+  }
+  fprintf(f, "allocator: %s\n", name ? name : "none");
+  fprintf(f, "file: %s (%s)\n", path, as_output_type_name(art->type));
+  print_record_source(f, rec, inferred);
+  fprintf(f, "entry points defined: %d of 5\n",
+          __builtin_popcount(art->abi_defined));
+  for (size_t i = 0; i < art->nallocators; i++)
+    fprintf(f, "marker: %s\n", art->allocators[i]);
+}
+
+/* An object or archive: its record (an rlib allocsel linked), its units. */
+static void inspect_units(FILE *f, const struct options *o, const char *path,
+                          struct as_link *link, const struct as_record *rec) {
+  const char *name = NULL;
+  for (size_t i = 0; i < link->nunits && !name; i++)
+    name = link->units[i].allocator;
+  if (rec->found)
+    name = strcmp(rec->allocator, "none") == 0 ? NULL : rec->allocator;
+  if (o->json) {
+    fputs("{\"command\":\"inspect\"", f);
+    json_field(f, "file", path, true);
+    json_field(f, "allocator", name, true);
+    json_record(f, rec, "symbols");
     fputs(",\"units\":[", f);
   } else {
-    fprintf(f, "allocator: %s\n", first ? first : "none");
+    fprintf(f, "allocator: %s\n", name ? name : "none");
+    print_record_source(f, rec, "symbols");
   }
   for (size_t i = 0; i < link->nunits; i++) {
     const struct as_unit *u = &link->units[i];
@@ -261,21 +260,59 @@ static int cmd_inspect(const struct options *o) {
       json_field(f, "allocator", u->allocator, true);
       fprintf(f, ",\"entry_points\":%d,\"needs_allocator\":%s}",
               __builtin_popcount(u->abi_defined), needs ? "true" : "false");
-    } else {
-      fprintf(f, "unit: %s", as_unit_origin(link, u));
-      if (u->allocator || u->abi_defined)
-        fprintf(f, " allocator=%s entry-points=%d/5",
-                u->allocator ? u->allocator : "(unmarked)",
-                __builtin_popcount(u->abi_defined));
-      if (needs)
-        fputs(" needs-allocator", f);
-      fputc('\n', f);
+      continue;
     }
+    fprintf(f, "unit: %s", as_unit_origin(link, u));
+    if (u->allocator || u->abi_defined)
+      fprintf(f, " allocator=%s entry-points=%d/5",
+              u->allocator ? u->allocator : "(unmarked)",
+              __builtin_popcount(u->abi_defined));
+    if (needs)
+      fputs(" needs-allocator", f);
+    fputc('\n', f);
   }
   if (o->json)
     fputs("],\"diagnostics\":[]}\n", f);
+}
+
+static int cmd_inspect(const struct options *o) {
+  if (o->nfiles != 1)
+    return usage("%s", "inspect takes one file");
+  const char *path = o->files[0];
+  struct as_link *link = as_link_new(AS_RLIB);
+  struct as_artifact art;
+  struct as_record rec = {0};
+  int rc = 0;
+  if (as_inspect_artifact(link, path, &art) == 0) {
+    as_inspect_record(link, path, as_output_type_name(art.type), &rec);
+    inspect_artifact(stdout, o, path, &art, &rec);
+    as_artifact_free(&art);
+  } else {
+    /* Not a linked artifact: read it as a link input. */
+    as_link_free(link);
+    link = as_link_new(AS_RLIB);
+    if (as_link_add_file(link, path, AS_ADD_WHOLE_ARCHIVE) == 0) {
+      as_inspect_record(link, path, "rlib", &rec);
+      inspect_units(stdout, o, path, link, &rec);
+    } else {
+      rc = as_diag_exit_code(link);
+      if (o->json) {
+        fputs("{\"command\":\"inspect\"", stdout);
+        json_field(stdout, "file", path, true);
+        fprintf(stdout,
+                ",\"allocator\":null,\"exit_code\":%d,"
+                "\"diagnostics\":",
+                rc);
+        as_diag_print_json(link, stdout);
+        fputs("}\n", stdout);
+      } else {
+        as_diag_print(link, stderr);
+      }
+    }
+  }
+  as_record_free(&rec);
   as_link_free(link);
-  return 0;
+  return rc;
 }
 
 /* Whole file into memory, for copying into the archive. */

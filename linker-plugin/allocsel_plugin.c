@@ -1,0 +1,265 @@
+/* allocsel-plugin.so: the GNU linker plugin (ld.bfd, gold).
+ *
+ *   -Wl,-plugin,P/lib/allocsel/allocsel-plugin.so
+ *   [-Wl,-plugin-opt,allocator=system|jemalloc|PATH]
+ *   [-Wl,-plugin-opt,type=staticlib]
+ *
+ * It observes every input the linker loads (it claims none), decides at
+ * all_symbols_read with the shared selector, and adds the allocator (and its
+ * record) with add_input_file, or fails the link with LDPL_FATAL. */
+#include <dlfcn.h>
+#include <stdint.h> /* before plugin-api.h, which needs uint64_t */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <plugin-api.h>
+
+#include "internal.h"
+#include "record.h"
+#include "selector.h"
+
+static struct {
+  ld_plugin_message message;
+  ld_plugin_add_input_file add_input_file;
+  int output; /* enum ld_plugin_output_file_type, -1 unknown */
+  const char *allocator, *type;
+  bool verbose;
+  struct as_link *link;
+  char *record; /* temporary object holding the decision note */
+} plugin = {.output = -1};
+
+static struct as_link *the_link(void) {
+  if (!plugin.link)
+    plugin.link = as_link_new(AS_EXECUTABLE); /* type set at decision */
+  return plugin.link;
+}
+
+/* The member name from the ar header just before the member's data; long
+ * GNU names ("/123") are looked up in the "//" table. */
+static char *member_name(int fd, off_t offset) {
+  char h[60], *name = NULL;
+  if (offset < 68 || pread(fd, h, 60, offset - 60) != 60 ||
+      memcmp(h + 58, "`\n", 2) != 0)
+    return NULL;
+  if (h[0] != '/' || h[1] < '0' || h[1] > '9') {
+    size_t n = strcspn(h, "/ ");
+    name = as_xmalloc(n + 1);
+    memcpy(name, h, n);
+    name[n] = '\0';
+    return name;
+  }
+  size_t want = strtoul(h + 1, NULL, 10);
+  /* Walk headers from the start to "//": it is the first or second one. */
+  off_t pos = 8;
+  for (int i = 0; i < 3 && pread(fd, h, 60, pos) == 60; i++) {
+    size_t size = strtoul(h + 48, NULL, 10);
+    if (memcmp(h, "//", 2) == 0 && h[2] == ' ') {
+      char *table = as_xmalloc(size + 1);
+      if (want < size && pread(fd, table, size, pos + 60) == (ssize_t)size) {
+        table[size] = '\0';
+        size_t n = strcspn(table + want, "/\n");
+        name = as_xmalloc(n + 1);
+        memcpy(name, table + want, n);
+        name[n] = '\0';
+      }
+      free(table);
+      break;
+    }
+    pos += 60 + size + (size & 1);
+  }
+  return name;
+}
+
+static enum ld_plugin_status claim_file(const struct ld_plugin_input_file *f,
+                                        int *claimed) {
+  *claimed = 0;
+  /* Map just this unit: the linker has the file open already. */
+  long page = sysconf(_SC_PAGESIZE);
+  off_t base = f->offset - f->offset % page;
+  size_t len = (size_t)(f->filesize + (f->offset - base));
+  void *map = f->filesize > 0
+                  ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, f->fd, base)
+                  : MAP_FAILED;
+  char *member = f->offset > 0 ? member_name(f->fd, f->offset) : NULL;
+  if (map == MAP_FAILED) {
+    as_diag_add(the_link(), AS_ERROR, 2, "bad-input", "cannot read %s%s%s%s",
+                f->name, member ? "(" : "", member ? member : "",
+                member ? ")" : "");
+  } else {
+    as_link_add_view(the_link(), f->name, member,
+                     (char *)map + (f->offset - base), (size_t)f->filesize,
+                     AS_ADD_SCRIPT_OK);
+    munmap(map, len);
+  }
+  free(member);
+  return LDPS_OK;
+}
+
+static enum as_output_type output_type(void) {
+  switch (plugin.output) {
+  case LDPO_REL:
+    return AS_RLIB;
+  case LDPO_DYN:
+    return AS_DYLIB;
+  default:
+    return AS_EXECUTABLE;
+  }
+}
+
+static char *plugin_libdir(void) {
+  Dl_info info;
+  if (!dladdr((void *)&claim_file, &info) || !info.dli_fname)
+    return as_default_libdir();
+  char *dir = as_xstrdup(info.dli_fname);
+  char *slash = strrchr(dir, '/');
+  if (slash)
+    *slash = '\0';
+  else
+    strcpy(dir, ".");
+  return dir;
+}
+
+static enum ld_plugin_status all_symbols_read(void) {
+  struct as_link *link = the_link();
+  enum as_output_type type = output_type();
+  if (plugin.type && as_output_type_parse(plugin.type, &type) != 0) {
+    plugin.message(LDPL_FATAL, "allocsel: unknown output type '%s'",
+                   plugin.type);
+    return LDPS_ERR;
+  }
+  link->type = type;
+
+  const char *env_alloc = getenv("ALLOCSEL_ALLOCATOR");
+  struct as_request req = {0};
+  char *origin = NULL;
+  if (plugin.allocator) {
+    req.allocator = plugin.allocator;
+    origin = as_xasprintf("-plugin-opt allocator=%s", plugin.allocator);
+  } else if (env_alloc && *env_alloc) {
+    req.allocator = env_alloc;
+    origin = as_xasprintf("ALLOCSEL_ALLOCATOR=%s", env_alloc);
+  }
+  req.origin = origin;
+
+  char *libdir = plugin_libdir();
+  struct as_env env;
+  as_env_init(&env, libdir);
+  struct as_decision d = {0};
+  if (as_diag_exit_code(link) == 0 && as_link_add_request(link, &req) == 0) {
+    as_link_resolve(link);
+    as_decide(link, &req, &env, &d);
+  }
+  as_diag_print(link, stderr);
+  int rc = as_diag_exit_code(link);
+  enum ld_plugin_status status = LDPS_OK;
+  if (rc != 0) {
+    plugin.message(LDPL_FATAL, "allocsel: link refused (%s)",
+                   rc == 1 ? "allocator rule broken" : "bad input");
+    status = LDPS_ERR;
+  } else {
+    if (plugin.verbose || getenv("ALLOCSEL_VERBOSE"))
+      fprintf(stderr, "allocsel: allocator: %s (%s)\n",
+              d.name ? d.name : "none", d.reason);
+    if (d.inject_object)
+      plugin.add_input_file(d.inject_object);
+    if (d.needs_jemalloc && env.jemalloc_library)
+      plugin.add_input_file(env.jemalloc_library);
+    char *error = NULL;
+    plugin.record = as_record_object(&d, type, &error);
+    if (plugin.record) {
+      plugin.add_input_file(plugin.record);
+    } else {
+      plugin.message(LDPL_FATAL, "allocsel: %s", error);
+      status = LDPS_ERR;
+    }
+    free(error);
+  }
+  as_decision_free(&d);
+  free(origin);
+  free(libdir);
+  return status;
+}
+
+static enum ld_plugin_status cleanup(void) {
+  if (plugin.record) {
+    unlink(plugin.record);
+    free(plugin.record);
+    plugin.record = NULL;
+  }
+  as_link_free(plugin.link);
+  plugin.link = NULL;
+  return LDPS_OK;
+}
+
+static enum ld_plugin_status option(const char *opt) {
+  if (strncmp(opt, "allocator=", 10) == 0)
+    plugin.allocator = opt + 10;
+  else if (strncmp(opt, "type=", 5) == 0)
+    plugin.type = opt + 5;
+  else if (strcmp(opt, "verbose") == 0)
+    plugin.verbose = true;
+  else {
+    plugin.message(LDPL_FATAL,
+                   "allocsel: unknown plugin option '%s' (expected "
+                   "allocator=NAME|PATH, type=TYPE or verbose)",
+                   opt);
+    return LDPS_ERR;
+  }
+  return LDPS_OK;
+}
+
+/* The one symbol the plugin exports. */
+__attribute__((visibility("default"))) enum ld_plugin_status
+onload(struct ld_plugin_tv *tv);
+
+enum ld_plugin_status onload(struct ld_plugin_tv *tv) {
+  ld_plugin_register_claim_file reg_claim = NULL;
+  ld_plugin_register_all_symbols_read reg_read = NULL;
+  ld_plugin_register_cleanup reg_cleanup = NULL;
+  const char *opts[16];
+  size_t nopts = 0;
+  for (; tv->tv_tag != LDPT_NULL; tv++) {
+    switch (tv->tv_tag) {
+    case LDPT_MESSAGE:
+      plugin.message = tv->tv_u.tv_message;
+      break;
+    case LDPT_LINKER_OUTPUT:
+      plugin.output = tv->tv_u.tv_val;
+      break;
+    case LDPT_OPTION:
+      if (nopts < sizeof opts / sizeof *opts)
+        opts[nopts++] = tv->tv_u.tv_string;
+      break;
+    case LDPT_REGISTER_CLAIM_FILE_HOOK:
+      reg_claim = tv->tv_u.tv_register_claim_file;
+      break;
+    case LDPT_REGISTER_ALL_SYMBOLS_READ_HOOK:
+      reg_read = tv->tv_u.tv_register_all_symbols_read;
+      break;
+    case LDPT_REGISTER_CLEANUP_HOOK:
+      reg_cleanup = tv->tv_u.tv_register_cleanup;
+      break;
+    case LDPT_ADD_INPUT_FILE:
+      plugin.add_input_file = tv->tv_u.tv_add_input_file;
+      break;
+    default:
+      break;
+    }
+  }
+  if (!plugin.message || !reg_claim || !reg_read || !plugin.add_input_file) {
+    fputs("allocsel: error: this linker's plugin interface cannot inject an "
+          "allocator; use allocsel-ld\n",
+          stderr);
+    return LDPS_ERR;
+  }
+  for (size_t i = 0; i < nopts; i++)
+    if (option(opts[i]) != LDPS_OK)
+      return LDPS_ERR;
+  if (reg_claim(claim_file) != LDPS_OK || reg_read(all_symbols_read) != LDPS_OK)
+    return LDPS_ERR;
+  if (reg_cleanup)
+    reg_cleanup(cleanup);
+  return LDPS_OK;
+}

@@ -1,0 +1,121 @@
+/* Writes the decision record object with libelf (see record.h). */
+#include "record.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#if defined(__x86_64__)
+#define AS_HOST_MACHINE EM_X86_64
+#elif defined(__aarch64__)
+#define AS_HOST_MACHINE EM_AARCH64
+#else
+#error "allocsel: unknown host machine for the record object"
+#endif
+
+static size_t align4(size_t n) {
+  return (n + 3) & ~(size_t)3;
+}
+
+static int fail(char **error, const char *what) {
+  *error = as_xasprintf("cannot write the decision record: %s: %s", what,
+                        elf_errmsg(-1));
+  return -1;
+}
+
+static int write_object(int fd, const char *text, char **error) {
+  /* .note.GNU-stack, empty, keeps the stack non-executable. */
+  static const char shstrtab[] =
+      "\0" AS_RECORD_SECTION "\0.shstrtab\0.note.GNU-stack";
+  size_t namesz = sizeof AS_RECORD_NOTE_NAME, descsz = strlen(text) + 1;
+  size_t size = sizeof(Elf64_Nhdr) + align4(namesz) + align4(descsz);
+  unsigned char *note = as_xcalloc(1, size);
+  Elf64_Nhdr nh = {(Elf64_Word)namesz, (Elf64_Word)descsz, AS_RECORD_NOTE_TYPE};
+  memcpy(note, &nh, sizeof nh);
+  memcpy(note + sizeof nh, AS_RECORD_NOTE_NAME, namesz);
+  memcpy(note + sizeof nh + align4(namesz), text, descsz);
+
+  int rc = 0;
+  Elf *e = elf_begin(fd, ELF_C_WRITE, NULL);
+  Elf64_Ehdr *eh = e ? elf64_newehdr(e) : NULL;
+  if (!eh) {
+    rc = fail(error, "header");
+    goto out;
+  }
+  eh->e_ident[EI_DATA] = ELFDATA2LSB;
+  eh->e_type = ET_REL;
+  eh->e_machine = AS_HOST_MACHINE;
+  eh->e_version = EV_CURRENT;
+
+  const struct {
+    size_t name;
+    Elf64_Word type;
+    void *data;
+    size_t size;
+  } secs[] = {
+      {1, SHT_NOTE, note, size},
+      {1 + sizeof AS_RECORD_SECTION, SHT_STRTAB, (void *)shstrtab,
+       sizeof shstrtab},
+      {1 + sizeof AS_RECORD_SECTION + sizeof ".shstrtab", SHT_PROGBITS, NULL,
+       0},
+  };
+  for (size_t i = 0; i < sizeof secs / sizeof *secs; i++) {
+    Elf_Scn *scn = elf_newscn(e);
+    Elf_Data *data = scn ? elf_newdata(scn) : NULL;
+    Elf64_Shdr *sh = scn ? elf64_getshdr(scn) : NULL;
+    if (!data || !sh) {
+      rc = fail(error, "section");
+      goto out;
+    }
+    data->d_buf = secs[i].data;
+    data->d_size = secs[i].size;
+    data->d_type = ELF_T_BYTE;
+    data->d_align = secs[i].type == SHT_NOTE ? 4 : 1;
+    sh->sh_name = (Elf64_Word)secs[i].name;
+    sh->sh_type = secs[i].type;
+    sh->sh_addralign = data->d_align;
+    if (i == 1)
+      eh->e_shstrndx = (Elf64_Half)elf_ndxscn(scn);
+  }
+  if (elf_update(e, ELF_C_WRITE) < 0)
+    rc = fail(error, "update");
+out:
+  elf_end(e);
+  free(note);
+  return rc;
+}
+
+char *as_record_object(const struct as_decision *d, enum as_output_type type,
+                       char **error) {
+  if (elf_version(EV_CURRENT) == EV_NONE) {
+    *error = as_xstrdup("libelf is out of date");
+    return NULL;
+  }
+  const char *tmp = getenv("TMPDIR");
+  char *path =
+      as_xasprintf("%s/allocsel-record-XXXXXX.o", tmp && *tmp ? tmp : "/tmp");
+  int fd = mkstemps(path, 2);
+  if (fd < 0) {
+    *error = as_xasprintf("cannot create %s: %s", path, strerror(errno));
+    free(path);
+    return NULL;
+  }
+  char *text =
+      as_xasprintf("allocator=%s\ntype=%s\nversion=%s\nreason=%s\n",
+                   d->name ? d->name : "none", as_output_type_name(type),
+                   AS_VERSION, d->reason ? d->reason : "");
+  int rc = write_object(fd, text, error);
+  free(text);
+  close(fd);
+  if (rc != 0) {
+    unlink(path);
+    free(path);
+    return NULL;
+  }
+  return path;
+}

@@ -1,0 +1,20 @@
+/* The decision record: a non-allocated ELF note, ".note.allocsel", that
+ * allocsel adds to every artifact it links. Each note's text holds
+ *   allocator=NAME\ntype=TYPE\nversion=V\nreason=WHY\n
+ * An rlib's note rides along into the final link, so an artifact may hold
+ * several; the one whose type matches the artifact is its own. */
+#ifndef ALLOCSEL_RECORD_H
+#define ALLOCSEL_RECORD_H
+
+#include "selector.h"
+
+#define AS_RECORD_SECTION ".note.allocsel"
+#define AS_RECORD_NOTE_NAME "allocsel"
+#define AS_RECORD_NOTE_TYPE 1
+
+/* Writes a temporary relocatable object holding the note for `d`; returns
+ * its malloc'd path (the caller unlinks it) or NULL with a malloc'd *error. */
+char *as_record_object(const struct as_decision *d, enum as_output_type type,
+                       char **error);
+
+#endif
