@@ -168,6 +168,12 @@ int main(int argc, char **argv) {
     rc = usage_error("cannot find the linker '%s'", choice);
     goto done;
   }
+  if (cl.dropped_plugin &&
+      (strcmp(choice, "lld") == 0 || strcmp(choice, "mold") == 0))
+    fprintf(stderr,
+            "allocsel: warning: %s ignores -plugin %s; allocsel-ld selects "
+            "the allocator itself, the plugin is left out\n",
+            choice, cl.dropped_plugin);
   enum as_output_type type = output_type(&cl);
   if (cl.type && as_output_type_parse(cl.type, &type) != 0) {
     rc = usage_error("--allocsel-type=%s: expected executable, dylib, "
@@ -179,6 +185,11 @@ int main(int argc, char **argv) {
   if (!(cl.no_inputs_needed && cl.ninputs == 0)) {
     if ((rc = decide(&cl, type, &env, &dec)) != 0)
       goto done;
+    if (dec.needs_jemalloc && cl.is_static && !env.jemalloc_static) {
+      rc = usage_error("%s", "a static executable with jemalloc needs "
+                             "libjemalloc_pic.a, which is not installed");
+      goto done;
+    }
     char *error = NULL;
     record = as_record_object(&dec, type, &error);
     if (!record) {
@@ -189,15 +200,20 @@ int main(int argc, char **argv) {
   }
 
   /* linker, arguments before the first library, allocator, jemalloc, rest. */
-  out = as_xcalloc(cl.npass + 5, sizeof *out);
+  out = as_xcalloc(cl.npass + 6, sizeof *out);
   size_t n = 0;
   out[n++] = linker;
   for (size_t i = 0; i < cl.inject_at; i++)
     out[n++] = cl.pass[i];
   if (dec.inject_object)
     out[n++] = dec.inject_object;
-  if (dec.needs_jemalloc && env.jemalloc_library)
+  if (dec.needs_jemalloc && cl.is_static) {
+    /* A static executable takes jemalloc's archive; it needs libm. */
+    out[n++] = (char *)env.jemalloc_static;
+    out[n++] = "-lm";
+  } else if (dec.needs_jemalloc) {
     out[n++] = (char *)env.jemalloc_library;
+  }
   if (record)
     out[n++] = record;
   for (size_t i = cl.inject_at; i < cl.npass; i++)

@@ -17,6 +17,7 @@
 #include <plugin-api.h>
 
 #include "internal.h"
+#include "ld_cmdline.h"
 #include "record.h"
 #include "selector.h"
 
@@ -121,6 +122,31 @@ static char *plugin_libdir(void) {
   return dir;
 }
 
+/* Is the linker running us making a static executable? The plugin API does
+ * not say, so read its command line the way allocsel-ld does. */
+static bool static_link(void) {
+  FILE *f = fopen("/proc/self/cmdline", "rb");
+  if (!f)
+    return false;
+  char *buf = NULL;
+  size_t len = 0, cap = 0;
+  int c;
+  while ((c = getc(f)) != EOF)
+    *AS_PUSH(buf, len, cap) = (char)c;
+  fclose(f);
+  char **argv = NULL;
+  size_t argc = 0, cap_argv = 0;
+  for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
+    *AS_PUSH(argv, argc, cap_argv) = buf + i;
+  struct ld_cmdline cl;
+  ld_cmdline_parse(&cl, (int)argc, argv);
+  bool is_static = cl.is_static;
+  ld_cmdline_free(&cl);
+  free(argv);
+  free(buf);
+  return is_static;
+}
+
 static enum ld_plugin_status all_symbols_read(void) {
   struct as_link *link = the_link();
   enum as_output_type type = output_type();
@@ -146,6 +172,13 @@ static enum ld_plugin_status all_symbols_read(void) {
   char *libdir = plugin_libdir();
   struct as_env env;
   as_env_init(&env, libdir);
+  if (type == AS_EXECUTABLE && static_link()) {
+    /* What add_input_file adds comes after libc.a, whose malloc is in by
+     * then: jemalloc cannot replace it from here. */
+    env.jemalloc_library = NULL;
+    env.jemalloc_why_not = "the linker plugin cannot add jemalloc to a static "
+                           "executable (use allocsel-ld)";
+  }
   struct as_decision d = {0};
   if (as_diag_exit_code(link) == 0 && as_link_add_request(link, &req) == 0) {
     as_link_resolve(link);
@@ -156,7 +189,8 @@ static enum ld_plugin_status all_symbols_read(void) {
   enum ld_plugin_status status = LDPS_OK;
   if (rc != 0) {
     plugin.message(LDPL_FATAL, "allocsel: link refused (%s)",
-                   rc == 1 ? "allocator rule broken" : "bad input");
+                   rc == 1 ? "an allocator rule is broken"
+                           : "see the error above");
     status = LDPS_ERR;
   } else {
     if (plugin.verbose || getenv("ALLOCSEL_VERBOSE"))
@@ -164,7 +198,7 @@ static enum ld_plugin_status all_symbols_read(void) {
               d.name ? d.name : "none", d.reason);
     if (d.inject_object)
       plugin.add_input_file(d.inject_object);
-    if (d.needs_jemalloc && env.jemalloc_library)
+    if (d.needs_jemalloc)
       plugin.add_input_file(env.jemalloc_library);
     char *error = NULL;
     plugin.record = as_record_object(&d, type, &error);
@@ -244,6 +278,7 @@ enum ld_plugin_status onload(struct ld_plugin_tv *tv) {
     case LDPT_ADD_INPUT_FILE:
       plugin.add_input_file = tv->tv_u.tv_add_input_file;
       break;
+
     default:
       break;
     }

@@ -174,6 +174,7 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
   struct state st = {0}, saved[16];
   size_t nsaved = 0;
   const char *sysroot = NULL;
+  bool in_our_plugin = false;
   char keybuf[64];
 
   for (size_t i = 0; i < args.n; i++) {
@@ -218,6 +219,7 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
       continue;
     }
 
+    size_t pass_mark = pass.n;
     push(&pass, arg);
     /* Single-letter options with a joined or separate argument. */
     char letter = arg[1];
@@ -240,6 +242,30 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
       keybuf[0] = letter;
       keybuf[1] = '\0';
       key = keybuf;
+    }
+
+    /* allocsel's own plugin (and its options) would inject a second time
+     * under bfd or gold, and does nothing under lld or mold: drop it, and
+     * take its options as ours. */
+    if (is(key, "plugin", NULL)) {
+      const char *base = optarg ? strrchr(optarg, '/') : NULL;
+      base = base ? base + 1 : optarg;
+      in_our_plugin = base && strcmp(base, "allocsel-plugin.so") == 0;
+      if (in_our_plugin) {
+        cl->dropped_plugin = optarg;
+        pass.n = pass_mark;
+      }
+      continue;
+    }
+    if (is(key, "plugin-opt", NULL) && in_our_plugin) {
+      pass.n = pass_mark;
+      if (optarg && strncmp(optarg, "allocator=", 10) == 0 && !cl->allocator)
+        cl->allocator = optarg + 10;
+      else if (optarg && strncmp(optarg, "type=", 5) == 0 && !cl->type)
+        cl->type = optarg + 5;
+      else if (optarg && strcmp(optarg, "verbose") == 0)
+        cl->verbose = true;
+      continue;
     }
 
     if (is(key, "o", "output")) {

@@ -39,6 +39,7 @@ struct ld_cmdline {
   const char *linker;    /* --allocsel-linker */
   const char *type;      /* --allocsel-type */
   bool verbose;
+  const char *dropped_plugin; /* -plugin .../allocsel-plugin.so, removed */
   char *error; /* usage error, or NULL */
 };
 

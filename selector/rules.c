@@ -136,9 +136,8 @@ static int check_request(struct rules *r) {
   if (is_shipped(req->allocator)) {
     if (strcmp(req->allocator, "jemalloc") == 0 && !r->env->jemalloc_library) {
       as_diag_add(link, AS_ERROR, 2, "jemalloc-missing",
-                  "allocator 'jemalloc' (from %s) is not available: "
-                  "libjemalloc is not installed",
-                  req->origin);
+                  "allocator 'jemalloc' (from %s) is not available: %s",
+                  req->origin, r->env->jemalloc_why_not);
       return -1;
     }
     add_candidate(r, as_xstrdup(req->allocator),
@@ -286,9 +285,8 @@ static void decide_default(struct rules *r, struct as_decision *out) {
       name = "jemalloc";
     else
       as_diag_add(link, AS_NOTE, 0, "jemalloc-missing",
-                  "jemalloc is not installed; the %s gets the 'system' "
-                  "allocator",
-                  type);
+                  "%s; the %s gets the 'system' allocator",
+                  r->env->jemalloc_why_not, type);
   }
   out->how = AS_INJECT;
   out->name = name;

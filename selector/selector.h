@@ -143,6 +143,7 @@ struct as_env {
   const char *libdir;
   const char *jemalloc_library; /* libjemalloc.so path, NULL: not installed */
   const char *jemalloc_static;  /* libjemalloc_pic.a, for staticlibs */
+  const char *jemalloc_why_not; /* why jemalloc_library is NULL */
 };
 
 struct as_link *as_link_new(enum as_output_type type);
