@@ -49,7 +49,11 @@ static void offer_lazy(void *ctx, uint32_t input, uint32_t sym, size_t off) {
   if (s->def != AS_NO_UNIT || s->lazy_input != AS_NO_UNIT)
     return;
   if (s->referenced) {
+    /* Publish at once: later index entries for the same symbols (another
+     * member defining them) must see them defined, as in lld. */
     link_unit(r, as_archive_load_member(r->link, input, off));
+    while (r->nwork)
+      publish(r, r->work[--r->nwork]);
     return;
   }
   s->lazy_input = input;
