@@ -121,10 +121,12 @@ static int decide(const struct ld_cmdline *cl, enum as_output_type type,
 
   struct as_link *link = as_link_new(type);
   for (size_t i = 0; i < cl->ninputs; i++) {
-    /* A missing file or library is the linker's to report. */
     const char *path = cl->inputs[i].path;
-    if (!path || access(path, F_OK) != 0)
+    if (!path) {
+      as_diag_add(link, AS_ERROR, 2, "library-not-found",
+                  "unable to find library %s", cl->inputs[i].lib);
       continue;
+    }
     as_link_add_file(link, path,
                      AS_ADD_SCRIPT_OK |
                          (cl->inputs[i].whole ? AS_ADD_WHOLE_ARCHIVE : 0));

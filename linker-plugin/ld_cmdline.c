@@ -89,11 +89,11 @@ static void push(struct arglist *a, char *s) {
 
 /* Expands @FILE as libiberty does: whitespace separates words, quotes and
  * backslashes escape; an unreadable @FILE stays as it is. */
-static void expand(struct arglist *out, const char *arg, int depth) {
+static bool expand(struct arglist *out, const char *arg, int depth) {
   FILE *f = arg[0] == '@' && depth < 32 ? fopen(arg + 1, "r") : NULL;
   if (!f) {
     push(out, as_xstrdup(arg));
-    return;
+    return false;
   }
   char *word = NULL;
   size_t len = 0, cap = 0;
@@ -129,6 +129,7 @@ static void expand(struct arglist *out, const char *arg, int depth) {
   }
   free(word);
   fclose(f);
+  return true;
 }
 
 /* "--foo=bar" / "-foo=bar" -> key "foo", value "bar". */
@@ -164,11 +165,51 @@ static void add_lib(struct ld_cmdline *cl, const char *name,
                           .static_search = st->static_search};
 }
 
+/* The arguments for the real linker: the words kept, with each @FILE passed
+ * as it was unless allocsel took words out of it; `inject` is the word
+ * before which the allocator goes. */
+static void build_pass(struct ld_cmdline *cl, int argc, char **argv,
+                       const size_t *first_word, const bool *from_file,
+                       const bool *keep, size_t inject) {
+  size_t cap = 0;
+  cl->inject_at = SIZE_MAX;
+  for (int t = 1; t < argc; t++) {
+    size_t lo = first_word[t - 1], hi = first_word[t];
+    bool whole = from_file[t - 1];
+    for (size_t j = lo; j < hi && whole; j++)
+      whole = keep[j];
+    if (inject >= lo && inject < hi && whole)
+      cl->inject_at = cl->npass;
+    if (whole) {
+      *AS_PUSH(cl->pass, cl->npass, cap) = argv[t];
+      continue;
+    }
+    for (size_t j = lo; j < hi; j++) {
+      if (j == inject)
+        cl->inject_at = cl->npass;
+      if (keep[j])
+        *AS_PUSH(cl->pass, cl->npass, cap) = cl->words[j];
+    }
+  }
+  if (cl->inject_at == SIZE_MAX)
+    cl->inject_at = cl->npass;
+}
+
 void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
   memset(cl, 0, sizeof *cl);
-  struct arglist args = {0}, pass = {0};
-  for (int i = 1; i < argc; i++)
-    expand(&args, argv[i], 0);
+  struct arglist args = {0};
+  size_t *first_word =
+      as_xcalloc((size_t)(argc > 0 ? argc : 1), sizeof *first_word);
+  bool *from_file =
+      as_xcalloc((size_t)(argc > 0 ? argc : 1), sizeof *from_file);
+  for (int i = 1; i < argc; i++) {
+    first_word[i - 1] = args.n;
+    from_file[i - 1] = expand(&args, argv[i], 0);
+  }
+  if (argc > 0)
+    first_word[argc - 1] = args.n;
+  bool *keep = as_xcalloc(args.n ? args.n : 1, sizeof *keep);
+  size_t inject = SIZE_MAX;
 
   size_t cap_inputs = 0, cap_dirs = 0;
   struct state st = {0}, saved[16];
@@ -182,14 +223,11 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
     if (arg[0] != '-' || arg[1] == '\0') {
       struct ld_input *in = AS_PUSH(cl->inputs, cl->ninputs, cap_inputs);
       *in = (struct ld_input){.path = as_xstrdup(arg), .whole = st.whole};
-      if (!cl->inject_at_set) {
-        size_t n = strlen(arg);
-        if ((n > 2 && strcmp(arg + n - 2, ".a") == 0) || strstr(arg, ".so")) {
-          cl->inject_at = pass.n;
-          cl->inject_at_set = true;
-        }
-      }
-      push(&pass, arg);
+      size_t n = strlen(arg);
+      if (inject == SIZE_MAX &&
+          ((n > 2 && strcmp(arg + n - 2, ".a") == 0) || strstr(arg, ".so")))
+        inject = i;
+      keep[i] = true;
       continue;
     }
 
@@ -219,8 +257,8 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
       continue;
     }
 
-    size_t pass_mark = pass.n;
-    push(&pass, arg);
+    size_t option_word = i;
+    keep[i] = true;
     /* Single-letter options with a joined or separate argument. */
     char letter = arg[1];
     bool single = arg[0] == '-' && letter != '-' &&
@@ -233,7 +271,7 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
     } else if ((single && arg[2] == '\0') || takes_separate(key)) {
       if (i + 1 < args.n) {
         optarg = args.v[++i];
-        push(&pass, args.v[i]);
+        keep[i] = true;
       }
     } else {
       optarg = NULL;
@@ -253,12 +291,14 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
       in_our_plugin = base && strcmp(base, "allocsel-plugin.so") == 0;
       if (in_our_plugin) {
         cl->dropped_plugin = optarg;
-        pass.n = pass_mark;
+        for (size_t j = option_word; j <= i; j++)
+          keep[j] = false;
       }
       continue;
     }
     if (is(key, "plugin-opt", NULL) && in_our_plugin) {
-      pass.n = pass_mark;
+      for (size_t j = option_word; j <= i; j++)
+        keep[j] = false;
       if (optarg && strncmp(optarg, "allocator=", 10) == 0 && !cl->allocator)
         cl->allocator = optarg + 10;
       else if (optarg && strncmp(optarg, "type=", 5) == 0 && !cl->type)
@@ -272,10 +312,8 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
       cl->output = optarg;
     } else if (is(key, "l", "library")) {
       if (optarg) {
-        if (!cl->inject_at_set) {
-          cl->inject_at = pass.n - (arg[2] || value ? 1 : 2);
-          cl->inject_at_set = true;
-        }
+        if (inject == SIZE_MAX)
+          inject = option_word;
         add_lib(cl, optarg, &st, &cap_inputs);
       }
     } else if (is(key, "L", "library-path")) {
@@ -313,8 +351,6 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
       cl->no_inputs_needed = true;
     }
   }
-  if (!cl->inject_at_set)
-    cl->inject_at = pass.n;
 
   /* Libraries found now that every -L is known, as the linkers do. */
   for (size_t i = 0; i < cl->ninputs; i++) {
@@ -328,8 +364,10 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
   }
   cl->words = args.v; /* pass and the option values point into these */
   cl->nwords = args.n;
-  cl->pass = pass.v;
-  cl->npass = pass.n;
+  build_pass(cl, argc, argv, first_word, from_file, keep, inject);
+  free(keep);
+  free(first_word);
+  free(from_file);
 }
 
 void ld_cmdline_free(struct ld_cmdline *cl) {

@@ -19,11 +19,11 @@ struct ld_input {
 struct ld_cmdline {
   char **words; /* argv with @files expanded; owns the strings */
   size_t nwords;
-  /* Arguments for the real linker, allocsel's own removed, @files kept. */
+  /* Arguments for the real linker, allocsel's own removed, @files kept
+   * (unless allocsel's options were inside). They point into argv/words. */
   char **pass;
   size_t npass;
   size_t inject_at; /* index in pass before which the allocator goes */
-  bool inject_at_set;
 
   struct ld_input *inputs;
   size_t ninputs;

@@ -385,9 +385,12 @@ static int cmd_staticlib(const struct options *o) {
   if (rc == 0 && d.how == AS_INJECT && !d.unit) {
     as_link_add_file(link, d.inject_object, AS_ADD_WHOLE_ARCHIVE);
     if (d.needs_jemalloc) {
-      if (env.jemalloc_static)
+      if (env.jemalloc_static) {
         as_link_add_file(link, env.jemalloc_static, AS_ADD_WHOLE_ARCHIVE);
-      else
+        as_diag_add(link, AS_NOTE, 0, "staticlib-needs-libm",
+                    "link %s with -lm: jemalloc's own code calls libm",
+                    o->output);
+      } else
         as_diag_add(link, AS_ERROR, 2, "jemalloc-missing",
                     "jemalloc's static library (libjemalloc_pic.a) is not "
                     "installed");
