@@ -1,0 +1,54 @@
+/* allocsel allocator `jemalloc`: Debian's libjemalloc through its
+ * non-standard API, as Rust's alloc_jemalloc used it. The sized deallocation
+ * (sdallocx) saves jemalloc a lookup, which is the point of the ABI passing
+ * old_size. Link with -ljemalloc.
+ */
+#include <allocsel/allocator.h>
+
+#include <jemalloc/jemalloc.h>
+
+ALLOCSEL_ALLOCATOR(jemalloc);
+
+/* jemalloc's smallest size classes are 16-aligned on x86_64 and aarch64. */
+#define MIN_ALIGN 16
+
+/* mallocx(0) is undefined behaviour: a zero-size request gets one byte, and
+ * the same bump is applied wherever a size is handed back to jemalloc so
+ * sdallocx sees the size the block was allocated with. */
+static size_t nonzero(size_t size) {
+  return size ? size : 1;
+}
+
+/* Passing no flags lets jemalloc skip alignment work; a size below the
+ * alignment could land in a size class that is not aligned enough. */
+static int align_flags(size_t size, size_t align) {
+  return align <= MIN_ALIGN && align <= size ? 0 : MALLOCX_ALIGN(align);
+}
+
+void *__rust_allocate(size_t size, size_t align) {
+  size = nonzero(size);
+  return mallocx(size, align_flags(size, align));
+}
+
+void __rust_deallocate(void *ptr, size_t old_size, size_t align) {
+  old_size = nonzero(old_size);
+  sdallocx(ptr, old_size, align_flags(old_size, align));
+}
+
+void *__rust_reallocate(void *ptr, size_t old_size, size_t size, size_t align) {
+  (void)old_size;
+  size = nonzero(size);
+  return rallocx(ptr, size, align_flags(size, align));
+}
+
+size_t __rust_reallocate_inplace(void *ptr, size_t old_size, size_t size,
+                                 size_t align) {
+  (void)old_size;
+  size = nonzero(size);
+  return xallocx(ptr, size, 0, align_flags(size, align));
+}
+
+size_t __rust_usable_size(size_t size, size_t align) {
+  size = nonzero(size);
+  return nallocx(size, align_flags(size, align));
+}
