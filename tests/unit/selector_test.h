@@ -1,0 +1,109 @@
+/* Helpers shared by the selector's unit tests (test_scan.c, test_rules.c).
+ * The fixture paths come from CMake as FX_* macros. */
+#ifndef ALLOCSEL_TESTS_SELECTOR_TEST_H
+#define ALLOCSEL_TESTS_SELECTOR_TEST_H
+
+#include <setjmp.h> /* cmocka.h needs these first */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "selector.h"
+
+static inline bool ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Adds every path (NULL-terminated) with no flags; each must scan. */
+static inline struct as_link *new_link(enum as_output_type type,
+                                       const char *first, ...) {
+  struct as_link *link = as_link_new(type);
+  va_list ap;
+  va_start(ap, first);
+  for (const char *p = first; p; p = va_arg(ap, const char *))
+    if (as_link_add_file(link, p, 0) != 0)
+      fail_msg("as_link_add_file(%s) failed", p);
+  va_end(ap);
+  return link;
+}
+
+/* The unit whose origin ends with `suffix` ("alloc_a.c.o",
+ * "libfx_helpers.a(helper.c.o)"), or NULL. */
+static inline struct as_unit *find_unit(struct as_link *link,
+                                        const char *suffix) {
+  for (size_t i = 0; i < link->nunits; i++)
+    if (ends_with(as_unit_origin(link, &link->units[i]), suffix))
+      return &link->units[i];
+  return NULL;
+}
+
+static inline struct as_unit *get_unit(struct as_link *link,
+                                       const char *suffix) {
+  struct as_unit *u = find_unit(link, suffix);
+  if (!u)
+    fail_msg("no unit named *%s", suffix);
+  return u;
+}
+
+static inline bool has_sym(const struct as_link *link, const uint32_t *ids,
+                           uint32_t n, const char *name) {
+  for (uint32_t i = 0; i < n; i++)
+    if (strcmp(as_sym_name(link, ids[i]), name) == 0)
+      return true;
+  return false;
+}
+
+static inline bool defines(const struct as_link *link, const struct as_unit *u,
+                           const char *name) {
+  return has_sym(link, u->defs, u->ndefs, name);
+}
+
+static inline bool references(const struct as_link *link,
+                              const struct as_unit *u, const char *name) {
+  return has_sym(link, u->undefs, u->nundefs, name);
+}
+
+/* The first diagnostic with `code`, or NULL. */
+static inline const struct as_diag *find_diag(const struct as_link *link,
+                                              const char *code) {
+  for (size_t i = 0; i < link->ndiags; i++)
+    if (strcmp(link->diags[i].code, code) == 0)
+      return &link->diags[i];
+  return NULL;
+}
+
+static inline const struct as_diag *get_diag(const struct as_link *link,
+                                             const char *code) {
+  const struct as_diag *d = find_diag(link, code);
+  if (!d) {
+    for (size_t i = 0; i < link->ndiags; i++)
+      print_message("diag %s: %s\n", link->diags[i].code,
+                    link->diags[i].message);
+    fail_msg("no diagnostic '%s'", code);
+  }
+  return d;
+}
+
+static inline void assert_no_errors(const struct as_link *link) {
+  for (size_t i = 0; i < link->ndiags; i++)
+    if (link->diags[i].kind == AS_ERROR)
+      fail_msg("unexpected error %s: %s", link->diags[i].code,
+               link->diags[i].message);
+}
+
+/* Bit i of an ABI mask is as_abi[i]. */
+static inline unsigned abi_bit(const char *name) {
+  for (int i = 0; i < AS_ABI_COUNT; i++)
+    if (strcmp(as_abi[i], name) == 0)
+      return 1u << i;
+  fail_msg("%s is not an ABI entry point", name);
+  return 0;
+}
+
+#endif

@@ -1,0 +1,408 @@
+/* The selector's rules (as_decide) on real fixture objects and archives:
+ * the default per output type, linked and requested allocators, and the
+ * errors: two allocators, an incomplete allocator, a cycle. */
+#include "selector_test.h"
+
+#include <stdio.h>
+
+#define JEMALLOC_SO "/usr/lib/x86_64-linux-gnu/libjemalloc.so"
+
+/* libdir is the build's staging directory, as the tools see lib/allocsel;
+ * jemalloc_library is only tested for presence. */
+static const struct as_env env_je = {.libdir = STAGE_LIBDIR,
+                                     .jemalloc_library = JEMALLOC_SO};
+static const struct as_env env_noje = {.libdir = STAGE_LIBDIR};
+
+static const struct as_request req_system = {"system", "--allocator=system"};
+static const struct as_request req_jemalloc = {"jemalloc",
+                                               "--allocator=jemalloc"};
+
+static void expect_two(struct as_link *link, const char *a, const char *b);
+
+/* Resolves, decides; the decision is freed by the caller. */
+static int decide(struct as_link *link, const struct as_request *req,
+                  const struct as_env *env, struct as_decision *d) {
+  as_link_resolve(link);
+  int rc = as_decide(link, req, env, d);
+  if (rc != as_diag_exit_code(link))
+    fail_msg("as_decide returned %d, diagnostics say %d", rc,
+             as_diag_exit_code(link));
+  return rc;
+}
+
+static void assert_inject_shipped(const struct as_decision *d,
+                                  const char *name) {
+  char want[512];
+  snprintf(want, sizeof want, "%s/%s.o", STAGE_LIBDIR, name);
+  assert_int_equal(d->how, AS_INJECT);
+  assert_string_equal(d->name, name);
+  assert_string_equal(d->inject_object, want);
+  assert_null(d->unit);
+}
+
+static void test_default_executable_jemalloc(void **state) {
+  (void)state;
+  struct as_link *link = new_link(AS_EXECUTABLE, FX_USER, NULL);
+  struct as_decision d;
+  assert_int_equal(decide(link, NULL, &env_je, &d), 0);
+  assert_inject_shipped(&d, "jemalloc");
+  assert_true(d.needs_jemalloc);
+  assert_string_equal(d.reason, "default for executable");
+  assert_int_equal(link->ndiags, 0);
+  as_decision_free(&d);
+  as_link_free(link);
+}
+
+static void test_default_executable_no_jemalloc(void **state) {
+  (void)state;
+  struct as_link *link = new_link(AS_EXECUTABLE, FX_USER, NULL);
+  struct as_decision d;
+  assert_int_equal(decide(link, NULL, &env_noje, &d), 0);
+  assert_inject_shipped(&d, "system");
+  assert_false(d.needs_jemalloc);
+  const struct as_diag *note = get_diag(link, "jemalloc-missing");
+  assert_int_equal(note->kind, AS_NOTE);
+  assert_int_equal(note->exit_code, 0);
+  as_decision_free(&d);
+  as_link_free(link);
+}
+
+/* Dylibs and staticlibs get system even when jemalloc is there; an rlib
+ * gets nothing: the final artifact chooses. */
+static void test_default_other_types(void **state) {
+  (void)state;
+  static const enum as_output_type types[] = {AS_DYLIB, AS_STATICLIB};
+  static const char *const reasons[] = {"default for dylib",
+                                        "default for staticlib"};
+  for (size_t i = 0; i < 2; i++) {
+    struct as_link *link = new_link(types[i], FX_USER, NULL);
+    struct as_decision d;
+    assert_int_equal(decide(link, NULL, &env_je, &d), 0);
+    assert_inject_shipped(&d, "system");
+    assert_false(d.needs_jemalloc);
+    assert_string_equal(d.reason, reasons[i]);
+    assert_int_equal(link->ndiags, 0);
+    as_decision_free(&d);
+    as_link_free(link);
+  }
+  struct as_link *link = new_link(AS_RLIB, FX_USER, NULL);
+  struct as_decision d;
+  assert_int_equal(decide(link, NULL, &env_je, &d), 0);
+  assert_int_equal(d.how, AS_NONE);
+  assert_null(d.name);
+  assert_null(d.inject_object);
+  as_decision_free(&d);
+  as_link_free(link);
+}
+
+/* For every output type an allocator among the inputs is the one. */
+static void test_linked_wins_over_default(void **state) {
+  (void)state;
+  static const enum as_output_type types[] = {AS_EXECUTABLE, AS_DYLIB,
+                                              AS_STATICLIB, AS_RLIB};
+  for (size_t i = 0; i < 4; i++) {
+    struct as_link *link = new_link(types[i], FX_USER, FX_ALLOC_A, NULL);
+    struct as_decision d;
+    assert_int_equal(decide(link, NULL, &env_je, &d), 0);
+    assert_int_equal(d.how, AS_LINKED);
+    assert_string_equal(d.name, "alloc_a");
+    assert_ptr_equal(d.unit, get_unit(link, "alloc_a.c.o"));
+    assert_null(d.inject_object);
+    assert_false(d.needs_jemalloc);
+    assert_no_errors(link);
+    as_decision_free(&d);
+    as_link_free(link);
+  }
+}
+
+/* Pulled from an archive by the program's ABI references. */
+static void test_linked_from_archive(void **state) {
+  (void)state;
+  struct as_link *link = new_link(AS_EXECUTABLE, FX_USER, FX_LIBALLOC_A, NULL);
+  struct as_decision d;
+  assert_int_equal(decide(link, NULL, &env_je, &d), 0);
+  assert_int_equal(d.how, AS_LINKED);
+  assert_string_equal(d.name, "alloc_a");
+  assert_ptr_equal(d.unit, get_unit(link, "(alloc_a.c.o)"));
+  as_decision_free(&d);
+  as_link_free(link);
+}
+
+/* Only the allocator member the link pulls in counts; the other one in
+ * the same archive is not linked, so it is not a second allocator. */
+static void test_archive_with_two_allocators(void **state) {
+  (void)state;
+  struct as_link *link =
+      new_link(AS_EXECUTABLE, FX_USER, FX_LIBTWO_ALLOCS, NULL);
+  struct as_decision d;
+  assert_int_equal(decide(link, NULL, &env_je, &d), 0);
+  assert_int_equal(d.how, AS_LINKED);
+  assert_string_equal(d.name, "alloc_a");
+  as_decision_free(&d);
+  as_link_free(link);
+
+  /* --whole-archive links both: two allocators. */
+  link = as_link_new(AS_EXECUTABLE);
+  assert_int_equal(as_link_add_file(link, FX_USER, 0), 0);
+  assert_int_equal(
+      as_link_add_file(link, FX_LIBTWO_ALLOCS, AS_ADD_WHOLE_ARCHIVE), 0);
+  assert_int_equal(decide(link, NULL, &env_je, &d), 1);
+  expect_two(link, "alloc_a", "alloc_b");
+  as_decision_free(&d);
+  as_link_free(link);
+}
+
+/* The ABI without a marker is still an allocator, with a warning. */
+static void test_unmarked_allocator(void **state) {
+  (void)state;
+  struct as_link *link =
+      new_link(AS_EXECUTABLE, FX_USER, FX_ALLOC_UNMARKED, NULL);
+  struct as_decision d;
+  assert_int_equal(decide(link, NULL, &env_je, &d), 0);
+  assert_int_equal(d.how, AS_LINKED);
+  assert_string_equal(d.name, "alloc_unmarked");
+  assert_int_equal(get_diag(link, "unmarked-allocator")->kind, AS_WARNING);
+  as_decision_free(&d);
+  as_link_free(link);
+}
+
+static void test_request_wins_over_default(void **state) {
+  (void)state;
+  struct as_link *link = new_link(AS_EXECUTABLE, FX_USER, NULL);
+  struct as_decision d;
+  assert_int_equal(decide(link, &req_system, &env_je, &d), 0);
+  assert_inject_shipped(&d, "system");
+  assert_false(d.needs_jemalloc);
+  assert_non_null(strstr(d.reason, "--allocator=system"));
+  as_decision_free(&d);
+  as_link_free(link);
+
+  link = new_link(AS_DYLIB, FX_USER, NULL);
+  assert_int_equal(decide(link, &req_jemalloc, &env_je, &d), 0);
+  assert_inject_shipped(&d, "jemalloc");
+  assert_true(d.needs_jemalloc);
+  as_decision_free(&d);
+  as_link_free(link);
+}
+
+/* A requested object is scanned, and injected by path. */
+static void test_request_path(void **state) {
+  (void)state;
+  const struct as_request req = {FX_ALLOC_B, "--allocator=" FX_ALLOC_B};
+  struct as_link *link = new_link(AS_EXECUTABLE, FX_USER, NULL);
+  assert_int_equal(as_link_add_request(link, &req), 0);
+  struct as_decision d;
+  assert_int_equal(decide(link, &req, &env_je, &d), 0);
+  assert_int_equal(d.how, AS_INJECT);
+  assert_string_equal(d.name, "alloc_b");
+  assert_string_equal(d.inject_object, FX_ALLOC_B);
+  assert_non_null(strstr(d.reason, req.origin));
+  as_decision_free(&d);
+  as_link_free(link);
+}
+
+static void test_request_errors(void **state) {
+  (void)state;
+  /* jemalloc asked for, not installed. */
+  struct as_link *link = new_link(AS_EXECUTABLE, FX_USER, NULL);
+  struct as_decision d;
+  assert_int_equal(decide(link, &req_jemalloc, &env_noje, &d), 2);
+  assert_int_equal(get_diag(link, "jemalloc-missing")->kind, AS_ERROR);
+  as_decision_free(&d);
+  as_link_free(link);
+
+  /* Neither shipped nor a path. */
+  const struct as_request unknown = {"tcmalloc", "--allocator=tcmalloc"};
+  link = new_link(AS_EXECUTABLE, FX_USER, NULL);
+  assert_int_equal(as_link_add_request(link, &unknown), -1);
+  const struct as_diag *e = get_diag(link, "unknown-allocator");
+  assert_int_equal(e->exit_code, 2);
+  assert_non_null(strstr(e->message, "tcmalloc"));
+  as_link_free(link);
+
+  /* A path that holds no allocator. */
+  const struct as_request plain = {FX_PLAIN, "--allocator=" FX_PLAIN};
+  link = new_link(AS_EXECUTABLE, FX_USER, NULL);
+  assert_int_equal(as_link_add_request(link, &plain), 0);
+  assert_int_equal(decide(link, &plain, &env_je, &d), 2);
+  assert_non_null(get_diag(link, "not-an-allocator"));
+  as_decision_free(&d);
+  as_link_free(link);
+}
+
+/* Exit 1, "two-allocators", the message naming both (in either order) and
+ * a note for each. */
+static void expect_two(struct as_link *link, const char *a, const char *b) {
+  const struct as_diag *e = get_diag(link, "two-allocators");
+  assert_int_equal(e->kind, AS_ERROR);
+  assert_int_equal(e->exit_code, 1);
+  char ab[256], ba[256];
+  snprintf(ab, sizeof ab, "cannot link together two allocators: '%s' and '%s'",
+           a, b);
+  snprintf(ba, sizeof ba, "cannot link together two allocators: '%s' and '%s'",
+           b, a);
+  if (strcmp(e->message, ab) != 0 && strcmp(e->message, ba) != 0)
+    fail_msg("unexpected message: %s", e->message);
+  assert_int_equal(e->nnotes, 2);
+  bool seen_a = false, seen_b = false;
+  for (size_t i = 0; i < e->nnotes; i++) {
+    char qa[64], qb[64];
+    snprintf(qa, sizeof qa, "'%s' ", a);
+    snprintf(qb, sizeof qb, "'%s' ", b);
+    seen_a |= strncmp(e->notes[i], qa, strlen(qa)) == 0;
+    seen_b |= strncmp(e->notes[i], qb, strlen(qb)) == 0;
+  }
+  assert_true(seen_a && seen_b);
+}
+
+static void test_request_plus_linked(void **state) {
+  (void)state;
+  struct as_link *link = new_link(AS_EXECUTABLE, FX_USER, FX_ALLOC_A, NULL);
+  struct as_decision d;
+  assert_int_equal(decide(link, &req_system, &env_je, &d), 1);
+  expect_two(link, "alloc_a", "system");
+  as_decision_free(&d);
+  as_link_free(link);
+
+  const struct as_request req = {FX_ALLOC_B, "--allocator=" FX_ALLOC_B};
+  link = new_link(AS_DYLIB, FX_USER, FX_ALLOC_A, NULL);
+  assert_int_equal(as_link_add_request(link, &req), 0);
+  assert_int_equal(decide(link, &req, &env_je, &d), 1);
+  expect_two(link, "alloc_a", "alloc_b");
+  as_decision_free(&d);
+  as_link_free(link);
+}
+
+static void test_two_linked(void **state) {
+  (void)state;
+  struct as_link *link =
+      new_link(AS_EXECUTABLE, FX_USER, FX_ALLOC_A, FX_ALLOC_B, NULL);
+  struct as_decision d;
+  assert_int_equal(decide(link, NULL, &env_je, &d), 1);
+  expect_two(link, "alloc_a", "alloc_b");
+  as_decision_free(&d);
+  as_link_free(link);
+}
+
+/* An rlib may carry one allocator, not two. */
+static void test_rlib(void **state) {
+  (void)state;
+  struct as_link *link = new_link(AS_RLIB, FX_ALLOC_A, NULL);
+  struct as_decision d;
+  assert_int_equal(decide(link, NULL, &env_je, &d), 0);
+  assert_string_equal(d.name, "alloc_a");
+  assert_null(d.inject_object);
+  as_decision_free(&d);
+  as_link_free(link);
+
+  link = new_link(AS_RLIB, FX_ALLOC_A, FX_ALLOC_B, NULL);
+  assert_int_equal(decide(link, NULL, &env_je, &d), 1);
+  expect_two(link, "alloc_a", "alloc_b");
+  as_decision_free(&d);
+  as_link_free(link);
+}
+
+static void test_incomplete(void **state) {
+  (void)state;
+  struct as_link *link = new_link(AS_EXECUTABLE, FX_USER, FX_ALLOC_HALF, NULL);
+  struct as_decision d;
+  assert_int_equal(decide(link, NULL, &env_je, &d), 1);
+  const struct as_diag *e = get_diag(link, "incomplete-allocator");
+  assert_int_equal(e->exit_code, 1);
+  assert_string_equal(e->message, "incomplete allocator 'half': missing "
+                                  "__rust_reallocate_inplace, "
+                                  "__rust_usable_size");
+  assert_true(e->nnotes >= 1);
+  assert_true(ends_with(e->notes[0], "alloc_half.c.o"));
+  as_decision_free(&d);
+  as_link_free(link);
+}
+
+/* The allocator calls helper_alloc, which calls __rust_allocate: refused,
+ * with the chain from the allocator to the ABI reference in the notes. */
+static void test_cycle(void **state) {
+  (void)state;
+  struct as_link *link =
+      new_link(AS_EXECUTABLE, FX_ALLOC_CYCLE, FX_HELPER, NULL);
+  struct as_decision d;
+  assert_int_equal(decide(link, NULL, &env_je, &d), 1);
+  const struct as_diag *e = get_diag(link, "allocator-cycle");
+  assert_int_equal(e->exit_code, 1);
+  assert_string_equal(
+      e->message,
+      "allocator 'cycle' depends on a unit that needs an allocator");
+  assert_int_equal(e->nnotes, 3);
+  assert_true(ends_with(e->notes[0], "alloc_cycle.c.o"));
+  assert_non_null(strstr(e->notes[1], "helper_alloc"));
+  assert_true(ends_with(e->notes[1], "/helper.c.o"));
+  assert_non_null(strstr(e->notes[2], "__rust_allocate"));
+  as_decision_free(&d);
+  as_link_free(link);
+
+  /* The same through an archive member. */
+  link = new_link(AS_EXECUTABLE, FX_USER, FX_ALLOC_CYCLE, FX_LIBHELPERS, NULL);
+  assert_int_equal(decide(link, NULL, &env_je, &d), 1);
+  e = get_diag(link, "allocator-cycle");
+  assert_true(e->nnotes >= 2);
+  assert_true(ends_with(e->notes[1], "libfx_helpers.a(helper.c.o)"));
+  as_decision_free(&d);
+  as_link_free(link);
+}
+
+/* Depending on units that need no allocator is fine. */
+static void test_no_cycle(void **state) {
+  (void)state;
+  struct as_link *link =
+      new_link(AS_EXECUTABLE, FX_USER, FX_ALLOC_USES_PLAIN, FX_PLAIN, NULL);
+  struct as_decision d;
+  assert_int_equal(decide(link, NULL, &env_je, &d), 0);
+  assert_int_equal(d.how, AS_LINKED);
+  assert_string_equal(d.name, "uses_plain");
+  assert_no_errors(link);
+  as_decision_free(&d);
+  as_link_free(link);
+
+  /* A program needing an allocator through a helper is no cycle either. */
+  link = new_link(AS_EXECUTABLE, FX_CALLS_HELPER, FX_HELPER, FX_NEEDS,
+                  FX_ALLOC_A, NULL);
+  assert_int_equal(decide(link, NULL, &env_je, &d), 0);
+  assert_string_equal(d.name, "alloc_a");
+  assert_no_errors(link);
+  as_decision_free(&d);
+  as_link_free(link);
+}
+
+/* A shared library's own allocator is not one of this link's. */
+static void test_shared_not_an_allocator(void **state) {
+  (void)state;
+  struct as_link *link =
+      new_link(AS_EXECUTABLE, FX_CALLS_SHARED, FX_LIBSHARED, FX_USER, NULL);
+  struct as_decision d;
+  assert_int_equal(decide(link, NULL, &env_je, &d), 0);
+  assert_inject_shipped(&d, "jemalloc");
+  as_decision_free(&d);
+  as_link_free(link);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_default_executable_jemalloc),
+      cmocka_unit_test(test_default_executable_no_jemalloc),
+      cmocka_unit_test(test_default_other_types),
+      cmocka_unit_test(test_linked_wins_over_default),
+      cmocka_unit_test(test_linked_from_archive),
+      cmocka_unit_test(test_archive_with_two_allocators),
+      cmocka_unit_test(test_unmarked_allocator),
+      cmocka_unit_test(test_request_wins_over_default),
+      cmocka_unit_test(test_request_path),
+      cmocka_unit_test(test_request_errors),
+      cmocka_unit_test(test_request_plus_linked),
+      cmocka_unit_test(test_two_linked),
+      cmocka_unit_test(test_rlib),
+      cmocka_unit_test(test_incomplete),
+      cmocka_unit_test(test_cycle),
+      cmocka_unit_test(test_no_cycle),
+      cmocka_unit_test(test_shared_not_an_allocator),
+  };
+  return cmocka_run_group_tests_name("rules", tests, NULL, NULL);
+}
