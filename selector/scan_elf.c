@@ -133,6 +133,15 @@ static int scan_symbols(struct as_link *link, Elf *e, struct as_unit *u,
   if (sh.sh_info > n)
     return input_error(link, origin, "malformed symbol table");
 
+  /* The string table, read once: elf_strptr per symbol costs more than
+   * the rest of the scan. It must end in NUL for names to be safe. */
+  Elf_Scn *strscn = elf_getscn(e, sh.sh_link);
+  Elf_Data *strdata = strscn ? elf_getdata(strscn, NULL) : NULL;
+  if (!strdata || !strdata->d_buf || strdata->d_size == 0 ||
+      ((const char *)strdata->d_buf)[strdata->d_size - 1] != '\0')
+    return input_error(link, origin, "malformed string table");
+  const char *strtab = strdata->d_buf;
+  size_t strsize = strdata->d_size;
   size_t cap_defs = 0, cap_undefs = 0;
   for (size_t i = sh.sh_info; i < n; i++) {
     GElf_Sym sym;
@@ -141,9 +150,9 @@ static int scan_symbols(struct as_link *link, Elf *e, struct as_unit *u,
     int bind = GELF_ST_BIND(sym.st_info);
     if (bind != STB_GLOBAL && bind != STB_WEAK && bind != STB_GNU_UNIQUE)
       continue;
-    const char *name = elf_strptr(e, sh.sh_link, sym.st_name);
-    if (!name)
+    if (sym.st_name >= strsize)
       return input_error(link, origin, "malformed symbol name");
+    const char *name = strtab + sym.st_name;
     if (!*name)
       continue;
     uint32_t id = as_symtab_intern(link->symtab, name, strlen(name));
@@ -321,7 +330,12 @@ static int open_archive(struct as_link *link, uint32_t input, int fd, Elf *e) {
   ar->members = as_xmalloc(ar->narsym * sizeof *ar->members);
   for (size_t i = 0; i < ar->narsym; i++)
     ar->members[i] = (struct as_member){ar->arsym[i].as_off, AS_NO_UNIT};
-  qsort(ar->members, ar->narsym, sizeof *ar->members, cmp_off);
+  /* ar writes the index member by member, so it is usually sorted. */
+  bool sorted = true;
+  for (size_t i = 1; i < ar->narsym && sorted; i++)
+    sorted = ar->members[i - 1].off <= ar->members[i].off;
+  if (!sorted)
+    qsort(ar->members, ar->narsym, sizeof *ar->members, cmp_off);
   size_t w = 0;
   for (size_t i = 0; i < ar->narsym; i++)
     if (w == 0 || ar->members[w - 1].off != ar->members[i].off)
