@@ -187,8 +187,9 @@ int main(int argc, char **argv) {
   if (!(cl.no_inputs_needed && cl.ninputs == 0)) {
     if ((rc = decide(&cl, type, &env, &dec)) != 0)
       goto done;
-    if (dec.needs_jemalloc && cl.is_static && !env.jemalloc_static) {
-      rc = usage_error("%s", "a static executable with jemalloc needs "
+    if (dec.needs_jemalloc && (cl.is_static || type == AS_STATICLIB) &&
+        !env.jemalloc_static) {
+      rc = usage_error("%s", "static linking with jemalloc needs "
                              "libjemalloc_pic.a, which is not installed");
       goto done;
     }
@@ -209,11 +210,14 @@ int main(int argc, char **argv) {
     out[n++] = cl.pass[i];
   if (dec.inject_object)
     out[n++] = dec.inject_object;
-  if (dec.needs_jemalloc && cl.is_static) {
-    /* A static executable takes jemalloc's archive; it needs libm. */
+  /* jemalloc's code: a static executable or a staticlib takes its archive
+   * (the former also libm, which it calls); an rlib none (the final link
+   * adds it); anything else the shared library. */
+  if (dec.needs_jemalloc && (cl.is_static || type == AS_STATICLIB)) {
     out[n++] = (char *)env.jemalloc_static;
-    out[n++] = "-lm";
-  } else if (dec.needs_jemalloc) {
+    if (type != AS_STATICLIB)
+      out[n++] = "-lm";
+  } else if (dec.needs_jemalloc && type != AS_RLIB) {
     out[n++] = (char *)env.jemalloc_library;
   }
   if (record)

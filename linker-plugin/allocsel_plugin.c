@@ -179,6 +179,10 @@ static enum ld_plugin_status all_symbols_read(void) {
     env.jemalloc_why_not = "the linker plugin cannot add jemalloc to a static "
                            "executable (use allocsel-ld)";
   }
+  if (type == AS_STATICLIB && !env.jemalloc_static) {
+    env.jemalloc_library = NULL;
+    env.jemalloc_why_not = "jemalloc's static library is not installed";
+  }
   struct as_decision d = {0};
   if (as_diag_exit_code(link) == 0 && as_link_add_request(link, &req) == 0) {
     as_link_resolve(link);
@@ -198,7 +202,11 @@ static enum ld_plugin_status all_symbols_read(void) {
               d.name ? d.name : "none", d.reason);
     if (d.inject_object)
       plugin.add_input_file(d.inject_object);
-    if (d.needs_jemalloc)
+    /* jemalloc's code: a staticlib takes its archive, an rlib none (the
+     * final link adds it), anything else the shared library. */
+    if (d.needs_jemalloc && type == AS_STATICLIB && env.jemalloc_static)
+      plugin.add_input_file(env.jemalloc_static);
+    else if (d.needs_jemalloc && type != AS_RLIB && type != AS_STATICLIB)
       plugin.add_input_file(env.jemalloc_library);
     char *error = NULL;
     plugin.record = as_record_object(&d, type, &error);

@@ -177,6 +177,14 @@ static bool is_abi_sym(const struct as_link *link, uint32_t id) {
   return false;
 }
 
+/* References the C runtime makes to the program's entry points are
+ * callbacks, not dependencies: in a static link libc.a's startup code
+ * references main and _start, and every allocator reaches libc. */
+static bool is_entry_point(const char *name) {
+  return strcmp(name, "main") == 0 || strcmp(name, "_start") == 0 ||
+         strcmp(name, "_init") == 0 || strcmp(name, "_fini") == 0;
+}
+
 static void report_cycle(struct as_link *link, uint32_t start, uint32_t found,
                          const uint32_t *parent, const uint32_t *via) {
   const struct as_unit *s = &link->units[start];
@@ -243,7 +251,8 @@ static void check_cycles(struct as_link *link) {
       const struct as_unit *vu = &link->units[v];
       bool found = false;
       for (uint32_t i = 0; i < vu->nundefs && !found; i++) {
-        if (is_abi_sym(link, vu->undefs[i]))
+        if (is_abi_sym(link, vu->undefs[i]) ||
+            is_entry_point(as_sym_name(link, vu->undefs[i])))
           continue;
         uint32_t d = as_symtab_get(link->symtab, vu->undefs[i])->def;
         if (d == AS_NO_UNIT || seen[d] == stamp)
