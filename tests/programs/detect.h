@@ -31,10 +31,24 @@ extern size_t my_allocator_calls(void)
 typedef int (*detect_mallctl_fn)(const char *, void *, size_t *, void *,
                                  size_t);
 
-/* jemalloc linked statically (an allocsel staticlib) exports nothing for
- * dlsym to find: a weak reference finds it there too. */
+/* Weak, so one probe serves every link: a static executable or allocsel
+ * staticlib on jemalloc exports nothing for dlsym to find (mallctl), and a
+ * strong mallinfo2 reference would pull glibc's malloc.o in beside
+ * jemalloc's malloc in a static executable. */
+#pragma weak mallinfo2
 extern int mallctl(const char *, void *, size_t *, void *, size_t)
     __attribute__((weak));
+
+/* gold (binutils 2.40) resolves an undefined hidden weak function in a PIE
+ * to the module's load address instead of NULL. No function sits there
+ * (the ELF header does), so such a pointer means "absent". */
+static void *detect_weak(void *p) {
+  Dl_info info;
+  if (p && dladdr(p, &info) && info.dli_fbase == p)
+    return NULL;
+  return p;
+}
+#define DETECT_WEAK(fn) detect_weak((void *)(uintptr_t)(fn))
 typedef size_t (*detect_counter_fn)(void);
 
 static void *detect_dlsym(const char *name) {
@@ -54,9 +68,11 @@ static struct detect_sources detect_find(void) {
   /* ISO C has no object-to-function pointer conversion; POSIX dlsym
    * guarantees the representation, so copy the bits. */
   memcpy(&s.mallctl, &p, sizeof p);
-  if (!s.mallctl && mallctl)
-    s.mallctl = mallctl;
-  if (my_allocator_calls) {
+  if (!s.mallctl) {
+    p = DETECT_WEAK(mallctl);
+    memcpy(&s.mallctl, &p, sizeof p);
+  }
+  if (DETECT_WEAK(my_allocator_calls)) {
     s.counter = my_allocator_calls;
   } else {
     /* Another artifact's copy: its count will not move for our calls. */
@@ -94,8 +110,10 @@ static struct detect_snap detect_snap(const struct detect_sources *s) {
   if (s->mallctl)
     n.je_ok = detect_je_allocated(s->mallctl, &n.je);
   /* When libjemalloc has replaced malloc, glibc's arenas do not move. */
-  struct mallinfo2 mi = mallinfo2();
-  n.glibc = mi.uordblks + mi.hblkhd;
+  if (DETECT_WEAK(mallinfo2)) {
+    struct mallinfo2 mi = mallinfo2();
+    n.glibc = mi.uordblks + mi.hblkhd;
+  }
   if (s->counter)
     n.custom = s->counter();
   return n;
