@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The installed commands under valgrind (memcheck): no invalid access, no
+# use of uninitialised memory, no definite leak, on good and bad inputs.
+source "$(dirname "$0")/lib.sh"
+command -v valgrind >/dev/null || fail "valgrind is not installed"
+
+vg=(valgrind -q --error-exitcode=99 --leak-check=full
+  --errors-for-leak-kinds=definite)
+cc=gcc
+compile $cc probe.o "$PROGRAMS/probe.c"
+compile $cc other.o "$FIX/alloc_other.c"
+compile $cc cyc.o "$FIX/alloc_cyc.c"
+compile $cc log.o "$FIX/cyc_log.c"
+compile $cc needs.o "$FIX/needs_alloc.c"
+rm -f libcyc.a && ar rcs libcyc.a log.o needs.o
+printf 'garbage\0\1\2' >bad.o
+
+# vg_run RC CMD...: CMD under memcheck must exit RC (99: memcheck errors).
+vg_run() {
+  local want=$1
+  shift
+  run "${vg[@]}" "$@"
+  [[ $RC -ne 99 ]] || fail "memcheck found errors in: $*"
+  expect_rc "$want"
+}
+
+step "allocsel check, ok and refused and bad input"
+vg_run 0 "$ALLOCSEL" check --type=executable probe.o
+vg_run 1 "$ALLOCSEL" check --type=executable --allocator=system probe.o other.o
+vg_run 1 "$ALLOCSEL" check --type=executable probe.o cyc.o libcyc.a
+vg_run 2 "$ALLOCSEL" check --type=executable probe.o bad.o
+vg_run 0 "$ALLOCSEL" check --type=dylib --format=json probe.o
+
+step "allocsel staticlib and inspect"
+vg_run 0 "$ALLOCSEL" staticlib -o lib.a probe.o
+vg_run 0 "$ALLOCSEL" inspect lib.a
+vg_run 0 "$ALLOCSEL" staticlib -o libje.a --allocator=jemalloc probe.o
+
+step "allocsel-ld: a link, a refused link, bad input"
+# A dylib and an rlib need no C library on the command line.
+vg_run 0 "$ALLOCSEL_LD" -shared -o libapp.so probe.o
+vg_run 0 "$ALLOCSEL" inspect libapp.so
+vg_run 0 "$ALLOCSEL_LD" -r -o part.o probe.o --allocsel-allocator=jemalloc
+vg_run 0 "$ALLOCSEL" inspect part.o
+vg_run 1 "$ALLOCSEL_LD" -o app2 probe.o other.o --allocsel-allocator=system
+vg_run 2 "$ALLOCSEL_LD" -o app3 probe.o bad.o
+echo "valgrind: ok"
