@@ -192,8 +192,7 @@ static void print_record_source(FILE *f, const struct as_record *rec,
     fprintf(f, "source: allocsel record (allocsel %s): %s\n",
             rec->version ? rec->version : "?", rec->reason ? rec->reason : "");
   else
-    fprintf(f, "source: inferred from %s (linked without allocsel)\n",
-            inferred);
+    fprintf(f, "source: inferred from %s (no allocsel record)\n", inferred);
 }
 
 static void json_record(FILE *f, const struct as_record *rec,
@@ -249,7 +248,7 @@ static void inspect_units(FILE *f, const struct options *o, const char *path,
     fputs(",\"units\":[", f);
   } else {
     fprintf(f, "allocator: %s\n", name ? name : "none");
-    print_record_source(f, rec, "symbols");
+    print_record_source(f, rec, "the markers in its symbol tables");
   }
   for (size_t i = 0; i < link->nunits; i++) {
     const struct as_unit *u = &link->units[i];
