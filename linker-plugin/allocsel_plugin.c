@@ -90,8 +90,8 @@ static enum ld_plugin_status claim_file(const struct ld_plugin_input_file *f,
                 member ? ")" : "");
   } else {
     as_link_add_view(the_link(), f->name, member,
-                     (char *)map + (f->offset - base), (size_t)f->filesize,
-                     AS_ADD_SCRIPT_OK);
+                     (char *)map + (f->offset - base), (size_t)f->offset,
+                     (size_t)f->filesize, AS_ADD_SCRIPT_OK);
     munmap(map, len);
   }
   free(member);

@@ -35,6 +35,7 @@ void as_archive_index(struct as_link *link, uint32_t input,
                                  size_t off),
                       void *ctx);
 void as_archive_close(struct as_input *in);
+int as_unit_rescan(struct as_link *link, uint32_t unit);
 
 /* Growable arrays: AS_PUSH(ptr, n, cap) returns a pointer to the new slot. */
 void *as_grow(void *ptr, size_t *cap, size_t need, size_t elem);

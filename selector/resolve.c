@@ -61,6 +61,18 @@ static void offer_lazy(void *ctx, uint32_t input, uint32_t sym, size_t off) {
 }
 
 void as_link_resolve(struct as_link *link) {
+  /* Nothing among the inputs defines the ABI or carries a marker: no
+   * allocator can be linked and no cycle can exist, so which members the
+   * link pulls in does not matter. The common case, and the fast one. */
+  if (!link->full_needed && !link->want_symbols) {
+    for (uint32_t i = 0; i < link->ninputs; i++)
+      for (uint32_t u = 0; u < link->inputs[i].nunits; u++)
+        link->units[link->inputs[i].first_unit + u].linked = true;
+    return;
+  }
+  for (uint32_t u = 0; u < link->nunits; u++)
+    if (link->units[u].quick)
+      as_unit_rescan(link, u);
   struct resolver r = {.link = link};
   for (uint32_t i = 0; i < link->ninputs; i++) {
     struct as_input *in = &link->inputs[i];

@@ -10,6 +10,7 @@
 #include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@ struct as_archive {
   Elf *elf;
   Elf_Arsym *arsym;          /* owned by elf */
   size_t narsym;             /* without the terminating entry */
+  bool index_read;           /* arsym and members below are filled in */
   struct as_member *members; /* sorted by offset */
   size_t nmembers, cap_members;
 };
@@ -84,8 +86,42 @@ static int abi_index(const struct as_link *link, uint32_t id) {
 
 /* Reads the symbols of one ELF unit into `u`. Objects give .symtab, shared
  * libraries .dynsym: what other units can see of them. */
+/* The allocator facts of a symbol name, with no interning: -1 for none,
+ * 0..4 an ABI entry point, 5 the needs marker, 6 an allocator marker. */
+enum { AS_NAME_NEEDS = AS_ABI_COUNT, AS_NAME_MARKER };
+static int classify_name(const char *name) {
+  if (name[0] != '_' || name[1] != '_')
+    return -1;
+  if (strncmp(name + 2, "rust_", 5) == 0) {
+    for (int i = 0; i < AS_ABI_COUNT; i++)
+      if (strcmp(name, as_abi[i]) == 0)
+        return i;
+    return -1;
+  }
+  if (strncmp(name + 2, "allocsel_", 9) != 0)
+    return -1;
+  const char *allocator;
+  if (strcmp(name, "__allocsel_needs_allocator") == 0)
+    return AS_NAME_NEEDS;
+  return is_marker(name, &allocator) ? AS_NAME_MARKER : -1;
+}
+
+static void note_interesting(struct as_link *link, const struct as_unit *u) {
+  if (u->allocator || u->abi_defined || u->needs_marker)
+    link->full_needed = true;
+}
+
+/* Reads one symbol: native ELF64 in place, anything else through gelf. */
+static bool get_sym(Elf_Data *data, bool native64, size_t i, GElf_Sym *sym) {
+  if (native64) {
+    *sym = ((const Elf64_Sym *)data->d_buf)[i];
+    return true;
+  }
+  return gelf_getsym(data, (int)i, sym) != NULL;
+}
+
 static int scan_symbols(struct as_link *link, Elf *e, struct as_unit *u,
-                        const char *origin) {
+                        const char *origin, bool quick) {
   GElf_Ehdr eh;
   if (!gelf_getehdr(e, &eh))
     return elf_error(link, origin);
@@ -143,9 +179,12 @@ static int scan_symbols(struct as_link *link, Elf *e, struct as_unit *u,
   const char *strtab = strdata->d_buf;
   size_t strsize = strdata->d_size;
   size_t cap_defs = 0, cap_undefs = 0;
+  bool native64 = gelf_getclass(e) == ELFCLASS64 && data->d_type == ELF_T_SYM &&
+                  data->d_size >= n * sizeof(Elf64_Sym);
+  u->quick = quick;
   for (size_t i = sh.sh_info; i < n; i++) {
     GElf_Sym sym;
-    if (!gelf_getsym(data, (int)i, &sym))
+    if (!get_sym(data, native64, i, &sym))
       return elf_error(link, origin);
     int bind = GELF_ST_BIND(sym.st_info);
     if (bind != STB_GLOBAL && bind != STB_WEAK && bind != STB_GNU_UNIQUE)
@@ -155,6 +194,22 @@ static int scan_symbols(struct as_link *link, Elf *e, struct as_unit *u,
     const char *name = strtab + sym.st_name;
     if (!*name)
       continue;
+    if (quick) {
+      int kind = classify_name(name);
+      const char *allocator;
+      if (kind < 0)
+        continue;
+      if (kind < AS_ABI_COUNT)
+        *(sym.st_shndx == SHN_UNDEF ? &u->abi_undef : &u->abi_defined) |=
+            1u << kind;
+      else if (sym.st_shndx == SHN_UNDEF)
+        continue;
+      else if (kind == AS_NAME_NEEDS)
+        u->needs_marker = true;
+      else if (!u->allocator && is_marker(name, &allocator))
+        u->allocator = as_xstrdup(allocator);
+      continue;
+    }
     uint32_t id = as_symtab_intern(link->symtab, name, strlen(name));
     int abi = name[0] == '_' ? abi_index(link, id) : -1;
     if (sym.st_shndx == SHN_UNDEF) {
@@ -175,18 +230,20 @@ static int scan_symbols(struct as_link *link, Elf *e, struct as_unit *u,
       u->allocator = as_xstrdup(allocator);
   }
   u->abi_undef &= ~u->abi_defined;
+  note_interesting(link, u);
   return 0;
 }
 
 /* Adds a unit for an ELF file or member; returns its index or AS_NO_UNIT. */
 static uint32_t add_elf_unit(struct as_link *link, uint32_t input, Elf *e,
-                             const char *member, size_t member_off) {
+                             const char *member, size_t member_off,
+                             bool quick) {
   struct as_unit *u = AS_PUSH(link->units, link->nunits, link->cap_units);
   *u = (struct as_unit){.input = input,
                         .member = member ? as_xstrdup(member) : NULL,
                         .member_off = member_off};
   uint32_t idx = (uint32_t)(link->nunits - 1);
-  if (scan_symbols(link, e, u, as_unit_origin(link, u)) != 0) {
+  if (scan_symbols(link, e, u, as_unit_origin(link, u), quick) != 0) {
     /* Keep the unit (its origin names the diagnostic) but make it inert. */
     u->ndefs = u->nundefs = 0;
     u->abi_defined = u->abi_undef = 0;
@@ -194,6 +251,8 @@ static uint32_t add_elf_unit(struct as_link *link, uint32_t input, Elf *e,
   }
   return idx;
 }
+
+static int read_index(struct as_link *link, uint32_t input);
 
 static struct as_member *find_member(struct as_archive *ar, size_t off) {
   size_t lo = 0, hi = ar->nmembers;
@@ -222,7 +281,8 @@ static uint32_t scan_member(struct as_link *link, uint32_t input, Elf *m) {
     return AS_NO_UNIT;
   }
   if (elf_kind(m) == ELF_K_ELF)
-    return add_elf_unit(link, input, m, h->ar_name, (size_t)elf_getaroff(m));
+    return add_elf_unit(link, input, m, h->ar_name, (size_t)elf_getaroff(m),
+                        false);
 
   char *origin = as_xasprintf("%s(%s)", path, h->ar_name);
   size_t size = 0;
@@ -239,6 +299,8 @@ static uint32_t scan_member(struct as_link *link, uint32_t input, Elf *m) {
 uint32_t as_archive_load_member(struct as_link *link, uint32_t input,
                                 size_t off) {
   struct as_archive *ar = link->inputs[input].archive;
+  if (!ar->index_read)
+    read_index(link, input);
   struct as_member *slot = find_member(ar, off);
   if (slot && slot->unit != AS_NO_UNIT)
     return slot->unit;
@@ -311,25 +373,64 @@ static int cmp_off(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-static int open_archive(struct as_link *link, uint32_t input, int fd, Elf *e) {
-  struct as_archive *ar = as_xcalloc(1, sizeof *ar);
-  ar->fd = fd;
-  ar->elf = e;
-  link->inputs[input].archive = ar;
+/* Does the archive's symbol index name anything the allocator decision
+ * cares about? Reads the GNU index's string table in place: elf_getarsym
+ * converts and hashes every entry first, which is most of the cost of a
+ * link that turns out to need nothing more. 1 yes, 0 no, -1 cannot tell
+ * (no index, or not the GNU layout): read it with libelf. */
+static int index_names_allocator(Elf *e) {
+  size_t size = 0;
+  const char *raw = elf_rawfile(e, &size);
+  if (!raw || size < SARMAG + 60)
+    return -1;
+  const char *h = raw + SARMAG;
+  size_t word = memcmp(h, "/SYM64/ ", 8) == 0 ? 8 : 4;
+  if (word == 4 && memcmp(h, "/ ", 2) != 0)
+    return -1;
+  char field[11];
+  memcpy(field, h + 48, 10);
+  field[10] = '\0';
+  size_t len = strtoul(field, NULL, 10);
+  if (len > size - SARMAG - 60 || len < word)
+    return -1;
+  const unsigned char *p = (const unsigned char *)h + 60, *end = p + len;
+  uint64_t count = 0;
+  for (size_t i = 0; i < word; i++)
+    count = count << 8 | p[i];
+  if (count > (len - word) / word)
+    return -1;
+  const char *name = (const char *)p + word + count * word;
+  while (name < (const char *)end) {
+    size_t n = strnlen(name, (size_t)((const char *)end - name));
+    if (n == (size_t)((const char *)end - name))
+      break; /* unterminated: the rest is padding or damage */
+    if (classify_name(name) >= 0)
+      return 1;
+    name += n + 1;
+  }
+  return 0;
+}
+
+/* The index as libelf reads it, and the members it names, sorted. */
+static int read_index(struct as_link *link, uint32_t input) {
+  struct as_archive *ar = link->inputs[input].archive;
+  ar->index_read = true;
   size_t n = 0;
-  ar->arsym = elf_getarsym(e, &n);
+  ar->arsym = elf_getarsym(ar->elf, &n);
   ar->narsym = ar->arsym && n ? n - 1 : 0;
-  if (link->inputs[input].flags & AS_ADD_WHOLE_ARCHIVE)
-    return as_archive_load_all(link, input);
   if (ar->narsym == 0) {
     /* No symbol index (ar without s): read every member's own symbols.
      * The units stay unlinked until something references them. */
     elf_errno(); /* clear "no index" */
+    link->full_needed = true;
     return as_archive_load_all(link, input);
   }
   ar->members = as_xmalloc(ar->narsym * sizeof *ar->members);
-  for (size_t i = 0; i < ar->narsym; i++)
+  for (size_t i = 0; i < ar->narsym; i++) {
     ar->members[i] = (struct as_member){ar->arsym[i].as_off, AS_NO_UNIT};
+    if (!link->full_needed && classify_name(ar->arsym[i].as_name) >= 0)
+      link->full_needed = true;
+  }
   /* ar writes the index member by member, so it is usually sorted. */
   bool sorted = true;
   for (size_t i = 1; i < ar->narsym && sorted; i++)
@@ -344,11 +445,29 @@ static int open_archive(struct as_link *link, uint32_t input, int fd, Elf *e) {
   return 0;
 }
 
+static int open_archive(struct as_link *link, uint32_t input, int fd, Elf *e) {
+  struct as_archive *ar = as_xcalloc(1, sizeof *ar);
+  ar->fd = fd;
+  ar->elf = e;
+  link->inputs[input].archive = ar;
+  if (link->inputs[input].flags & AS_ADD_WHOLE_ARCHIVE) {
+    ar->index_read = true; /* every member is loaded: no index needed */
+    return as_archive_load_all(link, input);
+  }
+  /* Nothing in the index for the decision: read it only if another input
+   * makes the full resolution necessary (as_archive_index). */
+  if (!link->want_symbols && index_names_allocator(e) == 0)
+    return 0;
+  return read_index(link, input);
+}
+
 void as_archive_index(struct as_link *link, uint32_t input,
                       void (*fn)(void *ctx, uint32_t input, uint32_t sym,
                                  size_t off),
                       void *ctx) {
   struct as_archive *ar = link->inputs[input].archive;
+  if (!ar->index_read)
+    read_index(link, input);
   if (ar->narsym) {
     for (size_t i = 0; i < ar->narsym; i++) {
       const char *name = ar->arsym[i].as_name;
@@ -400,6 +519,8 @@ int as_link_add_file(struct as_link *link, const char *path, unsigned flags) {
   }
   size_t len = (size_t)n;
 
+  if (flags & AS_ADD_REQUESTED)
+    link->full_needed = true;
   struct as_input *in = AS_PUSH(link->inputs, link->ninputs, link->cap_inputs);
   *in = (struct as_input){.path = as_xstrdup(path), .flags = flags};
   uint32_t input = (uint32_t)(link->ninputs - 1);
@@ -448,7 +569,7 @@ int as_link_add_file(struct as_link *link, const char *path, unsigned flags) {
       in->nunits = (uint32_t)link->nunits - in->first_unit;
     return rc;
   }
-  uint32_t unit = add_elf_unit(link, input, e, NULL, 0);
+  uint32_t unit = add_elf_unit(link, input, e, NULL, 0, !link->want_symbols);
   in->nunits = 1;
   in->kind =
       link->units[link->nunits - 1].shared ? AS_INPUT_SHARED : AS_INPUT_OBJECT;
@@ -458,7 +579,8 @@ int as_link_add_file(struct as_link *link, const char *path, unsigned flags) {
 }
 
 int as_link_add_view(struct as_link *link, const char *path, const char *member,
-                     const void *data, size_t size, unsigned flags) {
+                     const void *data, size_t view_off, size_t size,
+                     unsigned flags) {
   if (!libelf_ready(link))
     return -1;
   struct as_input *in = AS_PUSH(link->inputs, link->ninputs, link->cap_inputs);
@@ -482,7 +604,11 @@ int as_link_add_view(struct as_link *link, const char *path, const char *member,
     if (!e) {
       rc = elf_error(link, origin);
     } else {
-      uint32_t unit = add_elf_unit(link, input, e, member, 0);
+      in->view = true;
+      in->view_off = view_off;
+      in->view_size = size;
+      uint32_t unit =
+          add_elf_unit(link, input, e, member, 0, !link->want_symbols);
       in->nunits = 1;
       in->kind = link->units[link->nunits - 1].shared ? AS_INPUT_SHARED
                                                       : AS_INPUT_OBJECT;
@@ -491,5 +617,46 @@ int as_link_add_view(struct as_link *link, const char *path, const char *member,
     }
   }
   free(origin);
+  return rc;
+}
+
+/* Reads every symbol of a unit first read quickly (see as_link). */
+int as_unit_rescan(struct as_link *link, uint32_t unit) {
+  struct as_unit *u = &link->units[unit];
+  const struct as_input *in = &link->inputs[u->input];
+  int fd = open(in->path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    as_diag_add(link, AS_ERROR, 2, "bad-input", "cannot open %s: %s", in->path,
+                strerror(errno));
+    return -1;
+  }
+  void *map = MAP_FAILED;
+  size_t len = 0;
+  Elf *e;
+  if (in->view) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t base = in->view_off - in->view_off % page;
+    len = in->view_size + (in->view_off - base);
+    map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, (off_t)base);
+    e = map == MAP_FAILED
+            ? NULL
+            : elf_memory((char *)map + (in->view_off - base), in->view_size);
+  } else {
+    e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+  }
+  int rc = -1;
+  if (e) {
+    free((char *)u->allocator);
+    u->allocator = NULL;
+    u->abi_defined = u->abi_undef = 0;
+    u->needs_marker = false;
+    rc = scan_symbols(link, e, u, as_unit_origin(link, u), false);
+    elf_end(e);
+  } else {
+    elf_error(link, in->path);
+  }
+  if (map != MAP_FAILED)
+    munmap(map, len);
+  close(fd);
   return rc;
 }

@@ -52,6 +52,7 @@ struct as_unit {
   bool needs_marker;     /* carries ALLOCSEL_NEEDS_ALLOCATOR */
   bool linked;           /* pulled into the link (set by as_link_resolve) */
   bool shared;           /* a shared library: resolves, never injects */
+  bool quick;            /* only the allocator facts read: no defs/undefs */
   char *origin;          /* cached as_unit_origin() */
 };
 
@@ -62,6 +63,9 @@ struct as_input {
   /* Units read when the file was added: an object or shared library is one,
    * a --whole-archive archive all its members. */
   uint32_t first_unit, nunits;
+  /* A unit the plugin saw as a view: where to read it again. */
+  bool view;
+  size_t view_off, view_size;
   /* Archive: lazy symbols from its index, members loaded on demand. */
   void *archive; /* struct as_archive * (scan_elf.c) */
 };
@@ -90,6 +94,13 @@ struct as_link {
   size_t ndiags, cap_diags;
   uint32_t abi_ids[AS_ABI_COUNT];
   uint32_t needs_id;
+  /* Inputs are first read quickly, for the allocator facts only; every
+   * symbol is read when a decision needs the links between units (some
+   * input defines the ABI or carries a marker), or always when a tool
+   * wants the symbols (want_symbols, set before adding inputs; it also
+   * makes as_link_resolve work out every member the link pulls in). */
+  bool want_symbols;
+  bool full_needed;
   const char *tool; /* prefix for diagnostics: "allocsel" */
 };
 
@@ -152,10 +163,12 @@ void as_link_free(struct as_link *link);
 /* Scans one input. Returns 0, or -1 with a diagnostic recorded. */
 int as_link_add_file(struct as_link *link, const char *path, unsigned flags);
 
-/* Scans one unit the caller has read into memory (the linker plugin's view
- * of an object or an archive member). The data need not outlive the call. */
-int as_link_add_view(struct as_link *link, const char *path,
-                     const char *member, const void *data, size_t size,
+/* Scans one unit the caller has mapped (the linker plugin's view of an
+ * object or an archive member: `size` bytes at `view_off` in `path`, read
+ * again from there if the decision needs every symbol). The data need not
+ * outlive the call. */
+int as_link_add_view(struct as_link *link, const char *path, const char *member,
+                     const void *data, size_t view_off, size_t size,
                      unsigned flags);
 
 /* Adds the requested allocator's object when the request is a path; the

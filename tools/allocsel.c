@@ -362,6 +362,7 @@ static int cmd_staticlib(const struct options *o) {
   struct options opts = *o;
   opts.type = AS_STATICLIB;
   struct as_link *link = as_link_new(AS_STATICLIB);
+  link->want_symbols = true; /* the archive's index lists them */
   struct as_request req;
   char *origin;
   request_from(o, &req, &origin);

@@ -20,15 +20,33 @@ static inline bool ends_with(const char *s, const char *suffix) {
   return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* Adds every path (NULL-terminated) with no flags; each must scan. */
-static inline struct as_link *new_link(enum as_output_type type,
-                                       const char *first, ...) {
-  struct as_link *link = as_link_new(type);
-  va_list ap;
-  va_start(ap, first);
+static inline struct as_link *add_paths(struct as_link *link, const char *first,
+                                        va_list ap) {
   for (const char *p = first; p; p = va_arg(ap, const char *))
     if (as_link_add_file(link, p, 0) != 0)
       fail_msg("as_link_add_file(%s) failed", p);
+  return link;
+}
+
+/* Adds every path (NULL-terminated) with no flags; each must scan. The
+ * selector reads only the allocator facts until a decision needs more. */
+static inline struct as_link *new_link(enum as_output_type type,
+                                       const char *first, ...) {
+  va_list ap;
+  va_start(ap, first);
+  struct as_link *link = add_paths(as_link_new(type), first, ap);
+  va_end(ap);
+  return link;
+}
+
+/* The same, reading every symbol (defs and undefs) up front. */
+static inline struct as_link *new_symbols_link(enum as_output_type type,
+                                               const char *first, ...) {
+  struct as_link *link = as_link_new(type);
+  link->want_symbols = true;
+  va_list ap;
+  va_start(ap, first);
+  add_paths(link, first, ap);
   va_end(ap);
   return link;
 }

@@ -11,7 +11,7 @@ static char tmpdir[] = "/tmp/allocsel-test-scan-XXXXXX";
 
 static void test_object_allocator(void **state) {
   (void)state;
-  struct as_link *link = new_link(AS_EXECUTABLE, FX_ALLOC_A, NULL);
+  struct as_link *link = new_symbols_link(AS_EXECUTABLE, FX_ALLOC_A, NULL);
   assert_int_equal(link->ninputs, 1);
   assert_int_equal(link->inputs[0].kind, AS_INPUT_OBJECT);
   assert_int_equal(link->nunits, 1);
@@ -35,7 +35,7 @@ static void test_object_allocator(void **state) {
 
 static void test_object_user(void **state) {
   (void)state;
-  struct as_link *link = new_link(AS_EXECUTABLE, FX_USER, NULL);
+  struct as_link *link = new_symbols_link(AS_EXECUTABLE, FX_USER, NULL);
   const struct as_unit *u = &link->units[0];
   assert_int_equal(u->abi_undef,
                    abi_bit("__rust_allocate") | abi_bit("__rust_deallocate"));
@@ -49,7 +49,7 @@ static void test_object_user(void **state) {
 
 static void test_object_half(void **state) {
   (void)state;
-  struct as_link *link = new_link(AS_EXECUTABLE, FX_ALLOC_HALF, NULL);
+  struct as_link *link = new_symbols_link(AS_EXECUTABLE, FX_ALLOC_HALF, NULL);
   const struct as_unit *u = &link->units[0];
   assert_string_equal(u->allocator, "half");
   assert_int_equal(u->abi_defined, abi_bit("__rust_allocate") |
@@ -61,7 +61,7 @@ static void test_object_half(void **state) {
 
 static void test_object_needs_marker(void **state) {
   (void)state;
-  struct as_link *link = new_link(AS_EXECUTABLE, FX_NEEDS, NULL);
+  struct as_link *link = new_symbols_link(AS_EXECUTABLE, FX_NEEDS, NULL);
   const struct as_unit *u = &link->units[0];
   assert_true(u->needs_marker);
   assert_int_equal(u->abi_undef, 0);
@@ -72,8 +72,8 @@ static void test_object_needs_marker(void **state) {
 
 static void test_object_plain_and_indirect(void **state) {
   (void)state;
-  struct as_link *link =
-      new_link(AS_EXECUTABLE, FX_PLAIN, FX_CALLS_HELPER, FX_HELPER, NULL);
+  struct as_link *link = new_symbols_link(AS_EXECUTABLE, FX_PLAIN,
+                                          FX_CALLS_HELPER, FX_HELPER, NULL);
   const struct as_unit *plain = get_unit(link, "plain.c.o");
   assert_int_equal(plain->abi_undef | plain->abi_defined, 0);
   assert_false(plain->needs_marker);
@@ -90,7 +90,7 @@ static void test_object_plain_and_indirect(void **state) {
 /* The archive's index is read; a member only when something needs it. */
 static void test_archive_index_first(void **state) {
   (void)state;
-  struct as_link *link = new_link(AS_EXECUTABLE, FX_LIBHELPERS, NULL);
+  struct as_link *link = new_symbols_link(AS_EXECUTABLE, FX_LIBHELPERS, NULL);
   assert_int_equal(link->inputs[0].kind, AS_INPUT_ARCHIVE);
   assert_int_equal(link->nunits, 0);
   as_link_resolve(link); /* nothing references its members */
@@ -114,7 +114,7 @@ static void check_only_helper_linked(struct as_link *link) {
 static void test_archive_member_on_reference(void **state) {
   (void)state;
   struct as_link *link =
-      new_link(AS_EXECUTABLE, FX_CALLS_HELPER, FX_LIBHELPERS, NULL);
+      new_symbols_link(AS_EXECUTABLE, FX_CALLS_HELPER, FX_LIBHELPERS, NULL);
   as_link_resolve(link);
   check_only_helper_linked(link);
   as_link_free(link);
@@ -124,7 +124,7 @@ static void test_archive_member_on_reference(void **state) {
 static void test_archive_before_reference(void **state) {
   (void)state;
   struct as_link *link =
-      new_link(AS_EXECUTABLE, FX_LIBHELPERS, FX_CALLS_HELPER, NULL);
+      new_symbols_link(AS_EXECUTABLE, FX_LIBHELPERS, FX_CALLS_HELPER, NULL);
   as_link_resolve(link);
   check_only_helper_linked(link);
   as_link_free(link);
@@ -134,12 +134,13 @@ static void test_archive_before_reference(void **state) {
  * referenced by nobody stays out. */
 static void test_archive_allocator_member(void **state) {
   (void)state;
-  struct as_link *link = new_link(AS_EXECUTABLE, FX_USER, FX_LIBALLOC_A, NULL);
+  struct as_link *link =
+      new_symbols_link(AS_EXECUTABLE, FX_USER, FX_LIBALLOC_A, NULL);
   as_link_resolve(link);
   assert_true(get_unit(link, "(alloc_a.c.o)")->linked);
   as_link_free(link);
 
-  link = new_link(AS_EXECUTABLE, FX_PLAIN, FX_LIBALLOC_A, NULL);
+  link = new_symbols_link(AS_EXECUTABLE, FX_PLAIN, FX_LIBALLOC_A, NULL);
   as_link_resolve(link);
   assert_null(find_unit(link, "(alloc_a.c.o)"));
   as_link_free(link);
@@ -151,7 +152,7 @@ static void test_archive_allocator_member(void **state) {
 static void test_archive_first_definition_wins(void **state) {
   (void)state;
   struct as_link *link =
-      new_link(AS_EXECUTABLE, FX_USER, FX_LIBTWO_ALLOCS, NULL);
+      new_symbols_link(AS_EXECUTABLE, FX_USER, FX_LIBTWO_ALLOCS, NULL);
   as_link_resolve(link);
   assert_true(get_unit(link, "(alloc_a.c.o)")->linked);
   struct as_unit *b = find_unit(link, "(alloc_b.c.o)");
@@ -164,6 +165,7 @@ static void test_archive_first_definition_wins(void **state) {
 static void test_archive_whole(void **state) {
   (void)state;
   struct as_link *link = as_link_new(AS_EXECUTABLE);
+  link->want_symbols = true; /* these tests read every symbol */
   assert_int_equal(as_link_add_file(link, FX_LIBHELPERS, AS_ADD_WHOLE_ARCHIVE),
                    0);
   assert_int_equal(link->inputs[0].nunits, 2);
@@ -179,14 +181,14 @@ static void test_archive_whole(void **state) {
  * but still linked only when referenced. */
 static void test_archive_without_index(void **state) {
   (void)state;
-  struct as_link *link = new_link(AS_EXECUTABLE, FX_LIBNOINDEX, NULL);
+  struct as_link *link = new_symbols_link(AS_EXECUTABLE, FX_LIBNOINDEX, NULL);
   assert_int_equal(link->inputs[0].kind, AS_INPUT_ARCHIVE);
   as_link_resolve(link);
   for (size_t i = 0; i < link->nunits; i++)
     assert_false(link->units[i].linked);
   as_link_free(link);
 
-  link = new_link(AS_EXECUTABLE, FX_CALLS_HELPER, FX_LIBNOINDEX, NULL);
+  link = new_symbols_link(AS_EXECUTABLE, FX_CALLS_HELPER, FX_LIBNOINDEX, NULL);
   as_link_resolve(link);
   assert_true(get_unit(link, "(helper.c.o)")->linked);
   struct as_unit *plain = find_unit(link, "(plain.c.o)");
@@ -199,7 +201,7 @@ static void test_archive_without_index(void **state) {
  * (hidden ABI, hidden marker) is invisible and not an allocator here. */
 static void test_shared_library(void **state) {
   (void)state;
-  struct as_link *link = new_link(AS_EXECUTABLE, FX_LIBSHARED, NULL);
+  struct as_link *link = new_symbols_link(AS_EXECUTABLE, FX_LIBSHARED, NULL);
   assert_int_equal(link->inputs[0].kind, AS_INPUT_SHARED);
   assert_int_equal(link->nunits, 1);
   const struct as_unit *u = &link->units[0];
@@ -214,7 +216,7 @@ static void test_shared_library(void **state) {
   as_link_free(link);
 
   /* It resolves references and pulls nothing in. */
-  link = new_link(AS_EXECUTABLE, FX_CALLS_SHARED, FX_LIBSHARED, NULL);
+  link = new_symbols_link(AS_EXECUTABLE, FX_CALLS_SHARED, FX_LIBSHARED, NULL);
   as_link_resolve(link);
   assert_true(get_unit(link, "calls_shared.c.o")->linked);
   assert_no_errors(link);
@@ -251,6 +253,7 @@ static void *read_file(const char *path, size_t *n) {
 /* The input is refused: -1, one error naming the file, exit code 2. */
 static void expect_bad_input(const char *path, unsigned flags) {
   struct as_link *link = as_link_new(AS_EXECUTABLE);
+  link->want_symbols = true; /* these tests read every symbol */
   assert_int_equal(as_link_add_file(link, path, flags), -1);
   assert_true(link->ndiags >= 1);
   const struct as_diag *d = &link->diags[0];
@@ -282,6 +285,7 @@ static void test_linker_script(void **state) {
   const char script[] = "GROUP ( /lib/libc.so.6 )\n";
   const char *path = write_file("libscript.so", script, sizeof script - 1);
   struct as_link *link = as_link_new(AS_EXECUTABLE);
+  link->want_symbols = true; /* these tests read every symbol */
   assert_int_equal(as_link_add_file(link, path, AS_ADD_SCRIPT_OK), 0);
   assert_int_equal(link->inputs[0].kind, AS_INPUT_SCRIPT);
   assert_int_equal(link->nunits, 0);
@@ -312,6 +316,7 @@ static void test_truncated_archive(void **state) {
   const char *path = write_file("truncated.a", ar, n - 100);
   free(ar);
   struct as_link *link = as_link_new(AS_EXECUTABLE);
+  link->want_symbols = true; /* these tests read every symbol */
   if (as_link_add_file(link, path, AS_ADD_WHOLE_ARCHIVE) == 0)
     fail_msg("a truncated --whole-archive archive was accepted");
   assert_int_equal(as_diag_exit_code(link), 2);
