@@ -131,6 +131,10 @@ static int decide(const struct ld_cmdline *cl, enum as_output_type type,
                      AS_ADD_SCRIPT_OK |
                          (cl->inputs[i].whole ? AS_ADD_WHOLE_ARCHIVE : 0));
   }
+  /* Bitcode added to the command line goes through the same LTO as the
+   * program's (lld and mold natively, bfd and gold through LLVMgold.so);
+   * a staticlib is for foreign links, which may not do LTO. */
+  env->lto_inject = type != AS_STATICLIB;
   if (as_diag_exit_code(link) == 0 && as_link_add_request(link, &req) == 0) {
     as_link_resolve(link);
     as_decide(link, &req, env, dec);
@@ -138,8 +142,9 @@ static int decide(const struct ld_cmdline *cl, enum as_output_type type,
   as_diag_print(link, stderr);
   int rc = as_diag_exit_code(link);
   if (rc == 0 && (cl->verbose || getenv("ALLOCSEL_VERBOSE")))
-    fprintf(stderr, "allocsel: allocator: %s (%s)\n",
-            dec->name ? dec->name : "none", dec->reason);
+    fprintf(stderr, "allocsel: allocator: %s (%s)%s\n",
+            dec->name ? dec->name : "none", dec->reason,
+            dec->inject_bitcode ? ", as bitcode for LTO" : "");
   as_link_free(link);
   free(origin);
   return rc;

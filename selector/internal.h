@@ -37,6 +37,24 @@ void as_archive_index(struct as_link *link, uint32_t input,
 void as_archive_close(struct as_input *in);
 int as_unit_rescan(struct as_link *link, uint32_t unit);
 
+/* Building a unit's symbol lists, shared by the ELF and bitcode scanners:
+ * add each global symbol, then finish the unit. */
+struct as_unit_caps {
+  size_t defs, undefs;
+};
+void as_unit_add_symbol(struct as_link *link, struct as_unit *u,
+                        struct as_unit_caps *caps, const char *name,
+                        size_t len, bool defined, bool weak);
+void as_unit_finish(struct as_link *link, struct as_unit *u);
+
+/* LLVM bitcode (scan_bitcode.c): the unit's symbols, read with LLVM's C
+ * API. Returns 0, or -1 with a diagnostic naming `origin`. */
+int as_scan_bitcode(struct as_link *link, struct as_unit *u,
+                    const char *origin, const void *data, size_t size);
+struct as_llvm;
+void as_llvm_free(struct as_llvm *l);
+bool as_is_bitcode(const void *data, size_t size);
+
 /* Growable arrays: AS_PUSH(ptr, n, cap) returns a pointer to the new slot. */
 void *as_grow(void *ptr, size_t *cap, size_t need, size_t elem);
 #define AS_PUSH(ptr, n, cap)                                                   \

@@ -69,6 +69,7 @@ void as_link_free(struct as_link *link) {
   free(link->units);
   free(link->diags);
   as_symtab_free(link->symtab);
+  as_llvm_free(link->llvm);
   free(link);
 }
 

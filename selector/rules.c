@@ -24,6 +24,7 @@ struct rules {
   const struct as_env *env;
   struct candidate *cands;
   size_t ncands, cap_cands;
+  bool thin_lto; /* some linked bitcode is ThinLTO */
 };
 
 static bool is_shipped(const char *name) {
@@ -276,7 +277,21 @@ static void check_cycles(struct as_link *link) {
   free(queue);
 }
 
-static char *shipped_object(const struct as_env *env, const char *name) {
+/* The shipped allocator's object: native, or in an LTO link bitcode of
+ * the same LTO kind as the program's (a full-LTO module does not inline
+ * into ThinLTO ones, nor the reverse). */
+static char *shipped_object(const struct rules *r, struct as_decision *d,
+                            const char *name) {
+  const struct as_env *env = r->env;
+  if (d->lto && env->lto_inject) {
+    char *bc = as_xasprintf("%s/lto/%s%s.o", env->libdir,
+                            r->thin_lto ? "thin/" : "", name);
+    if (access(bc, R_OK) == 0) {
+      d->inject_bitcode = true;
+      return bc;
+    }
+    free(bc);
+  }
   return as_xasprintf("%s/%s.o", env->libdir, name);
 }
 
@@ -300,7 +315,7 @@ static void decide_default(struct rules *r, struct as_decision *out) {
   out->how = AS_INJECT;
   out->name = name;
   out->reason = as_xasprintf("default for %s", type);
-  out->inject_object = shipped_object(r->env, name);
+  out->inject_object = shipped_object(r, out, name);
 }
 
 static void decide(struct rules *r, struct as_decision *out) {
@@ -313,7 +328,7 @@ static void decide(struct rules *r, struct as_decision *out) {
     out->how = AS_INJECT;
     out->name = strcmp(c->name, "system") == 0 ? "system" : "jemalloc";
     out->reason = as_xstrdup(c->origin);
-    out->inject_object = shipped_object(r->env, out->name);
+    out->inject_object = shipped_object(r, out, out->name);
     return;
   }
   const struct as_input *in = &r->link->inputs[c->unit->input];
@@ -341,6 +356,13 @@ int as_decide(struct as_link *link, const struct as_request *req,
   }
   int rc = as_diag_exit_code(link);
   if (rc == 0) {
+    for (size_t i = 0; i < link->nunits; i++) {
+      const struct as_unit *u = &link->units[i];
+      if (u->linked && u->bitcode) {
+        out->lto = true;
+        r.thin_lto |= u->thin_lto;
+      }
+    }
     decide(&r, out);
     if (out->name && strcmp(out->name, "jemalloc") == 0) {
       uint32_t mallocx = as_symtab_intern(link->symtab, "mallocx", 7);

@@ -53,7 +53,8 @@ static bool libelf_ready(struct as_link *link) {
   return ready = true;
 }
 
-static bool is_bitcode(const unsigned char *p, size_t n) {
+bool as_is_bitcode(const void *data, size_t n) {
+  const unsigned char *p = data;
   return n >= 4 && ((p[0] == 'B' && p[1] == 'C' && p[2] == 0xc0 &&
                      p[3] == 0xde) || /* raw bitcode */
                     (p[0] == 0xde && p[1] == 0xc0 && p[2] == 0x17 &&
@@ -178,7 +179,7 @@ static int scan_symbols(struct as_link *link, Elf *e, struct as_unit *u,
     return input_error(link, origin, "malformed string table");
   const char *strtab = strdata->d_buf;
   size_t strsize = strdata->d_size;
-  size_t cap_defs = 0, cap_undefs = 0;
+  struct as_unit_caps caps = {0};
   bool native64 = gelf_getclass(e) == ELFCLASS64 && data->d_type == ELF_T_SYM &&
                   data->d_size >= n * sizeof(Elf64_Sym);
   u->quick = quick;
@@ -210,40 +211,55 @@ static int scan_symbols(struct as_link *link, Elf *e, struct as_unit *u,
         u->allocator = as_xstrdup(allocator);
       continue;
     }
-    uint32_t id = as_symtab_intern(link->symtab, name, strlen(name));
-    int abi = name[0] == '_' ? abi_index(link, id) : -1;
-    if (sym.st_shndx == SHN_UNDEF) {
-      if (abi >= 0)
-        u->abi_undef |= 1u << abi;
-      /* Weak references never pull members in, as in every linker. */
-      if (bind != STB_WEAK)
-        *AS_PUSH(u->undefs, u->nundefs, cap_undefs) = id;
-      continue;
-    }
-    *AS_PUSH(u->defs, u->ndefs, cap_defs) = id;
-    const char *allocator;
-    if (abi >= 0)
-      u->abi_defined |= 1u << abi;
-    else if (id == link->needs_id)
-      u->needs_marker = true;
-    else if (!u->allocator && is_marker(name, &allocator))
-      u->allocator = as_xstrdup(allocator);
+    as_unit_add_symbol(link, u, &caps, name, strlen(name),
+                       sym.st_shndx != SHN_UNDEF, bind == STB_WEAK);
   }
-  u->abi_undef &= ~u->abi_defined;
-  note_interesting(link, u);
+  as_unit_finish(link, u);
   return 0;
 }
 
-/* Adds a unit for an ELF file or member; returns its index or AS_NO_UNIT. */
-static uint32_t add_elf_unit(struct as_link *link, uint32_t input, Elf *e,
-                             const char *member, size_t member_off,
-                             bool quick) {
+void as_unit_add_symbol(struct as_link *link, struct as_unit *u,
+                        struct as_unit_caps *caps, const char *name,
+                        size_t len, bool defined, bool weak) {
+  uint32_t id = as_symtab_intern(link->symtab, name, len);
+  int abi = name[0] == '_' ? abi_index(link, id) : -1;
+  if (!defined) {
+    if (abi >= 0)
+      u->abi_undef |= 1u << abi;
+    /* Weak references never pull members in, as in every linker. */
+    if (!weak)
+      *AS_PUSH(u->undefs, u->nundefs, caps->undefs) = id;
+    return;
+  }
+  *AS_PUSH(u->defs, u->ndefs, caps->defs) = id;
+  const char *allocator;
+  if (abi >= 0)
+    u->abi_defined |= 1u << abi;
+  else if (id == link->needs_id)
+    u->needs_marker = true;
+  else if (!u->allocator && is_marker(as_sym_name(link, id), &allocator))
+    u->allocator = as_xstrdup(allocator);
+}
+
+void as_unit_finish(struct as_link *link, struct as_unit *u) {
+  u->abi_undef &= ~u->abi_defined;
+  note_interesting(link, u);
+}
+
+/* Adds a unit for an ELF file or member, or for LLVM bitcode when `e` is
+ * NULL (`bitcode`, `size`). Returns its index or AS_NO_UNIT. */
+static uint32_t add_unit(struct as_link *link, uint32_t input, Elf *e,
+                         const void *bitcode, size_t size, const char *member,
+                         size_t member_off, bool quick) {
   struct as_unit *u = AS_PUSH(link->units, link->nunits, link->cap_units);
   *u = (struct as_unit){.input = input,
                         .member = member ? as_xstrdup(member) : NULL,
                         .member_off = member_off};
   uint32_t idx = (uint32_t)(link->nunits - 1);
-  if (scan_symbols(link, e, u, as_unit_origin(link, u), quick) != 0) {
+  const char *origin = as_unit_origin(link, u);
+  int rc = e ? scan_symbols(link, e, u, origin, quick)
+             : as_scan_bitcode(link, u, origin, bitcode, size);
+  if (rc != 0) {
     /* Keep the unit (its origin names the diagnostic) but make it inert. */
     u->ndefs = u->nundefs = 0;
     u->abi_defined = u->abi_undef = 0;
@@ -280,18 +296,18 @@ static uint32_t scan_member(struct as_link *link, uint32_t input, Elf *m) {
     elf_error(link, path);
     return AS_NO_UNIT;
   }
+  size_t off = (size_t)elf_getaroff(m);
   if (elf_kind(m) == ELF_K_ELF)
-    return add_elf_unit(link, input, m, h->ar_name, (size_t)elf_getaroff(m),
-                        false);
+    return add_unit(link, input, m, NULL, 0, h->ar_name, off, false);
+  size_t size = 0;
+  const char *raw = elf_rawfile(m, &size);
+  if (raw && as_is_bitcode(raw, size))
+    return add_unit(link, input, NULL, raw, size, h->ar_name, off, false);
 
   char *origin = as_xasprintf("%s(%s)", path, h->ar_name);
-  size_t size = 0;
-  const unsigned char *raw = (const unsigned char *)elf_rawfile(m, &size);
   input_error(link, origin,
-              raw && is_bitcode(raw, size)
-                  ? "LLVM bitcode members are not supported yet"
-              : elf_kind(m) == ELF_K_AR ? "nested archives are not supported"
-                                        : bad_format);
+              elf_kind(m) == ELF_K_AR ? "nested archives are not supported"
+                                      : bad_format);
   free(origin);
   return AS_NO_UNIT;
 }
@@ -534,9 +550,20 @@ int as_link_add_file(struct as_link *link, const char *path, unsigned flags) {
     close(fd);
     return input_error(link, path, "thin archives are not supported");
   }
-  if (is_bitcode(magic, len)) {
+  if (as_is_bitcode(magic, len)) {
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
-    return input_error(link, path, "LLVM bitcode inputs are not supported yet");
+    if (map == MAP_FAILED) {
+      as_diag_add(link, AS_ERROR, 2, "bad-input", "cannot read %s: %s", path,
+                  strerror(errno));
+      return -1;
+    }
+    uint32_t unit =
+        add_unit(link, input, NULL, map, (size_t)st.st_size, NULL, 0, false);
+    munmap(map, (size_t)st.st_size);
+    in->kind = AS_INPUT_OBJECT;
+    in->nunits = 1;
+    return unit == AS_NO_UNIT ? -1 : 0;
   }
   bool archive = len >= 8 && memcmp(magic, "!<arch>\n", 8) == 0;
   bool elf = len >= 4 && memcmp(magic, ELFMAG, SELFMAG) == 0;
@@ -569,7 +596,8 @@ int as_link_add_file(struct as_link *link, const char *path, unsigned flags) {
       in->nunits = (uint32_t)link->nunits - in->first_unit;
     return rc;
   }
-  uint32_t unit = add_elf_unit(link, input, e, NULL, 0, !link->want_symbols);
+  uint32_t unit =
+      add_unit(link, input, e, NULL, 0, NULL, 0, !link->want_symbols);
   in->nunits = 1;
   in->kind =
       link->units[link->nunits - 1].shared ? AS_INPUT_SHARED : AS_INPUT_OBJECT;
@@ -591,8 +619,12 @@ int as_link_add_view(struct as_link *link, const char *path, const char *member,
   char *origin =
       member ? as_xasprintf("%s(%s)", path, member) : as_xstrdup(path);
   int rc = 0;
-  if (is_bitcode(data, size)) {
-    rc = input_error(link, origin, "LLVM bitcode inputs are not supported yet");
+  if (as_is_bitcode(data, size)) {
+    in->kind = AS_INPUT_OBJECT;
+    in->nunits = 1;
+    rc = add_unit(link, input, NULL, data, size, member, 0, false) == AS_NO_UNIT
+             ? -1
+             : 0;
   } else if (size < SELFMAG || memcmp(data, ELFMAG, SELFMAG) != 0) {
     /* The plugin sees linker scripts too: those are the linker's. */
     if (flags & AS_ADD_SCRIPT_OK)
@@ -608,7 +640,7 @@ int as_link_add_view(struct as_link *link, const char *path, const char *member,
       in->view_off = view_off;
       in->view_size = size;
       uint32_t unit =
-          add_elf_unit(link, input, e, member, 0, !link->want_symbols);
+          add_unit(link, input, e, NULL, 0, member, 0, !link->want_symbols);
       in->nunits = 1;
       in->kind = link->units[link->nunits - 1].shared ? AS_INPUT_SHARED
                                                       : AS_INPUT_OBJECT;

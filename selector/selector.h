@@ -53,6 +53,8 @@ struct as_unit {
   bool linked;           /* pulled into the link (set by as_link_resolve) */
   bool shared;           /* a shared library: resolves, never injects */
   bool quick;            /* only the allocator facts read: no defs/undefs */
+  bool bitcode;          /* LLVM bitcode: the link is an LTO link */
+  bool thin_lto;         /* ... a ThinLTO one */
   char *origin;          /* cached as_unit_origin() */
 };
 
@@ -102,6 +104,7 @@ struct as_link {
   bool want_symbols;
   bool full_needed;
   const char *tool; /* prefix for diagnostics: "allocsel" */
+  struct as_llvm *llvm; /* LLVM context, made for the first bitcode input */
 };
 
 /* What the user asked for: NULL allocator means the default. */
@@ -122,6 +125,8 @@ struct as_decision {
   char *reason;               /* "default for executable", ... */
   char *inject_object;        /* object to add, AS_INJECT only */
   bool needs_jemalloc;        /* add Debian's libjemalloc after it */
+  bool lto;                   /* some linked input is LLVM bitcode */
+  bool inject_bitcode;        /* inject_object is a bitcode allocator */
   const struct as_unit *unit; /* allocator unit among the inputs; valid
                                * while the link is */
   char *owned_name;           /* storage for `name` when derived */
@@ -155,6 +160,9 @@ struct as_env {
   const char *jemalloc_library; /* libjemalloc.so path, NULL: not installed */
   const char *jemalloc_static;  /* libjemalloc_pic.a, for staticlibs */
   const char *jemalloc_why_not; /* why jemalloc_library is NULL */
+  /* The front end can add bitcode to an LTO link: the shipped allocators
+   * then come as bitcode (lib/allocsel/lto/), so the ABI inlines. */
+  bool lto_inject;
 };
 
 struct as_link *as_link_new(enum as_output_type type);
