@@ -120,17 +120,7 @@ static int decide(const struct ld_cmdline *cl, enum as_output_type type,
   req.origin = origin;
 
   struct as_link *link = as_link_new(type);
-  for (size_t i = 0; i < cl->ninputs; i++) {
-    const char *path = cl->inputs[i].path;
-    if (!path) {
-      as_diag_add(link, AS_ERROR, 2, "library-not-found",
-                  "unable to find library %s", cl->inputs[i].lib);
-      continue;
-    }
-    as_link_add_file(link, path,
-                     AS_ADD_SCRIPT_OK |
-                         (cl->inputs[i].whole ? AS_ADD_WHOLE_ARCHIVE : 0));
-  }
+  ld_cmdline_add_inputs(cl, link);
   /* Bitcode added to the command line goes through the same LTO as the
    * program's (lld and mold natively, bfd and gold through LLVMgold.so);
    * a staticlib is for foreign links, which may not do LTO. */

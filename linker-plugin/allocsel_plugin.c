@@ -28,7 +28,9 @@ static struct {
   const char *allocator, *type;
   bool verbose;
   struct as_link *link;
-  char *record; /* temporary object holding the decision note */
+  bool saw_bitcode; /* some view was LLVM bitcode: no plugin before us
+                     * claims it */
+  char *record;     /* temporary object holding the decision note */
 } plugin = {.output = -1};
 
 static struct as_link *the_link(void) {
@@ -89,8 +91,9 @@ static enum ld_plugin_status claim_file(const struct ld_plugin_input_file *f,
                 f->name, member ? "(" : "", member ? member : "",
                 member ? ")" : "");
   } else {
-    as_link_add_view(the_link(), f->name, member,
-                     (char *)map + (f->offset - base), (size_t)f->offset,
+    const char *data = (char *)map + (f->offset - base);
+    plugin.saw_bitcode |= as_is_bitcode(data, (size_t)f->filesize);
+    as_link_add_view(the_link(), f->name, member, data, (size_t)f->offset,
                      (size_t)f->filesize, AS_ADD_SCRIPT_OK);
     munmap(map, len);
   }
@@ -122,29 +125,30 @@ static char *plugin_libdir(void) {
   return dir;
 }
 
-/* Is the linker running us making a static executable? The plugin API does
- * not say, so read its command line the way allocsel-ld does. */
-static bool static_link(void) {
-  FILE *f = fopen("/proc/self/cmdline", "rb");
-  if (!f)
-    return false;
+/* The linker's command line, read the way allocsel-ld reads it: the plugin
+ * API tells neither whether the output is static nor what a plugin loaded
+ * before ours claimed. */
+static void read_cmdline(struct ld_cmdline *cl) {
   char *buf = NULL;
   size_t len = 0, cap = 0;
-  int c;
-  while ((c = getc(f)) != EOF)
-    *AS_PUSH(buf, len, cap) = (char)c;
-  fclose(f);
+  FILE *f = fopen("/proc/self/cmdline", "rb");
+  if (f) {
+    int c;
+    while ((c = getc(f)) != EOF)
+      *AS_PUSH(buf, len, cap) = (char)c;
+    fclose(f);
+  }
   char **argv = NULL;
   size_t argc = 0, cap_argv = 0;
   for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
     *AS_PUSH(argv, argc, cap_argv) = buf + i;
-  struct ld_cmdline cl;
-  ld_cmdline_parse(&cl, (int)argc, argv);
-  bool is_static = cl.is_static;
-  ld_cmdline_free(&cl);
+  ld_cmdline_parse(cl, (int)argc, argv);
+  /* pass[] points into argv: the decision needs only the rest. */
+  free(cl->pass);
+  cl->pass = NULL;
+  cl->npass = 0;
   free(argv);
   free(buf);
-  return is_static;
 }
 
 static enum ld_plugin_status all_symbols_read(void) {
@@ -169,10 +173,25 @@ static enum ld_plugin_status all_symbols_read(void) {
   }
   req.origin = origin;
 
+  struct ld_cmdline cl;
+  read_cmdline(&cl);
+  if (cl.plugin_before && !plugin.saw_bitcode) {
+    /* A plugin before ours (clang puts LLVMgold.so first under -flto)
+     * claimed the bitcode inputs, so claim_file never showed them to us:
+     * read the whole link from the command line instead, as allocsel-ld
+     * does, so inputs keep their order. */
+    as_link_free(link);
+    link = plugin.link = as_link_new(type);
+    ld_cmdline_add_inputs(&cl, link);
+  }
+
   char *libdir = plugin_libdir();
   struct as_env env;
   as_env_init(&env, libdir);
-  if (type == AS_EXECUTABLE && static_link()) {
+  /* What add_input_file adds after all_symbols_read is never offered to
+   * LLVMgold.so: the plugin injects native allocators only. */
+  env.lto_inject = false;
+  if (type == AS_EXECUTABLE && cl.is_static) {
     /* What add_input_file adds comes after libc.a, whose malloc is in by
      * then: jemalloc cannot replace it from here. */
     env.jemalloc_library = NULL;
@@ -219,6 +238,7 @@ static enum ld_plugin_status all_symbols_read(void) {
     free(error);
   }
   as_decision_free(&d);
+  ld_cmdline_free(&cl);
   free(origin);
   free(libdir);
   return status;

@@ -289,6 +289,9 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
       const char *base = optarg ? strrchr(optarg, '/') : NULL;
       base = base ? base + 1 : optarg;
       in_our_plugin = base && strcmp(base, "allocsel-plugin.so") == 0;
+      if (!in_our_plugin && base && !cl->dropped_plugin && !cl->plugin_before &&
+          strcmp(base, "liblto_plugin.so") != 0)
+        cl->plugin_before = optarg;
       if (in_our_plugin) {
         cl->dropped_plugin = optarg;
         for (size_t j = option_word; j <= i; j++)
@@ -368,6 +371,20 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
   free(keep);
   free(first_word);
   free(from_file);
+}
+
+void ld_cmdline_add_inputs(const struct ld_cmdline *cl, struct as_link *link) {
+  for (size_t i = 0; i < cl->ninputs; i++) {
+    const char *path = cl->inputs[i].path;
+    if (!path) {
+      as_diag_add(link, AS_ERROR, 2, "library-not-found",
+                  "unable to find library %s", cl->inputs[i].lib);
+      continue;
+    }
+    as_link_add_file(link, path,
+                     AS_ADD_SCRIPT_OK |
+                         (cl->inputs[i].whole ? AS_ADD_WHOLE_ARCHIVE : 0));
+  }
 }
 
 void ld_cmdline_free(struct ld_cmdline *cl) {

@@ -40,8 +40,16 @@ struct ld_cmdline {
   const char *type;      /* --allocsel-type */
   bool verbose;
   const char *dropped_plugin; /* -plugin .../allocsel-plugin.so, removed */
+  /* A plugin before allocsel's that may claim inputs allocsel's then never
+   * sees (LLVMgold.so claims LLVM bitcode; gcc's liblto_plugin.so, which
+   * claims only GCC's own LTO objects, does not count). */
+  const char *plugin_before;
   char *error; /* usage error, or NULL */
 };
+
+/* Adds every input of the command line to `link`, in order, as the linker
+ * would read them; a library not found is an error there. */
+void ld_cmdline_add_inputs(const struct ld_cmdline *cl, struct as_link *link);
 
 /* Parses argv[1..argc). Never fails hard: usage problems land in ->error. */
 void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv);
