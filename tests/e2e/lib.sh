@@ -44,7 +44,7 @@ read -r -a COMPILERS <<<"${ALLOCSEL_E2E_COMPILERS:-gcc clang}"
 
 # A developer's settings must not change what the tests see.
 unset ALLOCSEL_ALLOCATOR ALLOCSEL_LINKER ALLOCSEL_VERBOSE ALLOCSEL_LIBDIR \
-  ALLOCSEL_JEMALLOC_LIBRARY
+  ALLOCSEL_JEMALLOC_LIBRARY ALLOCSEL_LLVM_LIBRARY
 
 TEST_NAME=$(basename "$0" .sh)
 T=$(mktemp -d "${TMPDIR:-/tmp}/allocsel-$TEST_NAME.XXXXXX")

@@ -63,7 +63,9 @@ verbose() {
   esac
 }
 
-for fe in ld-lld ld-mold ld-bfd ld-gold plugin-bfd plugin-gold; do
+frontends=(ld-lld ld-mold ld-bfd ld-gold plugin-bfd plugin-gold)
+[[ ${ALLOCSEL_E2E_NO_PLUGIN:-0} == 1 ]] && frontends=("${frontends[@]:0:4}")
+for fe in "${frontends[@]}"; do
   for kind in full thin; do
     step "$fe, $kind LTO: default allocator"
     lto_link $fe $kind app-$fe-$kind probe-$kind.o "$(verbose $fe)"
@@ -185,3 +187,8 @@ run "$ALLOCSEL_LD" -o never probe-full.o --whole-archive libtrunc.a
 expect_rc 2
 expect_err "allocsel: error: libtrunc.a(member.o): malformed LLVM bitcode"
 expect_no_file never
+
+step "LLVM missing: a bitcode input is refused, not skipped"
+run_env ALLOCSEL_LLVM_LIBRARY=/nonexistent/libLLVM.so -- "$ALLOCSEL" check --type=executable probe-full.o
+expect_rc 2
+expect_err "allocsel: error: probe-full.o: LLVM bitcode input, but cannot load LLVM"
