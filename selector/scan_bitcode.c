@@ -27,6 +27,7 @@
   X(LLVMGetDiagInfoSeverity)                                                   \
   X(LLVMDisposeMessage)                                                        \
   X(LLVMCreateMemoryBufferWithMemoryRange)                                     \
+  X(LLVMDisposeMemoryBuffer)                                                   \
   X(LLVMGetBitcodeModuleInContext2)                                            \
   X(LLVMDisposeModule)                                                         \
   X(LLVMGetFirstFunction)                                                      \
@@ -155,11 +156,14 @@ int as_scan_bitcode(struct as_link *link, struct as_unit *u,
                                          link->llvm);
   }
   struct as_llvm *l = link->llvm;
-  /* The buffer borrows `data`; the module owns the buffer. */
+  /* The buffer borrows `data`; a module read owns the buffer. */
   LLVMMemoryBufferRef buf =
       llvm.LLVMCreateMemoryBufferWithMemoryRange(data, size, origin, 0);
   LLVMModuleRef mod = NULL;
   if (llvm.LLVMGetBitcodeModuleInContext2(l->ctx, buf, &mod) || !mod) {
+    /* LLVM 14 keeps the buffer when the read fails (its C wrapper then
+     * releases it unfreed): it is still ours. */
+    llvm.LLVMDisposeMemoryBuffer(buf);
     as_diag_add(link, AS_ERROR, 2, "bad-input",
                 "%s: malformed LLVM bitcode: %s", origin,
                 l->error ? l->error : "unreadable module");
