@@ -9,9 +9,11 @@
 
 ALLOCSEL_ALLOCATOR(jemalloc);
 
-/* mallocx(0) is undefined behaviour: a zero-size request gets one byte, and
- * the same bump is applied wherever a size is handed back to jemalloc so
- * sdallocx sees the size the block was allocated with. */
+/* mallocx(0) is undefined behaviour: a zero-size request gets one byte.
+ * Frees pass old_size as it is: jemalloc's size-class lookup puts 0 and 1 in
+ * the same (smallest) class, so sdallocx(p, 0) is exact for such a block,
+ * and a free through the ABI inlines to a bare sdallocx call under LTO
+ * (bench/lto_callgrind.sh). */
 static size_t nonzero(size_t size) {
   return size ? size : 1;
 }
@@ -31,8 +33,7 @@ void *__rust_allocate(size_t size, size_t align) {
 }
 
 void __rust_deallocate(void *ptr, size_t old_size, size_t align) {
-  old_size = nonzero(old_size);
-  sdallocx(ptr, old_size, align_flags(old_size, align));
+  sdallocx(ptr, old_size, align_flags(nonzero(old_size), align));
 }
 
 void *__rust_reallocate(void *ptr, size_t old_size, size_t size, size_t align) {
