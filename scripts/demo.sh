@@ -94,7 +94,13 @@ if [[ -e app-refused ]]; then
 fi
 echo "no output written: app-refused does not exist"
 
-heading "8. Asking without linking: allocsel check / inspect"
+heading "8. LTO: bitcode inputs, the allocator injected as bitcode and inlined"
+show "$CC" -c -O2 -flto -fPIC -I"$P/include" -o probe-lto.o "$root/tests/programs/probe.c"
+show "$CC" -O2 -flto --ld-path="$LD" -o app-lto probe-lto.o -Wl,--allocsel-verbose
+show ./app-lto
+echo "calls left through the ABI in app-lto: $(objdump -d app-lto | grep -c 'call.*<__rust_' || true)"
+
+heading "9. Asking without linking: allocsel check / inspect"
 show "$P/bin/allocsel" check --type=executable probe.o
 show "$P/bin/allocsel" check --type=dylib libprobe.o my_allocator.o
 show "$P/bin/allocsel" inspect my_allocator.o

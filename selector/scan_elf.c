@@ -121,15 +121,14 @@ static bool get_sym(Elf_Data *data, bool native64, size_t i, GElf_Sym *sym) {
   return gelf_getsym(data, (int)i, sym) != NULL;
 }
 
-static int scan_symbols(struct as_link *link, Elf *e, struct as_unit *u,
+static int scan_symbols(struct as_link *link, Elf *e, size_t size,
+                        struct as_unit *u,
                         const char *origin, bool quick) {
   GElf_Ehdr eh;
   if (!gelf_getehdr(e, &eh))
     return elf_error(link, origin);
-  /* libelf maps a truncated file without complaint: check the section
-   * header table lies inside it, as lld does. */
-  size_t size = 0;
-  elf_rawfile(e, &size);
+  /* libelf reads a truncated file without complaint: check the section
+   * header table lies inside it (`size` bytes), as lld does. */
   size_t shnum = eh.e_shnum ? eh.e_shnum : 1; /* 0: extended numbering */
   if (eh.e_shoff &&
       (eh.e_shoff > size || shnum * eh.e_shentsize > size - eh.e_shoff))
@@ -246,8 +245,9 @@ void as_unit_finish(struct as_link *link, struct as_unit *u) {
   note_interesting(link, u);
 }
 
-/* Adds a unit for an ELF file or member, or for LLVM bitcode when `e` is
- * NULL (`bitcode`, `size`). Returns its index or AS_NO_UNIT. */
+/* Adds a unit for an ELF file or member (`size` bytes), or for LLVM bitcode
+ * when `e` is NULL (`size` bytes at `bitcode`). Returns its index or
+ * AS_NO_UNIT. */
 static uint32_t add_unit(struct as_link *link, uint32_t input, Elf *e,
                          const void *bitcode, size_t size, const char *member,
                          size_t member_off, bool quick) {
@@ -257,7 +257,7 @@ static uint32_t add_unit(struct as_link *link, uint32_t input, Elf *e,
                         .member_off = member_off};
   uint32_t idx = (uint32_t)(link->nunits - 1);
   const char *origin = as_unit_origin(link, u);
-  int rc = e ? scan_symbols(link, e, u, origin, quick)
+  int rc = e ? scan_symbols(link, e, size, u, origin, quick)
              : as_scan_bitcode(link, u, origin, bitcode, size);
   if (rc != 0) {
     /* Keep the unit (its origin names the diagnostic) but make it inert. */
@@ -297,10 +297,10 @@ static uint32_t scan_member(struct as_link *link, uint32_t input, Elf *m) {
     return AS_NO_UNIT;
   }
   size_t off = (size_t)elf_getaroff(m);
-  if (elf_kind(m) == ELF_K_ELF)
-    return add_unit(link, input, m, NULL, 0, h->ar_name, off, false);
-  size_t size = 0;
+  size_t size = 0; /* the archive is mapped: no copy */
   const char *raw = elf_rawfile(m, &size);
+  if (elf_kind(m) == ELF_K_ELF)
+    return add_unit(link, input, m, NULL, size, h->ar_name, off, false);
   if (raw && as_is_bitcode(raw, size))
     return add_unit(link, input, NULL, raw, size, h->ar_name, off, false);
 
@@ -579,7 +579,11 @@ int as_link_add_file(struct as_link *link, const char *path, unsigned flags) {
     return input_error(link, path, bad_format);
   }
 
-  Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+  /* An object is read with pread, section by section as libelf needs them
+   * (ELF_C_READ): only its headers, symbol and string tables are touched,
+   * with no mapping to fault in and tear down. An archive is mapped: its
+   * index and members are read in place. */
+  Elf *e = elf_begin(fd, archive ? ELF_C_READ_MMAP : ELF_C_READ, NULL);
   if (!e) {
     close(fd);
     return elf_error(link, path);
@@ -596,8 +600,8 @@ int as_link_add_file(struct as_link *link, const char *path, unsigned flags) {
       in->nunits = (uint32_t)link->nunits - in->first_unit;
     return rc;
   }
-  uint32_t unit =
-      add_unit(link, input, e, NULL, 0, NULL, 0, !link->want_symbols);
+  uint32_t unit = add_unit(link, input, e, NULL, (size_t)st.st_size, NULL, 0,
+                           !link->want_symbols);
   in->nunits = 1;
   in->kind =
       link->units[link->nunits - 1].shared ? AS_INPUT_SHARED : AS_INPUT_OBJECT;
@@ -639,8 +643,8 @@ int as_link_add_view(struct as_link *link, const char *path, const char *member,
       in->view = true;
       in->view_off = view_off;
       in->view_size = size;
-      uint32_t unit =
-          add_unit(link, input, e, NULL, 0, member, 0, !link->want_symbols);
+      uint32_t unit = add_unit(link, input, e, NULL, size, member, 0,
+                               !link->want_symbols);
       in->nunits = 1;
       in->kind = link->units[link->nunits - 1].shared ? AS_INPUT_SHARED
                                                       : AS_INPUT_OBJECT;
@@ -682,7 +686,9 @@ int as_unit_rescan(struct as_link *link, uint32_t unit) {
     u->allocator = NULL;
     u->abi_defined = u->abi_undef = 0;
     u->needs_marker = false;
-    rc = scan_symbols(link, e, u, as_unit_origin(link, u), false);
+    size_t size = 0;
+    elf_rawfile(e, &size); /* mapped: no copy */
+    rc = scan_symbols(link, e, size, u, as_unit_origin(link, u), false);
     elf_end(e);
   } else {
     elf_error(link, in->path);
