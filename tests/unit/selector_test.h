@@ -115,6 +115,17 @@ static inline void assert_no_errors(const struct as_link *link) {
                link->diags[i].message);
 }
 
+/* Resolves, decides; the decision is freed by the caller. */
+static inline int decide(struct as_link *link, const struct as_request *req,
+                         const struct as_env *env, struct as_decision *d) {
+  as_link_resolve(link);
+  int rc = as_decide(link, req, env, d);
+  if (rc != as_diag_exit_code(link))
+    fail_msg("as_decide returned %d, diagnostics say %d", rc,
+             as_diag_exit_code(link));
+  return rc;
+}
+
 /* Bit i of an ABI mask is as_abi[i]. */
 static inline unsigned abi_bit(const char *name) {
   for (int i = 0; i < AS_ABI_COUNT; i++)

@@ -12,12 +12,6 @@ static const struct as_env env_lto = {
     .jemalloc_library = "/usr/lib/x86_64-linux-gnu/libjemalloc.so",
     .lto_inject = true};
 
-static int decide(struct as_link *link, const struct as_env *env,
-                  struct as_decision *d) {
-  as_link_resolve(link);
-  return as_decide(link, NULL, env, d);
-}
-
 static void test_bitcode_allocator(void **state) {
   (void)state;
   struct as_link *link = new_symbols_link(AS_EXECUTABLE, BC_ALLOC_A, NULL);
@@ -77,7 +71,7 @@ static void test_bitcode_cycle(void **state) {
   struct as_link *link = new_link(AS_EXECUTABLE, BC_USER, BC_ALLOC_CYCLE,
                                   BC_LIBHELPERS, NULL);
   struct as_decision d;
-  assert_int_equal(decide(link, &env_lto, &d), 1);
+  assert_int_equal(decide(link, NULL, &env_lto, &d), 1);
   const struct as_diag *diag = get_diag(link, "allocator-cycle");
   assert_string_equal(diag->message, "allocator 'cycle' depends on a unit "
                                      "that needs an allocator");
@@ -93,7 +87,7 @@ static void test_bitcode_and_elf_are_two(void **state) {
   struct as_link *link =
       new_link(AS_EXECUTABLE, FX_USER, BC_ALLOC_A, FX_ALLOC_B, NULL);
   struct as_decision d;
-  assert_int_equal(decide(link, &env_lto, &d), 1);
+  assert_int_equal(decide(link, NULL, &env_lto, &d), 1);
   const struct as_diag *diag = get_diag(link, "two-allocators");
   assert_string_equal(diag->message,
                       "cannot link together two allocators: 'alloc_a' and "
@@ -108,7 +102,7 @@ static void expect_inject(const char *input, const struct as_env *env,
                           const char *want_suffix, bool bitcode) {
   struct as_link *link = new_link(AS_EXECUTABLE, input, NULL);
   struct as_decision d;
-  assert_int_equal(decide(link, env, &d), 0);
+  assert_int_equal(decide(link, NULL, env, &d), 0);
   assert_true(d.lto);
   assert_string_equal(d.name, "jemalloc");
   char want[512];
@@ -132,7 +126,7 @@ static void test_elf_link_is_not_lto(void **state) {
   (void)state;
   struct as_link *link = new_link(AS_EXECUTABLE, FX_USER, NULL);
   struct as_decision d;
-  assert_int_equal(decide(link, &env_lto, &d), 0);
+  assert_int_equal(decide(link, NULL, &env_lto, &d), 0);
   assert_false(d.lto);
   assert_false(d.inject_bitcode);
   as_decision_free(&d);

@@ -19,16 +19,6 @@ static const struct as_request req_jemalloc = {"jemalloc",
 
 static void expect_two(struct as_link *link, const char *a, const char *b);
 
-/* Resolves, decides; the decision is freed by the caller. */
-static int decide(struct as_link *link, const struct as_request *req,
-                  const struct as_env *env, struct as_decision *d) {
-  as_link_resolve(link);
-  int rc = as_decide(link, req, env, d);
-  if (rc != as_diag_exit_code(link))
-    fail_msg("as_decide returned %d, diagnostics say %d", rc,
-             as_diag_exit_code(link));
-  return rc;
-}
 
 static void assert_inject_shipped(const struct as_decision *d,
                                   const char *name) {
