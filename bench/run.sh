@@ -6,12 +6,13 @@
 # The baseline links the same allocator allocsel would choose (jemalloc.o and
 # libjemalloc) by hand, so the ratio is what allocsel itself costs: reading
 # the inputs, deciding, and the record. "plain" is the link with no allocator
-# at all, for reference.
+# at all, for reference. Needs /usr/bin/time (Debian's package time).
 #
 #   bench/run.sh PREFIX [DIR] [RUNS]
 #     PREFIX  an allocsel install (cmake --install build --prefix PREFIX)
 #     DIR     where gen.py's output is (generated if missing)
 #     RUNS    runs per variant (default 7)
+#   LINKERS="bfd gold" limits the run to those linkers (default: all four).
 set -euo pipefail
 prefix=$(cd "${1:?usage: bench/run.sh PREFIX [DIR] [RUNS]}" && pwd)
 dir=${2:-/tmp/allocsel-bench}
@@ -24,29 +25,30 @@ inputs=(main.o $(ls o*.o | sort -V) -L. $(ls liba*.a | sort -V |
         sed 's/^lib\(.*\)\.a$/-l\1/'))
 plugin="$prefix/lib/allocsel/allocsel-plugin.so"
 
-now() { date +%s%N; }
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
-# time_link NAME CMD...: one timed run, appended to NAME's samples.
+# time_link NAME CMD...: one timed run, its wall time and its CPU time (user
+# + system of the whole process tree: driver, allocsel-ld, linker) appended
+# to NAME's samples, in ms. On a shared VM the wall clock swings by tens of
+# percent from run to run; CPU time is far steadier, and both are printed.
 time_link() {
   local name=$1; shift
-  local t0 t1
-  t0=$(now)
-  "$@" >/dev/null 2>&1 || { echo "link failed: $*" >&2; exit 1; }
-  t1=$(now)
-  echo $(((t1 - t0) / 1000)) >>"samples.$name"
+  /usr/bin/time -f '%e %U %S' -o time.out "$@" >/dev/null 2>&1 ||
+    { echo "link failed: $*" >&2; exit 1; }
+  awk '{printf "%d\n", $1 * 1000}' time.out >>"wall.$name"
+  awk '{printf "%d\n", ($2 + $3) * 1000}' time.out >>"cpu.$name"
 }
 
 jemalloc=$(ls /usr/lib/*/libjemalloc.so 2>/dev/null | head -1)
 by_hand=("$prefix/lib/allocsel/jemalloc.o" "$jemalloc")
 
-printf '%-6s %-12s %9s %9s %9s %7s\n' linker variant plain_ms base_ms \
-  with_ms ratio
-for ld in lld mold bfd gold; do
+printf '%-6s %-12s %9s %9s %9s %7s %9s %9s %7s\n' linker variant plain_ms \
+  base_ms with_ms ratio base_cpu with_cpu cpu_ratio
+for ld in ${LINKERS:-lld mold bfd gold}; do
   variants=(allocsel-ld)
   case $ld in bfd | gold) variants+=(plugin) ;; esac
   for variant in "${variants[@]}"; do
-    rm -f samples.*
+    rm -f wall.* cpu.*
     for ((i = 0; i < runs; i++)); do
       time_link plain gcc -fuse-ld=$ld "${inputs[@]}" -o out.base
       time_link base gcc -fuse-ld=$ld "${by_hand[@]}" "${inputs[@]}" -o out.base
@@ -59,12 +61,11 @@ for ld in lld mold bfd gold; do
           "${inputs[@]}" -o out.with ;;
       esac
     done
-    plain=$(median <samples.plain)
-    base=$(median <samples.base)
-    with=$(median <samples.with)
-    awk -v ld=$ld -v v=$variant -v p="$plain" -v b="$base" -v w="$with" '
-      BEGIN { printf "%-6s %-12s %9.1f %9.1f %9.1f %7.3f\n", ld, v, p / 1000,
-              b / 1000, w / 1000, w / b }'
+    awk -v ld=$ld -v v=$variant -v p="$(median <wall.plain)" \
+      -v b="$(median <wall.base)" -v w="$(median <wall.with)" \
+      -v bc="$(median <cpu.base)" -v wc="$(median <cpu.with)" '
+      BEGIN { printf "%-6s %-12s %9d %9d %9d %7.3f %9d %9d %7.3f\n", ld, v,
+              p, b, w, w / b, bc, wc, wc / bc }'
   done
 done
-rm -f samples.* out.base out.with
+rm -f wall.* cpu.* time.out out.base out.with

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Link overhead of allocsel in instructions: the same links as bench/run.sh
+# (without allocsel, allocator added by hand = base; through allocsel =
+# with), each run once under callgrind with every process it starts traced
+# (compiler driver, collect2, allocsel-ld, the linker; threads included), and
+# the instructions of all of them added up. Exact and repeatable, where wall
+# and CPU time on a shared VM swing by tens of percent between identical
+# runs; slow, so it uses a smaller generated link (gen.py arguments below).
+#
+#   bench/instructions.sh PREFIX [DIR]
+#     LINKERS="bfd gold" limits it to those linkers (default: all four).
+set -euo pipefail
+prefix=$(cd "${1:?usage: bench/instructions.sh PREFIX [DIR]}" && pwd)
+dir=${2:-/tmp/allocsel-bench-small}
+here=$(cd "$(dirname "$0")" && pwd)
+# 200 objects + 10 archives x 20 members, 330 symbols each: 132 000 symbols.
+[ -f "$dir/main.o" ] || python3 "$here/gen.py" "$dir" 200 10 20 330
+
+cd "$dir"
+inputs=(main.o $(ls o*.o | sort -V) -L. $(ls liba*.a | sort -V |
+        sed 's/^lib\(.*\)\.a$/-l\1/'))
+plugin="$prefix/lib/allocsel/allocsel-plugin.so"
+jemalloc=$(ls /usr/lib/*/libjemalloc.so 2>/dev/null | head -1)
+by_hand=("$prefix/lib/allocsel/jemalloc.o" "$jemalloc")
+
+# instructions CMD...: total instructions of CMD and all it starts.
+instructions() {
+  rm -rf cg && mkdir cg
+  valgrind --tool=callgrind --trace-children=yes \
+    --callgrind-out-file="$PWD/cg/%p.out" "$@" >/dev/null 2>cg.log ||
+    { echo "failed: $* (see $dir/cg.log)" >&2; exit 1; }
+  cat cg/*.out | awk '/^summary:/ {s += $2} END {printf "%d\n", s}'
+}
+
+printf '%-6s %-12s %14s %14s %7s\n' linker variant base_Ir with_Ir ratio
+for ld in ${LINKERS:-lld mold bfd gold}; do
+  base=$(instructions gcc -fuse-ld=$ld "${by_hand[@]}" "${inputs[@]}" -o out.base)
+  variants=(allocsel-ld)
+  case $ld in bfd | gold) variants+=(plugin) ;; esac
+  for variant in "${variants[@]}"; do
+    case $variant in
+    allocsel-ld)
+      with=$(instructions gcc -B"$prefix/lib/allocsel/ld" -fuse-ld=$ld \
+        "${inputs[@]}" -o out.with) ;;
+    plugin)
+      with=$(instructions gcc -fuse-ld=$ld -Wl,-plugin,"$plugin" \
+        "${inputs[@]}" -o out.with) ;;
+    esac
+    awk -v ld=$ld -v v=$variant -v b="$base" -v w="$with" \
+      'BEGIN { printf "%-6s %-12s %14d %14d %7.4f\n", ld, v, b, w, w / b }'
+  done
+done
+rm -rf cg cg.log out.base out.with
