@@ -34,6 +34,7 @@ void as_env_init(struct as_env *env, const char *libdir) {
   env->jemalloc_library = NULL;
   env->jemalloc_static = NULL;
   env->jemalloc_why_not = "jemalloc is not installed";
+  env->lto_inject = false; /* a front end that can add bitcode says so */
   const char *lib = getenv("ALLOCSEL_JEMALLOC_LIBRARY");
   if (!lib)
     lib = ALLOCSEL_JEMALLOC_LIBRARY;
