@@ -16,6 +16,7 @@
 
 #include <plugin-api.h>
 
+#include "ar_format.h"
 #include "internal.h"
 #include "ld_cmdline.h"
 #include "record.h"
@@ -31,36 +32,50 @@ static struct {
   bool saw_bitcode; /* some view was LLVM bitcode: no plugin before us
                      * claims it */
   char *record;     /* temporary object holding the decision note */
+  char *libdir;     /* lib/allocsel: where this plugin was loaded from */
 } plugin = {.output = -1};
+
+static struct as_link *new_link(enum as_output_type type) {
+  struct as_link *link = as_link_new(type);
+  link->libdir = plugin.libdir;
+  return link;
+}
 
 static struct as_link *the_link(void) {
   if (!plugin.link)
-    plugin.link = as_link_new(AS_EXECUTABLE); /* type set at decision */
+    plugin.link = new_link(AS_EXECUTABLE); /* type set at decision */
   return plugin.link;
 }
 
 /* The member name from the ar header just before the member's data; long
- * GNU names ("/123") are looked up in the "//" table. */
+ * GNU names ("/123") are looked up in the "//" table, which comes first or
+ * second in the archive. */
 static char *member_name(int fd, off_t offset) {
-  char h[60], *name = NULL;
-  if (offset < 68 || pread(fd, h, 60, offset - 60) != 60 ||
-      memcmp(h + 58, "`\n", 2) != 0)
+  struct as_ar_hdr h;
+  size_t size;
+  if (offset < (off_t)(AS_AR_MAGIC_LEN + sizeof h) ||
+      pread(fd, &h, sizeof h, offset - (off_t)sizeof h) != sizeof h ||
+      !as_ar_hdr_size(&h, &size))
     return NULL;
-  if (h[0] != '/' || h[1] < '0' || h[1] > '9') {
-    size_t n = strcspn(h, "/ ");
-    name = as_xmalloc(n + 1);
-    memcpy(name, h, n);
+  if (h.name[0] != '/' || h.name[1] < '0' || h.name[1] > '9') {
+    size_t n = strcspn(h.name, "/ ");
+    if (n > sizeof h.name)
+      n = sizeof h.name;
+    char *name = as_xmalloc(n + 1);
+    memcpy(name, h.name, n);
     name[n] = '\0';
     return name;
   }
-  size_t want = strtoul(h + 1, NULL, 10);
-  /* Walk headers from the start to "//": it is the first or second one. */
-  off_t pos = 8;
-  for (int i = 0; i < 3 && pread(fd, h, 60, pos) == 60; i++) {
-    size_t size = strtoul(h + 48, NULL, 10);
-    if (memcmp(h, "//", 2) == 0 && h[2] == ' ') {
-      char *table = as_xmalloc(size + 1);
-      if (want < size && pread(fd, table, size, pos + 60) == (ssize_t)size) {
+  size_t want = strtoul(h.name + 1, NULL, 10);
+  char *name = NULL;
+  off_t pos = AS_AR_MAGIC_LEN;
+  for (int i = 0; i < 2 && pread(fd, &h, sizeof h, pos) == sizeof h; i++) {
+    if (!as_ar_hdr_size(&h, &size))
+      break;
+    if (as_ar_is_longnames(&h)) {
+      char *table = size < (1u << 26) ? as_xmalloc(size + 1) : NULL;
+      if (table && want < size &&
+          pread(fd, table, size, pos + (off_t)sizeof h) == (ssize_t)size) {
         table[size] = '\0';
         size_t n = strcspn(table + want, "/\n");
         name = as_xmalloc(n + 1);
@@ -70,7 +85,7 @@ static char *member_name(int fd, off_t offset) {
       free(table);
       break;
     }
-    pos += 60 + size + (size & 1);
+    pos += (off_t)(sizeof h + size + (size & 1));
   }
   return name;
 }
@@ -82,16 +97,17 @@ static enum ld_plugin_status claim_file(const struct ld_plugin_input_file *f,
   long page = sysconf(_SC_PAGESIZE);
   off_t base = f->offset - f->offset % page;
   size_t len = (size_t)(f->filesize + (f->offset - base));
-  void *map = f->filesize > 0
-                  ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, f->fd, base)
-                  : MAP_FAILED;
+  /* Private and writable: libelf may convert the view in place. */
+  void *map = f->filesize > 0 ? mmap(NULL, len, PROT_READ | PROT_WRITE,
+                                     MAP_PRIVATE, f->fd, base)
+                              : MAP_FAILED;
   char *member = f->offset > 0 ? member_name(f->fd, f->offset) : NULL;
   if (map == MAP_FAILED) {
-    as_diag_add(the_link(), AS_ERROR, 2, "bad-input", "cannot read %s%s%s%s",
+    as_diag_add(the_link(), AS_ERROR, AS_E_BAD_INPUT, "cannot read %s%s%s%s",
                 f->name, member ? "(" : "", member ? member : "",
                 member ? ")" : "");
   } else {
-    const char *data = (char *)map + (f->offset - base);
+    char *data = (char *)map + (f->offset - base);
     plugin.saw_bitcode |= as_is_bitcode(data, (size_t)f->filesize);
     as_link_add_view(the_link(), f->name, member, data, (size_t)f->offset,
                      (size_t)f->filesize, AS_ADD_SCRIPT_OK);
@@ -181,13 +197,12 @@ static enum ld_plugin_status all_symbols_read(void) {
      * read the whole link from the command line instead, as allocsel-ld
      * does, so inputs keep their order. */
     as_link_free(link);
-    link = plugin.link = as_link_new(type);
+    link = plugin.link = new_link(type);
     ld_cmdline_add_inputs(&cl, link);
   }
 
-  char *libdir = plugin_libdir();
   struct as_env env;
-  as_env_init(&env, libdir);
+  as_env_init(&env, plugin.libdir);
   /* What add_input_file adds after all_symbols_read is never offered to
    * LLVMgold.so: the plugin injects native allocators only. */
   env.lto_inject = false;
@@ -240,7 +255,6 @@ static enum ld_plugin_status all_symbols_read(void) {
   as_decision_free(&d);
   ld_cmdline_free(&cl);
   free(origin);
-  free(libdir);
   return status;
 }
 
@@ -252,6 +266,8 @@ static enum ld_plugin_status cleanup(void) {
   }
   as_link_free(plugin.link);
   plugin.link = NULL;
+  free(plugin.libdir);
+  plugin.libdir = NULL;
   return LDPS_OK;
 }
 
@@ -317,6 +333,7 @@ enum ld_plugin_status onload(struct ld_plugin_tv *tv) {
           stderr);
     return LDPS_ERR;
   }
+  plugin.libdir = plugin_libdir();
   for (size_t i = 0; i < nopts; i++)
     if (option(opts[i]) != LDPS_OK)
       return LDPS_ERR;

@@ -377,7 +377,7 @@ void ld_cmdline_add_inputs(const struct ld_cmdline *cl, struct as_link *link) {
   for (size_t i = 0; i < cl->ninputs; i++) {
     const char *path = cl->inputs[i].path;
     if (!path) {
-      as_diag_add(link, AS_ERROR, 2, "library-not-found",
+      as_diag_add(link, AS_ERROR, AS_E_LIBRARY_NOT_FOUND,
                   "unable to find library %s", cl->inputs[i].lib);
       continue;
     }

@@ -18,12 +18,27 @@ static char *vformat(const char *fmt, va_list ap) {
   return s;
 }
 
+static const struct {
+  const char *code;
+  int exit;
+} errors[AS_E_COUNT] = {
+#define AS_ERROR_ROW(name, code, exit) [AS_E_##name] = {code, exit},
+    AS_ERROR_TABLE(AS_ERROR_ROW)
+#undef AS_ERROR_ROW
+};
+
+const char *as_error_code(enum as_error e) {
+  return errors[e].code;
+}
+
+int as_error_exit(enum as_error e) {
+  return errors[e].exit;
+}
+
 struct as_diag *as_diag_add(struct as_link *link, enum as_diag_kind kind,
-                            int exit_code, const char *code, const char *fmt,
-                            ...) {
+                            enum as_error error, const char *fmt, ...) {
   struct as_diag *d = AS_PUSH(link->diags, link->ndiags, link->cap_diags);
-  *d = (struct as_diag){.kind = kind, .exit_code = exit_code};
-  d->code = as_xstrdup(code);
+  *d = (struct as_diag){.kind = kind, .error = error};
   va_list ap;
   va_start(ap, fmt);
   d->message = vformat(fmt, ap);
@@ -44,8 +59,9 @@ void as_diag_note(struct as_diag *d, const char *fmt, ...) {
 int as_diag_exit_code(const struct as_link *link) {
   int code = 0;
   for (size_t i = 0; i < link->ndiags; i++)
-    if (link->diags[i].kind == AS_ERROR && link->diags[i].exit_code > code)
-      code = link->diags[i].exit_code;
+    if (link->diags[i].kind == AS_ERROR &&
+        as_error_exit(link->diags[i].error) > code)
+      code = as_error_exit(link->diags[i].error);
   return code;
 }
 
@@ -62,13 +78,45 @@ void as_diag_print(const struct as_link *link, FILE *out) {
   }
 }
 
+/* Length of the valid UTF-8 sequence at p (1 to 4), or 0 if p starts none:
+ * overlong forms, surrogates and code points past U+10FFFF are invalid. */
+static size_t utf8_len(const unsigned char *p) {
+  if (p[0] < 0x80)
+    return 1;
+  size_t n = p[0] >= 0xc2 && p[0] <= 0xdf   ? 2
+             : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+             : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4
+                                            : 0;
+  for (size_t i = 1; i < n; i++)
+    if ((p[i] & 0xc0) != 0x80)
+      return 0;
+  if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
+      (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+    return 0;
+  return n;
+}
+
+/* A JSON string. JSON is UTF-8: a byte that starts no valid sequence (a
+ * file name in another encoding) becomes U+FFFD, so the output always
+ * parses; the text output keeps the bytes. */
 void as_json_string(FILE *out, const char *s) {
   if (!s) {
     fputs("null", out);
     return;
   }
   putc('"', out);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+  for (const unsigned char *p = (const unsigned char *)s; *p;) {
+    size_t n = utf8_len(p);
+    if (n == 0) {
+      fputs("\\ufffd", out);
+      p++;
+      continue;
+    }
+    if (n > 1) {
+      fwrite(p, 1, n, out);
+      p += n;
+      continue;
+    }
     switch (*p) {
     case '"':
       fputs("\\\"", out);
@@ -83,11 +131,12 @@ void as_json_string(FILE *out, const char *s) {
       fputs("\\t", out);
       break;
     default:
-      if (*p < 0x20)
+      if (*p < 0x20 || *p == 0x7f)
         fprintf(out, "\\u%04x", *p);
       else
         putc(*p, out);
     }
+    p++;
   }
   putc('"', out);
 }
@@ -98,7 +147,7 @@ void as_diag_print_json(const struct as_link *link, FILE *out) {
     const struct as_diag *d = &link->diags[i];
     fprintf(out, "%s{\"kind\":\"%s\",\"code\":", i ? "," : "",
             kind_name(d->kind));
-    as_json_string(out, d->code);
+    as_json_string(out, as_error_code(d->error));
     fputs(",\"message\":", out);
     as_json_string(out, d->message);
     fputs(",\"notes\":[", out);

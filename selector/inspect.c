@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 static int fail(struct as_link *link, const char *path, const char *why) {
-  as_diag_add(link, AS_ERROR, 2, "bad-input", "%s: %s", path, why);
+  as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "%s: %s", path, why);
   return -1;
 }
 

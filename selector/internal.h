@@ -1,8 +1,12 @@
-/* Internals of the selector library: not for front ends. */
+/* Internals of the selector library: for its own files and its unit tests,
+ * never for front ends (they include frontend.h). */
 #ifndef ALLOCSEL_SELECTOR_INTERNAL_H
 #define ALLOCSEL_SELECTOR_INTERNAL_H
 
+#include <libelf.h>
+
 #include "selector.h"
+#include "util.h"
 
 #define AS_NO_UNIT UINT32_MAX
 
@@ -12,7 +16,7 @@ struct as_sym {
   uint32_t len;
   uint32_t hash;
   uint32_t def;        /* first linked unit defining it, or AS_NO_UNIT */
-  uint32_t lazy_input; /* archive whose index offers it, or AS_NO_UNIT */
+  uint32_t lazy_input; /* archive or lazy object offering it, or AS_NO_UNIT */
   size_t lazy_off;     /* that member's offset in the archive */
   bool referenced;     /* some linked unit references it, unresolved */
 };
@@ -23,46 +27,80 @@ uint32_t as_symtab_intern(struct as_symtab *st, const char *name, size_t len);
 struct as_sym *as_symtab_get(const struct as_symtab *st, uint32_t id);
 uint32_t as_symtab_count(const struct as_symtab *st);
 
-/* Loads the archive member at `off` as a new unit (scan_elf.c). Returns the
- * unit index, the existing one if loaded before, or AS_NO_UNIT on error. */
+/* What a symbol name means to allocsel, from the name alone (unit.c). */
+enum as_name_class {
+  AS_NAME_NONE = -1,
+  /* 0 .. AS_ABI_COUNT-1: that ABI entry point */
+  AS_NAME_NEEDS = AS_ABI_COUNT, /* __allocsel_needs_allocator */
+  AS_NAME_MARKER,               /* __allocsel_allocator_NAME */
+  AS_NAME_JEMALLOC,             /* mallocx: jemalloc's own code is linked */
+};
+enum as_name_class as_classify_name(const char *name);
+
+/* Bytes that become one unit: a whole input, an archive member or a view
+ * the plugin mapped. `data` holds `size` bytes (writable, private: libelf
+ * may convert in place), found at `file_off` in the input's file. */
+struct as_source {
+  uint32_t input;
+  const char *member; /* archive member name, or NULL */
+  size_t member_off;  /* its header's offset */
+  void *data;
+  size_t file_off, size;
+  bool full; /* read every symbol: an archive member */
+};
+/* Recognises the source by its magic and scans it (input.c). Returns the
+ * unit index, or AS_NO_UNIT with a diagnostic. */
+uint32_t as_add_unit(struct as_link *link, const struct as_source *src);
+
+/* Archives (archive.c). */
+int as_archive_open(struct as_link *link, uint32_t input, int fd,
+                    size_t size);
+int as_archive_read_index(struct as_link *link, uint32_t input);
+/* Loads the member whose header is at `off` as a unit. Returns the unit,
+ * the existing one if loaded before, or AS_NO_UNIT on error (reported the
+ * first time only). */
 uint32_t as_archive_load_member(struct as_link *link, uint32_t input,
                                 size_t off);
-/* Offsets of every member, for --whole-archive; -1 on error. */
+/* Every member, for --whole-archive and archives without an index. */
 int as_archive_load_all(struct as_link *link, uint32_t input);
-/* Visits the archive's symbol index: (symbol id, member offset). */
+/* Visits the archive's symbol index: (symbol id, member offset). fn may
+ * load members. */
 void as_archive_index(struct as_link *link, uint32_t input,
                       void (*fn)(void *ctx, uint32_t input, uint32_t sym,
                                  size_t off),
                       void *ctx);
 void as_archive_close(struct as_input *in);
+
+/* ELF symbol tables (elf_symbols.c): .symtab of an object, .dynsym of a
+ * shared library. `quick` reads only the allocator facts. */
+int as_scan_elf(struct as_link *link, struct as_unit *u, Elf *e, size_t size,
+                bool quick);
+/* Reads every symbol of a unit first read quickly (see as_link). */
 int as_unit_rescan(struct as_link *link, uint32_t unit);
 
-/* Building a unit's symbol lists, shared by the ELF and bitcode scanners:
- * add each global symbol, then finish the unit. */
+/* Building a unit (unit.c), shared by the ELF and bitcode scanners: make
+ * it, add each global symbol, then finish it. */
+uint32_t as_unit_new(struct as_link *link, uint32_t input, const char *member,
+                     size_t member_off);
 struct as_unit_caps {
   size_t defs, undefs;
 };
 void as_unit_add_symbol(struct as_link *link, struct as_unit *u,
                         struct as_unit_caps *caps, const char *name,
                         size_t len, bool defined, bool weak);
+/* The quick scan's form: records the allocator facts, interns nothing. */
+void as_unit_note_symbol(struct as_unit *u, const char *name, bool defined);
 void as_unit_finish(struct as_link *link, struct as_unit *u);
+/* Drops what a unit that failed to scan had read: it stays (its origin
+ * names the diagnostic) but is inert. */
+void as_unit_clear(struct as_unit *u);
 
-/* LLVM bitcode (scan_bitcode.c): the unit's symbols, read with LLVM's C
- * API. Returns 0, or -1 with a diagnostic naming `origin`. */
-int as_scan_bitcode(struct as_link *link, struct as_unit *u,
-                    const char *origin, const void *data, size_t size);
-struct as_llvm;
-void as_llvm_free(struct as_llvm *l);
+/* LLVM bitcode (bitcode.c): the unit's symbols, read by the bitcode reader
+ * process from `size` bytes at `file_off` in `path`. Returns 0, or -1 with
+ * a diagnostic naming the unit. */
+int as_scan_bitcode(struct as_link *link, struct as_unit *u, const char *path,
+                    size_t file_off, size_t size);
+void as_bitcode_reader_free(struct as_bitcode_reader *r);
 bool as_is_bitcode(const void *data, size_t size);
-
-/* Growable arrays: AS_PUSH(ptr, n, cap) returns a pointer to the new slot. */
-void *as_grow(void *ptr, size_t *cap, size_t need, size_t elem);
-#define AS_PUSH(ptr, n, cap)                                                   \
-  ((ptr) = as_grow((ptr), &(cap), (n) + 1, sizeof *(ptr)), &(ptr)[(n)++])
-
-void *as_xmalloc(size_t n);
-void *as_xcalloc(size_t n, size_t size);
-char *as_xstrdup(const char *s);
-char *as_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

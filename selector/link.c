@@ -46,20 +46,21 @@ void as_link_free(struct as_link *link) {
   if (!link)
     return;
   for (size_t i = 0; i < link->ninputs; i++) {
-    as_archive_close(&link->inputs[i]);
-    free(link->inputs[i].path);
+    as_archive_close(link->inputs[i]);
+    free(link->inputs[i]->path);
+    free(link->inputs[i]);
   }
   for (size_t i = 0; i < link->nunits; i++) {
-    struct as_unit *u = &link->units[i];
+    struct as_unit *u = link->units[i];
     free(u->defs);
     free(u->undefs);
     free((char *)u->member);
     free((char *)u->allocator);
     free(u->origin);
+    free(u);
   }
   for (size_t i = 0; i < link->ndiags; i++) {
     struct as_diag *d = &link->diags[i];
-    free(d->code);
     free(d->message);
     for (size_t j = 0; j < d->nnotes; j++)
       free(d->notes[j]);
@@ -69,14 +70,14 @@ void as_link_free(struct as_link *link) {
   free(link->units);
   free(link->diags);
   as_symtab_free(link->symtab);
-  as_llvm_free(link->llvm);
+  as_bitcode_reader_free(link->bitcode);
   free(link);
 }
 
 const char *as_unit_origin(struct as_link *link, const struct as_unit *u) {
   struct as_unit *mu = (struct as_unit *)u;
   if (!mu->origin) {
-    const char *path = link->inputs[u->input].path;
+    const char *path = link->inputs[u->input]->path;
     mu->origin =
         u->member ? as_xasprintf("%s(%s)", path, u->member) : as_xstrdup(path);
   }

@@ -13,16 +13,16 @@ struct resolver {
 };
 
 static void link_unit(struct resolver *r, uint32_t unit) {
-  if (unit == AS_NO_UNIT || r->link->units[unit].linked)
+  if (unit == AS_NO_UNIT || r->link->units[unit]->linked)
     return;
-  r->link->units[unit].linked = true;
+  r->link->units[unit]->linked = true;
   *AS_PUSH(r->work, r->nwork, r->cap_work) = unit;
 }
 
 /* Publishes a linked unit's symbols; references to lazy symbols extract. */
 static void publish(struct resolver *r, uint32_t unit) {
   struct as_link *link = r->link;
-  const struct as_unit *u = &link->units[unit];
+  const struct as_unit *u = link->units[unit];
   for (uint32_t i = 0; i < u->ndefs; i++) {
     struct as_sym *s = as_symtab_get(link->symtab, u->defs[i]);
     if (s->def == AS_NO_UNIT)
@@ -66,16 +66,16 @@ void as_link_resolve(struct as_link *link) {
    * link pulls in does not matter. The common case, and the fast one. */
   if (!link->full_needed && !link->want_symbols) {
     for (uint32_t i = 0; i < link->ninputs; i++)
-      for (uint32_t u = 0; u < link->inputs[i].nunits; u++)
-        link->units[link->inputs[i].first_unit + u].linked = true;
+      for (uint32_t u = 0; u < link->inputs[i]->nunits; u++)
+        link->units[link->inputs[i]->first_unit + u]->linked = true;
     return;
   }
   for (uint32_t u = 0; u < link->nunits; u++)
-    if (link->units[u].quick)
+    if (link->units[u]->quick)
       as_unit_rescan(link, u);
   struct resolver r = {.link = link};
   for (uint32_t i = 0; i < link->ninputs; i++) {
-    struct as_input *in = &link->inputs[i];
+    struct as_input *in = link->inputs[i];
     for (uint32_t u = 0; u < in->nunits; u++)
       link_unit(&r, in->first_unit + u);
     if (in->kind == AS_INPUT_ARCHIVE && in->archive &&

@@ -40,7 +40,7 @@ int as_link_add_request(struct as_link *link, const struct as_request *req) {
       strchr(a, '/') ||
       (n > 2 && (strcmp(a + n - 2, ".o") == 0 || strcmp(a + n - 2, ".a") == 0));
   if (!looks_like_path && access(a, F_OK) != 0) {
-    as_diag_add(link, AS_ERROR, 2, "unknown-allocator",
+    as_diag_add(link, AS_ERROR, AS_E_UNKNOWN_ALLOCATOR,
                 "unknown allocator '%s' (from %s): expected system, jemalloc "
                 "or the path of an allocator object",
                 a, req->origin);
@@ -94,19 +94,19 @@ static void add_candidate(struct rules *r, char *name, char *origin,
 static void collect_linked(struct rules *r) {
   struct as_link *link = r->link;
   for (size_t i = 0; i < link->nunits; i++) {
-    const struct as_unit *u = &link->units[i];
+    const struct as_unit *u = link->units[i];
     if (!u->linked || !is_allocator(u))
       continue;
     const char *origin = as_unit_origin(link, u);
-    bool requested = link->inputs[u->input].flags & AS_ADD_REQUESTED;
+    bool requested = link->inputs[u->input]->flags & AS_ADD_REQUESTED;
     if (u->abi_defined != AS_ABI_ALL) {
       char *missing = missing_entry_points(u->abi_defined);
       struct as_diag *d =
           u->allocator
-              ? as_diag_add(link, AS_ERROR, 1, "incomplete-allocator",
+              ? as_diag_add(link, AS_ERROR, AS_E_INCOMPLETE_ALLOCATOR,
                             "incomplete allocator '%s': missing %s",
                             u->allocator, missing)
-              : as_diag_add(link, AS_ERROR, 1, "incomplete-allocator",
+              : as_diag_add(link, AS_ERROR, AS_E_INCOMPLETE_ALLOCATOR,
                             "incomplete allocator in %s: defines part of the "
                             "allocator ABI, missing %s",
                             origin, missing);
@@ -117,7 +117,7 @@ static void collect_linked(struct rules *r) {
     char *name =
         u->allocator ? as_xstrdup(u->allocator) : name_from_origin(origin);
     if (!u->allocator)
-      as_diag_add(link, AS_WARNING, 0, "unmarked-allocator",
+      as_diag_add(link, AS_WARNING, AS_E_UNMARKED_ALLOCATOR,
                   "%s defines the allocator ABI without ALLOCSEL_ALLOCATOR(); "
                   "treating it as allocator '%s'",
                   origin, name);
@@ -136,7 +136,7 @@ static int check_request(struct rules *r) {
     return 0;
   if (is_shipped(req->allocator)) {
     if (strcmp(req->allocator, "jemalloc") == 0 && !r->env->jemalloc_library) {
-      as_diag_add(link, AS_ERROR, 2, "jemalloc-missing",
+      as_diag_add(link, AS_ERROR, AS_E_JEMALLOC_MISSING,
                   "allocator 'jemalloc' (from %s) is not available: %s",
                   req->origin, r->env->jemalloc_why_not);
       return -1;
@@ -146,15 +146,15 @@ static int check_request(struct rules *r) {
     return 0;
   }
   for (size_t i = 0; i < link->ninputs; i++) {
-    if (!(link->inputs[i].flags & AS_ADD_REQUESTED))
+    if (!(link->inputs[i]->flags & AS_ADD_REQUESTED))
       continue;
     for (size_t u = 0; u < link->nunits; u++)
-      if (link->units[u].input == i && is_allocator(&link->units[u]))
+      if (link->units[u]->input == i && is_allocator(link->units[u]))
         return 0;
-    as_diag_add(link, AS_ERROR, 2, "not-an-allocator",
+    as_diag_add(link, AS_ERROR, AS_E_NOT_AN_ALLOCATOR,
                 "%s (from %s) is not an allocator: it carries no "
                 "ALLOCSEL_ALLOCATOR() marker and defines none of the ABI",
-                link->inputs[i].path, req->origin);
+                link->inputs[i]->path, req->origin);
     return -1;
   }
   return 0; /* the file could not be read: already reported */
@@ -164,7 +164,7 @@ static void check_count(struct rules *r) {
   if (r->ncands < 2)
     return;
   struct as_diag *d =
-      as_diag_add(r->link, AS_ERROR, 1, "two-allocators",
+      as_diag_add(r->link, AS_ERROR, AS_E_TWO_ALLOCATORS,
                   "cannot link together two allocators: '%s' and '%s'",
                   r->cands[0].name, r->cands[1].name);
   for (size_t i = 0; i < r->ncands; i++)
@@ -188,14 +188,14 @@ static bool is_entry_point(const char *name) {
 
 static void report_cycle(struct as_link *link, uint32_t start, uint32_t found,
                          const uint32_t *parent, const uint32_t *via) {
-  const struct as_unit *s = &link->units[start];
+  const struct as_unit *s = link->units[start];
   struct as_diag *d =
       is_allocator(s)
-          ? as_diag_add(link, AS_ERROR, 1, "allocator-cycle",
+          ? as_diag_add(link, AS_ERROR, AS_E_ALLOCATOR_CYCLE,
                         "allocator '%s' depends on a unit that needs an "
                         "allocator",
                         s->allocator ? s->allocator : as_unit_origin(link, s))
-          : as_diag_add(link, AS_ERROR, 1, "allocator-cycle",
+          : as_diag_add(link, AS_ERROR, AS_E_ALLOCATOR_CYCLE,
                         "unit %s is marked as needing an allocator and "
                         "depends on a unit that needs an allocator",
                         as_unit_origin(link, s));
@@ -215,8 +215,8 @@ static void report_cycle(struct as_link *link, uint32_t start, uint32_t found,
   for (size_t i = 1; i <= depth; i++)
     as_diag_note(d, "  references %s, defined in %s",
                  as_sym_name(link, via[path[i]]),
-                 as_unit_origin(link, &link->units[path[i]]));
-  const struct as_unit *f = &link->units[found];
+                 as_unit_origin(link, link->units[path[i]]));
+  const struct as_unit *f = link->units[found];
   if (f->abi_undef) {
     int bit = __builtin_ctz(f->abi_undef);
     as_diag_note(d, "  which references %s", as_abi[bit]);
@@ -234,7 +234,7 @@ static void check_cycles(struct as_link *link) {
   uint32_t *parent = NULL, *via = NULL, *seen = NULL, *queue = NULL;
   uint32_t stamp = 0;
   for (uint32_t s = 0; s < n; s++) {
-    const struct as_unit *su = &link->units[s];
+    const struct as_unit *su = link->units[s];
     if (!su->linked || !(is_allocator(su) || su->needs_marker))
       continue;
     if (!parent) {
@@ -249,7 +249,7 @@ static void check_cycles(struct as_link *link) {
     seen[s] = stamp;
     while (head < tail) {
       uint32_t v = queue[head++];
-      const struct as_unit *vu = &link->units[v];
+      const struct as_unit *vu = link->units[v];
       bool found = false;
       for (uint32_t i = 0; i < vu->nundefs && !found; i++) {
         if (is_abi_sym(link, vu->undefs[i]) ||
@@ -261,7 +261,7 @@ static void check_cycles(struct as_link *link) {
         seen[d] = stamp;
         parent[d] = v;
         via[d] = vu->undefs[i];
-        if (needs_allocator(&link->units[d])) {
+        if (needs_allocator(link->units[d])) {
           report_cycle(link, s, d, parent, via);
           found = true;
         }
@@ -308,7 +308,7 @@ static void decide_default(struct rules *r, struct as_decision *out) {
     if (r->env->jemalloc_library)
       name = "jemalloc";
     else
-      as_diag_add(link, AS_NOTE, 0, "jemalloc-missing",
+      as_diag_add(link, AS_NOTE, AS_E_JEMALLOC_MISSING,
                   "%s; the %s gets the 'system' allocator",
                   r->env->jemalloc_why_not, type);
   }
@@ -331,7 +331,7 @@ static void decide(struct rules *r, struct as_decision *out) {
     out->inject_object = shipped_object(r, out, out->name);
     return;
   }
-  const struct as_input *in = &r->link->inputs[c->unit->input];
+  const struct as_input *in = r->link->inputs[c->unit->input];
   out->unit = c->unit;
   /* Owned: the decision outlives the link in the front ends. */
   out->name = out->owned_name = as_xstrdup(c->name);
@@ -357,7 +357,7 @@ int as_decide(struct as_link *link, const struct as_request *req,
   int rc = as_diag_exit_code(link);
   if (rc == 0) {
     for (size_t i = 0; i < link->nunits; i++) {
-      const struct as_unit *u = &link->units[i];
+      const struct as_unit *u = link->units[i];
       if (u->linked && u->bitcode) {
         out->lto = true;
         r.thin_lto |= u->thin_lto;

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "errors.h"
+
 #define AS_VERSION "0.1.0"
 
 enum as_output_type { AS_EXECUTABLE, AS_DYLIB, AS_STATICLIB, AS_RLIB };
@@ -35,6 +37,8 @@ enum {
   AS_ADD_WHOLE_ARCHIVE = 1u << 0, /* every member is linked */
   AS_ADD_REQUESTED = 1u << 1,     /* the requested allocator's object */
   AS_ADD_SCRIPT_OK = 1u << 2,     /* unknown text is a linker script */
+  AS_ADD_LAZY = 1u << 3, /* --start-lib object: linked only when referenced,
+                          * like an archive member */
 };
 
 /* A unit: an object file, an archive member or a shared library. */
@@ -50,6 +54,7 @@ struct as_unit {
   unsigned abi_undef;    /* mask of ABI entry points referenced, not defined */
   const char *allocator; /* name from ALLOCSEL_ALLOCATOR, or NULL */
   bool needs_marker;     /* carries ALLOCSEL_NEEDS_ALLOCATOR */
+  bool defines_jemalloc; /* defines mallocx: jemalloc's own code */
   bool linked;           /* pulled into the link (set by as_link_resolve) */
   bool shared;           /* a shared library: resolves, never injects */
   bool quick;            /* only the allocator facts read: no defs/undefs */
@@ -60,6 +65,7 @@ struct as_unit {
 
 struct as_input {
   char *path;
+  size_t size; /* the file's size when it was read */
   enum as_input_kind kind;
   unsigned flags;
   /* Units read when the file was added: an object or shared library is one,
@@ -76,21 +82,21 @@ enum as_diag_kind { AS_ERROR, AS_WARNING, AS_NOTE };
 
 struct as_diag {
   enum as_diag_kind kind;
-  int exit_code; /* 1: a rule broken, 2: bad usage or input */
-  char *code;    /* stable id for tools: "two-allocators", "bad-input", ... */
+  enum as_error error; /* what it is: code and exit code (errors.h) */
   char *message;
   char **notes; /* ">>> " lines, without the prefix */
   size_t nnotes;
 };
 
 struct as_symtab; /* interned symbol names, selector/symtab.c */
+struct as_bitcode_reader; /* selector/bitcode.c */
 
 struct as_link {
   enum as_output_type type;
   struct as_symtab *symtab;
-  struct as_input *inputs;
+  struct as_input **inputs; /* each allocated once: pointers stay valid */
   size_t ninputs, cap_inputs;
-  struct as_unit *units;
+  struct as_unit **units; /* each allocated once: pointers stay valid */
   size_t nunits, cap_units;
   struct as_diag *diags;
   size_t ndiags, cap_diags;
@@ -104,7 +110,10 @@ struct as_link {
   bool want_symbols;
   bool full_needed;
   const char *tool; /* prefix for diagnostics: "allocsel" */
-  struct as_llvm *llvm; /* LLVM context, made for the first bitcode input */
+  /* lib/allocsel, where the bitcode reader lives; NULL: the default. */
+  const char *libdir;
+  /* The bitcode reader process, started for the first bitcode input. */
+  struct as_bitcode_reader *bitcode;
 };
 
 /* What the user asked for: NULL allocator means the default. */
@@ -173,10 +182,11 @@ int as_link_add_file(struct as_link *link, const char *path, unsigned flags);
 
 /* Scans one unit the caller has mapped (the linker plugin's view of an
  * object or an archive member: `size` bytes at `view_off` in `path`, read
- * again from there if the decision needs every symbol). The data need not
+ * again from there if the decision needs every symbol). The data must be a
+ * private, writable mapping (libelf may convert in place) and need not
  * outlive the call. */
 int as_link_add_view(struct as_link *link, const char *path, const char *member,
-                     const void *data, size_t view_off, size_t size,
+                     void *data, size_t view_off, size_t size,
                      unsigned flags);
 
 /* Adds the requested allocator's object when the request is a path; the
@@ -201,10 +211,10 @@ const char *as_sym_name(const struct as_link *link, uint32_t id);
 const char *as_output_type_name(enum as_output_type type);
 int as_output_type_parse(const char *s, enum as_output_type *out);
 
-/* Diagnostics. */
+/* Diagnostics: an error's exit code comes from the table in errors.h. */
 struct as_diag *as_diag_add(struct as_link *link, enum as_diag_kind kind,
-                            int exit_code, const char *code, const char *fmt,
-                            ...) __attribute__((format(printf, 5, 6)));
+                            enum as_error error, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 void as_diag_note(struct as_diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Highest exit code among the errors, 0 if none. */

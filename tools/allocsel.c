@@ -102,7 +102,7 @@ static int scan(struct as_link *link, const struct options *o,
   for (size_t i = 0; i < o->nlibs; i++) {
     char *path = as_find_library(o->libs[i], o->dirs, o->ndirs, false);
     if (!path) {
-      as_diag_add(link, AS_ERROR, 2, "library-not-found",
+      as_diag_add(link, AS_ERROR, AS_E_LIBRARY_NOT_FOUND,
                   "unable to find library -l%s", o->libs[i]);
       continue;
     }
@@ -237,7 +237,7 @@ static void inspect_units(FILE *f, const struct options *o, const char *path,
                           struct as_link *link, const struct as_record *rec) {
   const char *name = NULL;
   for (size_t i = 0; i < link->nunits && !name; i++)
-    name = link->units[i].allocator;
+    name = link->units[i]->allocator;
   if (rec->found)
     name = strcmp(rec->allocator, "none") == 0 ? NULL : rec->allocator;
   if (o->json) {
@@ -251,7 +251,7 @@ static void inspect_units(FILE *f, const struct options *o, const char *path,
     print_record_source(f, rec, "the markers in its symbol tables");
   }
   for (size_t i = 0; i < link->nunits; i++) {
-    const struct as_unit *u = &link->units[i];
+    const struct as_unit *u = link->units[i];
     bool needs = u->abi_undef || u->needs_marker;
     if (o->json) {
       fputs(i ? ",{" : "{", f);
@@ -375,10 +375,10 @@ static int cmd_staticlib(const struct options *o) {
   if (rc == 0)
     rc = as_decide(link, &req, &env, &d);
   for (size_t i = 0; rc == 0 && i < link->nunits; i++)
-    if (link->units[i].shared) {
-      as_diag_add(link, AS_ERROR, 2, "shared-in-staticlib",
+    if (link->units[i]->shared) {
+      as_diag_add(link, AS_ERROR, AS_E_SHARED_IN_STATICLIB,
                   "%s: a shared library cannot go into a staticlib",
-                  as_unit_origin(link, &link->units[i]));
+                  as_unit_origin(link, link->units[i]));
       rc = 2;
     }
   /* The injected allocator (and jemalloc's code) become members too. */
@@ -387,11 +387,11 @@ static int cmd_staticlib(const struct options *o) {
     if (d.needs_jemalloc) {
       if (env.jemalloc_static) {
         as_link_add_file(link, env.jemalloc_static, AS_ADD_WHOLE_ARCHIVE);
-        as_diag_add(link, AS_NOTE, 0, "staticlib-needs-libm",
+        as_diag_add(link, AS_NOTE, AS_E_STATICLIB_NEEDS_LIBM,
                     "link %s with -lm: jemalloc's own code calls libm",
                     o->output);
       } else
-        as_diag_add(link, AS_ERROR, 2, "jemalloc-missing",
+        as_diag_add(link, AS_ERROR, AS_E_JEMALLOC_MISSING,
                     "jemalloc's static library (libjemalloc_pic.a) is not "
                     "installed");
     }
@@ -402,29 +402,29 @@ static int cmd_staticlib(const struct options *o) {
     size_t *sizes = as_xcalloc(link->ninputs, sizeof *sizes);
     struct ar_writer *w = ar_writer_new();
     for (size_t i = 0; i < link->ninputs && rc == 0; i++) {
-      bufs[i] = slurp(link->inputs[i].path, &sizes[i]);
+      bufs[i] = slurp(link->inputs[i]->path, &sizes[i]);
       if (!bufs[i]) {
-        as_diag_add(link, AS_ERROR, 2, "bad-input", "cannot read %s: %s",
-                    link->inputs[i].path, strerror(errno));
+        as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "cannot read %s: %s",
+                    link->inputs[i]->path, strerror(errno));
         rc = 2;
       }
     }
     for (size_t i = 0; i < link->nunits && rc == 0; i++) {
-      const struct as_unit *u = &link->units[i];
+      const struct as_unit *u = link->units[i];
       const void *data;
       size_t size;
       if (!unit_bytes(bufs, u->input, u, &data, &size, sizes)) {
-        as_diag_add(link, AS_ERROR, 2, "bad-input", "%s: malformed member",
+        as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "%s: malformed member",
                     as_unit_origin(link, u));
         rc = 2;
         break;
       }
-      ar_writer_add(w, u->member ? u->member : link->inputs[u->input].path,
+      ar_writer_add(w, u->member ? u->member : link->inputs[u->input]->path,
                     data, size, link, u->defs, u->ndefs);
     }
     char *error = NULL;
     if (rc == 0 && ar_writer_write(w, o->output, &error) != 0) {
-      as_diag_add(link, AS_ERROR, 2, "write-failed", "%s", error);
+      as_diag_add(link, AS_ERROR, AS_E_WRITE_FAILED, "%s", error);
       rc = 2;
     }
     free(error);

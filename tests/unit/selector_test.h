@@ -56,8 +56,8 @@ static inline struct as_link *new_symbols_link(enum as_output_type type,
 static inline struct as_unit *find_unit(struct as_link *link,
                                         const char *suffix) {
   for (size_t i = 0; i < link->nunits; i++)
-    if (ends_with(as_unit_origin(link, &link->units[i]), suffix))
-      return &link->units[i];
+    if (ends_with(as_unit_origin(link, link->units[i]), suffix))
+      return link->units[i];
   return NULL;
 }
 
@@ -91,7 +91,7 @@ static inline bool references(const struct as_link *link,
 static inline const struct as_diag *find_diag(const struct as_link *link,
                                               const char *code) {
   for (size_t i = 0; i < link->ndiags; i++)
-    if (strcmp(link->diags[i].code, code) == 0)
+    if (strcmp(as_error_code(link->diags[i].error), code) == 0)
       return &link->diags[i];
   return NULL;
 }
@@ -101,7 +101,7 @@ static inline const struct as_diag *get_diag(const struct as_link *link,
   const struct as_diag *d = find_diag(link, code);
   if (!d) {
     for (size_t i = 0; i < link->ndiags; i++)
-      print_message("diag %s: %s\n", link->diags[i].code,
+      print_message("diag %s: %s\n", as_error_code(link->diags[i].error),
                     link->diags[i].message);
     fail_msg("no diagnostic '%s'", code);
   }
@@ -111,7 +111,7 @@ static inline const struct as_diag *get_diag(const struct as_link *link,
 static inline void assert_no_errors(const struct as_link *link) {
   for (size_t i = 0; i < link->ndiags; i++)
     if (link->diags[i].kind == AS_ERROR)
-      fail_msg("unexpected error %s: %s", link->diags[i].code,
+      fail_msg("unexpected error %s: %s", as_error_code(link->diags[i].error),
                link->diags[i].message);
 }
 

@@ -15,8 +15,8 @@ static const struct as_env env_lto = {
 static void test_bitcode_allocator(void **state) {
   (void)state;
   struct as_link *link = new_symbols_link(AS_EXECUTABLE, BC_ALLOC_A, NULL);
-  assert_int_equal(link->inputs[0].kind, AS_INPUT_OBJECT);
-  const struct as_unit *u = &link->units[0];
+  assert_int_equal(link->inputs[0]->kind, AS_INPUT_OBJECT);
+  const struct as_unit *u = link->units[0];
   assert_true(u->bitcode);
   assert_false(u->thin_lto);
   assert_string_equal(u->allocator, "alloc_a");
@@ -31,7 +31,7 @@ static void test_bitcode_allocator(void **state) {
 static void test_thin_user(void **state) {
   (void)state;
   struct as_link *link = new_symbols_link(AS_EXECUTABLE, BC_USER_THIN, NULL);
-  const struct as_unit *u = &link->units[0];
+  const struct as_unit *u = link->units[0];
   assert_true(u->bitcode);
   assert_true(u->thin_lto);
   assert_null(u->allocator);
@@ -45,7 +45,7 @@ static void test_thin_user(void **state) {
 static void test_needs_marker(void **state) {
   (void)state;
   struct as_link *link = new_link(AS_EXECUTABLE, BC_NEEDS, NULL);
-  assert_true(link->units[0].needs_marker);
+  assert_true(link->units[0]->needs_marker);
   assert_true(link->full_needed);
   as_link_free(link);
 }
@@ -148,7 +148,7 @@ static void test_truncated_bitcode(void **state) {
   struct as_link *link = as_link_new(AS_EXECUTABLE);
   assert_int_equal(as_link_add_file(link, path, 0), -1);
   const struct as_diag *d = get_diag(link, "bad-input");
-  assert_int_equal(d->exit_code, 2);
+  assert_int_equal(as_error_exit(d->error), 2);
   assert_non_null(strstr(d->message, "malformed LLVM bitcode"));
   assert_non_null(strstr(d->message, path));
   as_link_free(link);

@@ -52,7 +52,7 @@ static void test_default_executable_no_jemalloc(void **state) {
   assert_false(d.needs_jemalloc);
   const struct as_diag *note = get_diag(link, "jemalloc-missing");
   assert_int_equal(note->kind, AS_NOTE);
-  assert_int_equal(note->exit_code, 0);
+  assert_int_equal(as_diag_exit_code(link), 0);
   as_decision_free(&d);
   as_link_free(link);
 }
@@ -206,7 +206,7 @@ static void test_request_errors(void **state) {
   link = new_link(AS_EXECUTABLE, FX_USER, NULL);
   assert_int_equal(as_link_add_request(link, &unknown), -1);
   const struct as_diag *e = get_diag(link, "unknown-allocator");
-  assert_int_equal(e->exit_code, 2);
+  assert_int_equal(as_error_exit(e->error), 2);
   assert_non_null(strstr(e->message, "tcmalloc"));
   as_link_free(link);
 
@@ -225,7 +225,7 @@ static void test_request_errors(void **state) {
 static void expect_two(struct as_link *link, const char *a, const char *b) {
   const struct as_diag *e = get_diag(link, "two-allocators");
   assert_int_equal(e->kind, AS_ERROR);
-  assert_int_equal(e->exit_code, 1);
+  assert_int_equal(as_error_exit(e->error), 1);
   char ab[256], ba[256];
   snprintf(ab, sizeof ab, "cannot link together two allocators: '%s' and '%s'",
            a, b);
@@ -298,7 +298,7 @@ static void test_incomplete(void **state) {
   struct as_decision d;
   assert_int_equal(decide(link, NULL, &env_je, &d), 1);
   const struct as_diag *e = get_diag(link, "incomplete-allocator");
-  assert_int_equal(e->exit_code, 1);
+  assert_int_equal(as_error_exit(e->error), 1);
   assert_string_equal(e->message, "incomplete allocator 'half': missing "
                                   "__rust_reallocate_inplace, "
                                   "__rust_usable_size");
@@ -317,7 +317,7 @@ static void test_cycle(void **state) {
   struct as_decision d;
   assert_int_equal(decide(link, NULL, &env_je, &d), 1);
   const struct as_diag *e = get_diag(link, "allocator-cycle");
-  assert_int_equal(e->exit_code, 1);
+  assert_int_equal(as_error_exit(e->error), 1);
   assert_string_equal(
       e->message,
       "allocator 'cycle' depends on a unit that needs an allocator");

@@ -1,0 +1,382 @@
+/* Archives: every reading of an ar file in the selector. The archive is
+ * mapped once; its symbol index and members are read in place, and a member
+ * becomes a unit only when the link pulls it in (or the archive is whole).
+ *
+ * Formats: GNU (symbol index "/" or "/SYM64/", long names in "//", which
+ * ar, llvm-ar and ranlib write) and BSD ("#1/N" names, "__.SYMDEF" index,
+ * which is skipped: its members are then read as in an archive without an
+ * index). An empty archive (just the magic) is valid, as glibc's
+ * libpthread.a and libdl.a are since 2.34. */
+#include "internal.h"
+
+#include <errno.h>
+#include <libelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "ar_format.h"
+
+enum { AS_BAD_UNIT = UINT32_MAX - 1 }; /* a member that failed to read */
+
+struct as_member {
+  size_t off;    /* its header's offset */
+  uint32_t unit; /* AS_NO_UNIT until loaded, AS_BAD_UNIT if it failed */
+};
+
+struct as_arsym {
+  const char *name; /* in the mapping, NUL-terminated there */
+  size_t len;
+  size_t off; /* the defining member's header */
+};
+
+struct as_archive {
+  unsigned char *map; /* private, writable: libelf may convert in place */
+  size_t size;
+  const char *longnames; /* GNU "//" member, or NULL */
+  size_t longnames_size;
+  const unsigned char *index; /* GNU index member's data, or NULL */
+  size_t index_size;
+  bool index64;
+  bool index_read;        /* syms and members below are filled in */
+  struct as_arsym *syms;  /* the index, in file order */
+  size_t nsyms;
+  struct as_member *members; /* sorted by offset */
+  size_t nmembers, cap_members;
+};
+
+/* One member as found at a header offset. */
+struct member_view {
+  char name[256];
+  size_t data_off, size, next;
+};
+
+static int archive_error(struct as_link *link, const char *origin,
+                         const char *reason) {
+  as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "%s: %s", origin, reason);
+  return -1;
+}
+
+/* Reads the member header at `off`. NULL on success, else the reason. */
+static const char *read_member(const struct as_archive *ar, size_t off,
+                               struct member_view *m) {
+  if (off < AS_AR_MAGIC_LEN || off > ar->size ||
+      ar->size - off < sizeof(struct as_ar_hdr))
+    return "member header past the end of the archive";
+  const struct as_ar_hdr *h = (const struct as_ar_hdr *)(ar->map + off);
+  size_t size;
+  if (!as_ar_hdr_size(h, &size))
+    return "malformed member header";
+  m->data_off = off + sizeof *h;
+  if (size > ar->size - m->data_off)
+    return "truncated: a member goes past the end of the archive";
+  m->size = size;
+  m->next = m->data_off + size + (size & 1);
+  const char *name = h->name;
+  size_t len;
+  if (name[0] == '/' && name[1] >= '0' && name[1] <= '9') {
+    /* GNU long name: "/N" is offset N in "//", ended by "/\n". */
+    size_t at = strtoul(name + 1, NULL, 10);
+    if (!ar->longnames || at >= ar->longnames_size)
+      return "member names a long name that does not exist";
+    name = ar->longnames + at;
+    const char *end = memchr(name, '\n', ar->longnames_size - at);
+    len = end ? (size_t)(end - name) : ar->longnames_size - at;
+    if (len && name[len - 1] == '/')
+      len--;
+  } else if (memcmp(name, "#1/", 3) == 0) {
+    /* BSD long name: the first N bytes of the data. */
+    size_t n = strtoul(name + 3, NULL, 10);
+    if (n > m->size)
+      return "member name goes past the member";
+    name = (const char *)ar->map + m->data_off;
+    len = strnlen(name, n);
+    m->data_off += n;
+    m->size -= n;
+  } else {
+    len = 16;
+    while (len && name[len - 1] == ' ')
+      len--;
+    if (name[0] != '/' && len && name[len - 1] == '/')
+      len--; /* GNU "name/"; "/", "//" and "/SYM64/" stay as they are */
+  }
+  if (len >= sizeof m->name)
+    len = sizeof m->name - 1;
+  memcpy(m->name, name, len);
+  m->name[len] = '\0';
+  return NULL;
+}
+
+static bool is_special(const struct member_view *m) {
+  return strcmp(m->name, "/") == 0 || strcmp(m->name, "//") == 0 ||
+         strcmp(m->name, "/SYM64/") == 0 ||
+         as_ar_is_bsd_index_name(m->name, strlen(m->name));
+}
+
+static struct as_member *find_member(struct as_archive *ar, size_t off) {
+  size_t lo = 0, hi = ar->nmembers;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (ar->members[mid].off < off)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < ar->nmembers && ar->members[lo].off == off ? &ar->members[lo]
+                                                         : NULL;
+}
+
+/* Scans a member's bytes into a unit. */
+static uint32_t scan_member(struct as_link *link, uint32_t input,
+                            const struct member_view *m, size_t off) {
+  struct as_archive *ar = link->inputs[input]->archive;
+  struct as_source src = {.input = input,
+                          .member = m->name,
+                          .member_off = off,
+                          .data = ar->map + m->data_off,
+                          .file_off = m->data_off,
+                          .size = m->size,
+                          .full = true};
+  return as_add_unit(link, &src);
+}
+
+uint32_t as_archive_load_member(struct as_link *link, uint32_t input,
+                                size_t off) {
+  struct as_archive *ar = link->inputs[input]->archive;
+  if (!ar->index_read)
+    as_archive_read_index(link, input);
+  struct as_member *slot = find_member(ar, off);
+  if (slot && slot->unit != AS_NO_UNIT)
+    return slot->unit == AS_BAD_UNIT ? AS_NO_UNIT : slot->unit;
+  struct member_view m;
+  const char *why = read_member(ar, off, &m);
+  uint32_t unit = AS_NO_UNIT;
+  if (why || is_special(&m))
+    archive_error(link, link->inputs[input]->path,
+                  "symbol index names a member that does not exist");
+  else
+    unit = scan_member(link, input, &m, off);
+  /* Reported once: later references to a broken member stay quiet. */
+  if (slot)
+    slot->unit = unit == AS_NO_UNIT ? AS_BAD_UNIT : unit;
+  return unit;
+}
+
+static void remember_member(struct as_archive *ar, size_t off, uint32_t unit) {
+  struct as_member *slot = find_member(ar, off);
+  if (slot) {
+    slot->unit = unit;
+    return;
+  }
+  /* Members come in file order, so appending keeps the array sorted. */
+  *AS_PUSH(ar->members, ar->nmembers, ar->cap_members) =
+      (struct as_member){off, unit};
+}
+
+int as_archive_load_all(struct as_link *link, uint32_t input) {
+  struct as_archive *ar = link->inputs[input]->archive;
+  const char *path = link->inputs[input]->path;
+  int rc = 0;
+  for (size_t off = AS_AR_MAGIC_LEN; off < ar->size;) {
+    struct member_view m;
+    const char *why = read_member(ar, off, &m);
+    if (why) {
+      /* A newline or two of padding at the very end is harmless. */
+      bool padding = true;
+      for (size_t i = off; i < ar->size && padding; i++)
+        padding = ar->map[i] == '\n';
+      return padding ? rc : archive_error(link, path, why);
+    }
+    if (!is_special(&m)) {
+      struct as_member *slot = find_member(ar, off);
+      uint32_t unit = slot && slot->unit != AS_NO_UNIT
+                          ? slot->unit
+                          : scan_member(link, input, &m, off);
+      if (unit == AS_NO_UNIT || unit == AS_BAD_UNIT) {
+        rc = -1;
+        unit = AS_BAD_UNIT;
+      }
+      remember_member(ar, off, unit);
+    }
+    off = m.next;
+  }
+  return rc;
+}
+
+static int cmp_off(const void *a, const void *b) {
+  size_t x = ((const struct as_member *)a)->off;
+  size_t y = ((const struct as_member *)b)->off;
+  return x < y ? -1 : x > y;
+}
+
+static uint64_t read_be(const unsigned char *p, size_t n) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; i++)
+    v = v << 8 | p[i];
+  return v;
+}
+
+/* Walks the GNU index's names: fn(name, len, offset) for each entry, or
+ * only the count when fn is NULL. Returns the entries, or -1 if malformed. */
+static long walk_index(const struct as_archive *ar,
+                       bool (*fn)(void *ctx, const char *name, size_t len,
+                                  size_t off),
+                       void *ctx) {
+  size_t word = ar->index64 ? 8 : 4, size = ar->index_size;
+  const unsigned char *p = ar->index;
+  if (size < word)
+    return -1;
+  uint64_t count = read_be(p, word);
+  if (count > (size - word) / word)
+    return -1;
+  const char *name = (const char *)p + word + count * word;
+  const char *end = (const char *)p + size;
+  for (uint64_t i = 0; i < count; i++) {
+    if (name >= end)
+      return -1;
+    size_t len = strnlen(name, (size_t)(end - name));
+    if (len == (size_t)(end - name))
+      return -1; /* unterminated */
+    uint64_t off = read_be(p + word + i * word, word);
+    if (fn && !fn(ctx, name, len, (size_t)off))
+      break;
+    name += len + 1;
+  }
+  return (long)count;
+}
+
+static bool push_sym(void *ctx, const char *name, size_t len, size_t off) {
+  struct as_archive *ar = ctx;
+  ar->syms[ar->nsyms++] = (struct as_arsym){name, len, off};
+  return true;
+}
+
+static bool names_allocator(void *ctx, const char *name, size_t len,
+                            size_t off) {
+  (void)len;
+  (void)off;
+  bool *hit = ctx;
+  *hit = as_classify_name(name) != AS_NAME_NONE;
+  return !*hit;
+}
+
+/* The index and the members it names, sorted; without an index every
+ * member is read (its units stay unlinked until something references
+ * them), as linkers do with an archive ar made with S. */
+int as_archive_read_index(struct as_link *link, uint32_t input) {
+  struct as_archive *ar = link->inputs[input]->archive;
+  ar->index_read = true;
+  long count = ar->index ? walk_index(ar, NULL, NULL) : 0;
+  if (count < 0)
+    return archive_error(link, link->inputs[input]->path,
+                         "malformed archive symbol index");
+  if (count == 0) {
+    link->full_needed = true;
+    return as_archive_load_all(link, input);
+  }
+  ar->syms = as_xmalloc((size_t)count * sizeof *ar->syms);
+  walk_index(ar, push_sym, ar);
+  ar->members = as_xmalloc(ar->nsyms * sizeof *ar->members);
+  for (size_t i = 0; i < ar->nsyms; i++) {
+    ar->members[i] = (struct as_member){ar->syms[i].off, AS_NO_UNIT};
+    if (!link->full_needed &&
+        as_classify_name(ar->syms[i].name) != AS_NAME_NONE)
+      link->full_needed = true;
+  }
+  /* ar writes the index member by member, so it is usually sorted. */
+  bool sorted = true;
+  for (size_t i = 1; i < ar->nsyms && sorted; i++)
+    sorted = ar->members[i - 1].off <= ar->members[i].off;
+  if (!sorted)
+    qsort(ar->members, ar->nsyms, sizeof *ar->members, cmp_off);
+  size_t w = 0;
+  for (size_t i = 0; i < ar->nsyms; i++)
+    if (w == 0 || ar->members[w - 1].off != ar->members[i].off)
+      ar->members[w++] = ar->members[i];
+  ar->nmembers = ar->cap_members = w;
+  return 0;
+}
+
+int as_archive_open(struct as_link *link, uint32_t input, int fd,
+                    size_t size) {
+  struct as_input *in = link->inputs[input];
+  void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  if (map == MAP_FAILED) {
+    as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "%s: cannot map: %s",
+                in->path, strerror(errno));
+    return -1;
+  }
+  struct as_archive *ar = as_xcalloc(1, sizeof *ar);
+  ar->map = map;
+  ar->size = size;
+  in->archive = ar;
+  /* The index and the long-name table come first, in either order. */
+  size_t off = AS_AR_MAGIC_LEN;
+  for (int i = 0; i < 2 && off < size; i++) {
+    struct member_view m;
+    const char *why = read_member(ar, off, &m);
+    if (why)
+      return archive_error(link, in->path, why);
+    if (strcmp(m.name, "/") == 0 || strcmp(m.name, "/SYM64/") == 0) {
+      ar->index = ar->map + m.data_off;
+      ar->index_size = m.size;
+      ar->index64 = m.name[1] == 'S';
+    } else if (strcmp(m.name, "//") == 0) {
+      ar->longnames = (const char *)ar->map + m.data_off;
+      ar->longnames_size = m.size;
+    } else {
+      break;
+    }
+    off = m.next;
+  }
+  if (in->flags & AS_ADD_WHOLE_ARCHIVE) {
+    ar->index_read = true; /* every member is loaded: no index needed */
+    return as_archive_load_all(link, input);
+  }
+  /* Nothing in the index for the decision: read it only if another input
+   * makes the full resolution necessary (as_archive_index). */
+  if (!link->want_symbols && ar->index) {
+    bool hit = false;
+    if (walk_index(ar, names_allocator, &hit) >= 0 && !hit)
+      return 0;
+  }
+  return as_archive_read_index(link, input);
+}
+
+void as_archive_index(struct as_link *link, uint32_t input,
+                      void (*fn)(void *ctx, uint32_t input, uint32_t sym,
+                                 size_t off),
+                      void *ctx) {
+  struct as_archive *ar = link->inputs[input]->archive;
+  if (!ar->index_read)
+    as_archive_read_index(link, input);
+  if (ar->nsyms) {
+    for (size_t i = 0; i < ar->nsyms; i++)
+      fn(ctx, input,
+         as_symtab_intern(link->symtab, ar->syms[i].name, ar->syms[i].len),
+         ar->syms[i].off);
+    return;
+  }
+  /* No index: each member's own definitions. fn may extract members and
+   * add units; units never move (as_link.units holds pointers), and the
+   * member array does not grow here: every member is in it already. */
+  for (size_t i = 0; i < ar->nmembers; i++) {
+    uint32_t unit = ar->members[i].unit;
+    if (unit == AS_NO_UNIT || unit == AS_BAD_UNIT)
+      continue;
+    const struct as_unit *u = link->units[unit];
+    for (uint32_t j = 0; j < u->ndefs; j++)
+      fn(ctx, input, u->defs[j], ar->members[i].off);
+  }
+}
+
+void as_archive_close(struct as_input *in) {
+  struct as_archive *ar = in->archive;
+  if (!ar)
+    return;
+  munmap(ar->map, ar->size);
+  free(ar->syms);
+  free(ar->members);
+  free(ar);
+  in->archive = NULL;
+}

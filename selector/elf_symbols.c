@@ -1,0 +1,159 @@
+/* ELF symbol tables: what other units can see of an object (.symtab) or a
+ * shared library (.dynsym), read with libelf. Only the headers, the symbol
+ * table and its string table are touched. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int elf_input_error(struct as_link *link, const struct as_unit *u,
+                           const char *reason) {
+  as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "%s: %s", as_unit_origin(link, u),
+              reason ? reason : "malformed ELF file");
+  return -1;
+}
+
+/* Reads one symbol: native ELF64 in place, anything else through gelf. */
+static bool get_sym(Elf_Data *data, bool native64, size_t i, GElf_Sym *sym) {
+  if (native64) {
+    *sym = ((const Elf64_Sym *)data->d_buf)[i];
+    return true;
+  }
+  return gelf_getsym(data, (int)i, sym) != NULL;
+}
+
+int as_scan_elf(struct as_link *link, struct as_unit *u, Elf *e, size_t size,
+                bool quick) {
+  GElf_Ehdr eh;
+  if (!gelf_getehdr(e, &eh))
+    return elf_input_error(link, u, elf_errmsg(-1));
+  /* libelf reads a truncated file without complaint: check the section
+   * header table lies inside it (`size` bytes), as lld does. */
+  size_t shnum = eh.e_shnum ? eh.e_shnum : 1; /* 0: extended numbering */
+  if (eh.e_shoff &&
+      (eh.e_shoff > size || shnum * eh.e_shentsize > size - eh.e_shoff))
+    return elf_input_error(
+        link, u, "truncated: section headers go past the end of the file");
+  Elf64_Word want;
+  if (eh.e_type == ET_REL) {
+    want = SHT_SYMTAB;
+  } else if (eh.e_type == ET_DYN) {
+    want = SHT_DYNSYM;
+    u->shared = true;
+  } else {
+    return elf_input_error(link, u,
+                           "not a relocatable object or shared library");
+  }
+
+  Elf_Scn *scn = NULL;
+  GElf_Shdr sh;
+  elf_errno(); /* start clean: the loop ends on NULL, errors tell why */
+  while ((scn = elf_nextscn(e, scn))) {
+    if (!gelf_getshdr(scn, &sh))
+      return elf_input_error(link, u, elf_errmsg(-1));
+    if (sh.sh_type == want)
+      break;
+  }
+  int err = elf_errno();
+  if (err != 0)
+    return elf_input_error(link, u, elf_errmsg(err));
+  if (!scn)
+    return 0; /* no symbols: links, needs nothing */
+  if (sh.sh_type != SHT_NOBITS &&
+      (sh.sh_offset > size || sh.sh_size > size - sh.sh_offset))
+    return elf_input_error(link, u, "truncated: symbol table past the end");
+
+  Elf_Data *data = elf_getdata(scn, NULL);
+  if (!data)
+    return elf_input_error(link, u, elf_errmsg(-1));
+  size_t symsize = gelf_fsize(e, ELF_T_SYM, 1, EV_CURRENT);
+  size_t n = symsize ? data->d_size / symsize : 0;
+  if (sh.sh_info > n)
+    return elf_input_error(link, u, "malformed symbol table");
+
+  /* The string table, read once: elf_strptr per symbol costs more than
+   * the rest of the scan. It must end in NUL for names to be safe. */
+  Elf_Scn *strscn = elf_getscn(e, sh.sh_link);
+  GElf_Shdr strsh;
+  if (!strscn || !gelf_getshdr(strscn, &strsh) ||
+      strsh.sh_type != SHT_STRTAB ||
+      strsh.sh_offset > size || strsh.sh_size > size - strsh.sh_offset)
+    return elf_input_error(link, u, "malformed string table");
+  Elf_Data *strdata = elf_getdata(strscn, NULL);
+  if (!strdata || !strdata->d_buf || strdata->d_size == 0 ||
+      ((const char *)strdata->d_buf)[strdata->d_size - 1] != '\0')
+    return elf_input_error(link, u, "malformed string table");
+  const char *strtab = strdata->d_buf;
+  size_t strsize = strdata->d_size;
+  struct as_unit_caps caps = {0};
+  bool native64 = gelf_getclass(e) == ELFCLASS64 && data->d_type == ELF_T_SYM &&
+                  data->d_size >= n * sizeof(Elf64_Sym);
+  u->quick = quick;
+  for (size_t i = sh.sh_info; i < n; i++) {
+    GElf_Sym sym;
+    if (!get_sym(data, native64, i, &sym))
+      return elf_input_error(link, u, elf_errmsg(-1));
+    int bind = GELF_ST_BIND(sym.st_info);
+    if (bind != STB_GLOBAL && bind != STB_WEAK && bind != STB_GNU_UNIQUE)
+      continue;
+    if (sym.st_name >= strsize)
+      return elf_input_error(link, u, "malformed symbol name");
+    const char *name = strtab + sym.st_name;
+    if (!*name)
+      continue;
+    if (quick)
+      as_unit_note_symbol(u, name, sym.st_shndx != SHN_UNDEF);
+    else
+      as_unit_add_symbol(link, u, &caps, name, strlen(name),
+                         sym.st_shndx != SHN_UNDEF, bind == STB_WEAK);
+  }
+  as_unit_finish(link, u);
+  return 0;
+}
+
+int as_unit_rescan(struct as_link *link, uint32_t unit) {
+  struct as_unit *u = link->units[unit];
+  const struct as_input *in = link->inputs[u->input];
+  int fd = open(in->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "cannot open %s: %s",
+                in->path, strerror(errno));
+    return -1;
+  }
+  /* The bytes the quick scan read: a view the plugin had, or the file. */
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t off = in->view ? in->view_off : 0;
+  size_t size = in->view ? in->view_size : in->size;
+  size_t base = off - off % page;
+  size_t len = size + (off - base);
+  struct stat st;
+  /* A file that shrank since the first scan would fault past its end. */
+  if (fstat(fd, &st) != 0 || (size_t)st.st_size < off + size)
+    len = 0;
+  void *map = len ? mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd,
+                         (off_t)base)
+                  : MAP_FAILED;
+  close(fd);
+  if (map == MAP_FAILED) {
+    as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "cannot read %s: %s", in->path,
+                strerror(errno));
+    return -1;
+  }
+  Elf *e = elf_memory((char *)map + (off - base), size);
+  int rc = -1;
+  if (e) {
+    as_unit_clear(u);
+    rc = as_scan_elf(link, u, e, size, false);
+    elf_end(e);
+  } else {
+    elf_input_error(link, u, elf_errmsg(-1));
+  }
+  munmap(map, len);
+  return rc;
+}

@@ -1,0 +1,275 @@
+/* Recognising inputs: what a file, a member or a view is, decided in one
+ * place from its first bytes (as lld's addFile does), then handed to the
+ * scanner for that kind: ELF (elf_symbols.c), archives (archive.c), LLVM
+ * bitcode (bitcode.c); linker scripts are the linker's. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ar_format.h"
+
+enum file_kind {
+  KIND_EMPTY,
+  KIND_ELF,
+  KIND_ARCHIVE,
+  KIND_THIN_ARCHIVE,
+  KIND_BITCODE,
+  KIND_TEXT, /* a linker script, where one is allowed */
+  KIND_UNKNOWN,
+};
+
+static const char bad_format[] =
+    "not an ELF object, archive or LLVM bitcode file";
+
+bool as_is_bitcode(const void *data, size_t n) {
+  const unsigned char *p = data;
+  return n >= 4 && ((p[0] == 'B' && p[1] == 'C' && p[2] == 0xc0 &&
+                     p[3] == 0xde) || /* raw bitcode */
+                    (p[0] == 0xde && p[1] == 0xc0 && p[2] == 0x17 &&
+                     p[3] == 0x0b)); /* bitcode wrapper */
+}
+
+/* Linker scripts (libc.so is one) are text; anything else unknown is bad. */
+static bool is_text(const unsigned char *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i] < 0x20 && p[i] != '\n' && p[i] != '\r' && p[i] != '\t' &&
+        p[i] != '\f')
+      return false;
+  return n > 0;
+}
+
+static enum file_kind identify(const unsigned char *p, size_t n) {
+  if (n == 0)
+    return KIND_EMPTY;
+  if (n >= AS_AR_MAGIC_LEN && memcmp(p, AS_AR_MAGIC, AS_AR_MAGIC_LEN) == 0)
+    return KIND_ARCHIVE;
+  if (n >= AS_AR_MAGIC_LEN &&
+      memcmp(p, AS_AR_THIN_MAGIC, AS_AR_MAGIC_LEN) == 0)
+    return KIND_THIN_ARCHIVE;
+  if (n >= SELFMAG && memcmp(p, ELFMAG, SELFMAG) == 0)
+    return KIND_ELF;
+  if (as_is_bitcode(p, n))
+    return KIND_BITCODE;
+  return is_text(p, n) ? KIND_TEXT : KIND_UNKNOWN;
+}
+
+static bool libelf_ready(struct as_link *link) {
+  static bool ready;
+  if (!ready && elf_version(EV_CURRENT) == EV_NONE) {
+    as_diag_add(link, AS_ERROR, AS_E_LIBELF, "libelf is out of date: %s",
+                elf_errmsg(-1));
+    return false;
+  }
+  return ready = true;
+}
+
+static int input_error(struct as_link *link, const char *origin,
+                       const char *reason) {
+  as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "%s: %s", origin, reason);
+  return -1;
+}
+
+static uint32_t new_input(struct as_link *link, const char *path,
+                          unsigned flags) {
+  struct as_input *in = as_xcalloc(1, sizeof *in);
+  *in = (struct as_input){.path = as_xstrdup(path),
+                          .flags = flags,
+                          .first_unit = (uint32_t)link->nunits};
+  *AS_PUSH(link->inputs, link->ninputs, link->cap_inputs) = in;
+  /* A requested allocator, or objects the linker loads only when
+   * referenced (--start-lib), make resolution matter. */
+  if (flags & (AS_ADD_REQUESTED | AS_ADD_LAZY))
+    link->full_needed = true;
+  return (uint32_t)(link->ninputs - 1);
+}
+
+/* Scans an ELF unit held by libelf. */
+static uint32_t add_elf_unit(struct as_link *link, const struct as_source *src,
+                             Elf *e) {
+  uint32_t unit = as_unit_new(link, src->input, src->member, src->member_off);
+  struct as_unit *u = link->units[unit];
+  /* Quick (allocator facts only) for whole inputs; an archive member or a
+   * lazy object is read in full: resolution loads it for its symbols. */
+  bool quick = !link->want_symbols && !src->full &&
+               !(link->inputs[src->input]->flags & AS_ADD_LAZY);
+  if (!e) {
+    input_error(link, as_unit_origin(link, u), elf_errmsg(-1));
+    return AS_NO_UNIT;
+  }
+  if (as_scan_elf(link, u, e, src->size, quick) != 0) {
+    as_unit_clear(u);
+    return AS_NO_UNIT;
+  }
+  return unit;
+}
+
+static uint32_t add_bitcode_unit(struct as_link *link,
+                                 const struct as_source *src) {
+  uint32_t unit = as_unit_new(link, src->input, src->member, src->member_off);
+  struct as_unit *u = link->units[unit];
+  if (as_scan_bitcode(link, u, link->inputs[src->input]->path, src->file_off,
+                      src->size) != 0) {
+    as_unit_clear(u);
+    return AS_NO_UNIT;
+  }
+  return unit;
+}
+
+uint32_t as_add_unit(struct as_link *link, const struct as_source *src) {
+  switch (identify(src->data, src->size)) {
+  case KIND_ELF: {
+    Elf *e = elf_memory(src->data, src->size);
+    uint32_t unit = add_elf_unit(link, src, e);
+    elf_end(e);
+    return unit;
+  }
+  case KIND_BITCODE:
+    return add_bitcode_unit(link, src);
+  case KIND_ARCHIVE:
+  case KIND_THIN_ARCHIVE: {
+    char *origin = as_xasprintf("%s(%s)", link->inputs[src->input]->path,
+                                src->member);
+    input_error(link, origin, "nested archives are not supported");
+    free(origin);
+    return AS_NO_UNIT;
+  }
+  default: {
+    char *origin = as_xasprintf("%s(%s)", link->inputs[src->input]->path,
+                                src->member);
+    input_error(link, origin, bad_format);
+    free(origin);
+    return AS_NO_UNIT;
+  }
+  }
+}
+
+/* An object's name on a text file is no linker script. */
+static bool object_name(const char *path) {
+  size_t n = strlen(path);
+  return n > 2 && strcmp(path + n - 2, ".o") == 0;
+}
+
+static int add_open_file(struct as_link *link, uint32_t input, int fd,
+                         const unsigned char *magic, size_t len) {
+  struct as_input *in = link->inputs[input];
+  switch (identify(magic, len)) {
+  case KIND_EMPTY:
+    return input_error(link, in->path, "file is empty");
+  case KIND_THIN_ARCHIVE:
+    return input_error(link, in->path, "thin archives are not supported");
+  case KIND_ARCHIVE: {
+    in->kind = AS_INPUT_ARCHIVE;
+    int rc = as_archive_open(link, input, fd, in->size);
+    if (in->flags & AS_ADD_WHOLE_ARCHIVE)
+      in->nunits = (uint32_t)link->nunits - in->first_unit;
+    return rc;
+  }
+  case KIND_BITCODE: {
+    in->kind = AS_INPUT_OBJECT;
+    in->nunits = 1;
+    struct as_source src = {.input = input, .size = in->size};
+    return add_bitcode_unit(link, &src) == AS_NO_UNIT ? -1 : 0;
+  }
+  case KIND_ELF: {
+    /* Read with pread, section by section as libelf needs them
+     * (ELF_C_READ): only the headers, symbol and string tables are
+     * touched, with no mapping to fault in and tear down. */
+    Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+    struct as_source src = {.input = input, .size = in->size};
+    uint32_t unit = add_elf_unit(link, &src, e);
+    elf_end(e);
+    in->nunits = 1;
+    in->kind = link->units[link->nunits - 1]->shared ? AS_INPUT_SHARED
+                                                     : AS_INPUT_OBJECT;
+    return unit == AS_NO_UNIT ? -1 : 0;
+  }
+  case KIND_TEXT:
+    if ((in->flags & AS_ADD_SCRIPT_OK) && !object_name(in->path)) {
+      in->kind = AS_INPUT_SCRIPT;
+      return 0;
+    }
+    return input_error(link, in->path, bad_format);
+  case KIND_UNKNOWN:
+    break;
+  }
+  return input_error(link, in->path, bad_format);
+}
+
+int as_link_add_file(struct as_link *link, const char *path, unsigned flags) {
+  if (!libelf_ready(link))
+    return -1;
+  uint32_t input = new_input(link, path, flags);
+  /* O_NONBLOCK: a FIFO named as an input must not hang the link. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "cannot open %s: %s", path,
+                strerror(errno));
+    return -1;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return input_error(link, path,
+                       S_ISDIR(st.st_mode) ? "is a directory"
+                                           : "not a regular file");
+  }
+  link->inputs[input]->size = (size_t)st.st_size;
+  unsigned char magic[512];
+  ssize_t n = pread(fd, magic, sizeof magic, 0);
+  int rc;
+  if (n < 0)
+    rc = input_error(link, path, strerror(errno));
+  else
+    rc = add_open_file(link, input, fd, magic, (size_t)n);
+  close(fd); /* an archive keeps its mapping, not the descriptor */
+  return rc;
+}
+
+int as_link_add_view(struct as_link *link, const char *path, const char *member,
+                     void *data, size_t view_off, size_t size,
+                     unsigned flags) {
+  if (!libelf_ready(link))
+    return -1;
+  uint32_t input = new_input(link, path, flags);
+  struct as_input *in = link->inputs[input];
+  in->size = size;
+  in->view = true;
+  in->view_off = view_off;
+  in->view_size = size;
+  in->kind = AS_INPUT_OBJECT;
+  switch (identify(data, size)) {
+  case KIND_ELF:
+  case KIND_BITCODE: {
+    struct as_source src = {.input = input,
+                            .member = member,
+                            .data = data,
+                            .file_off = view_off,
+                            .size = size};
+    in->nunits = 1;
+    uint32_t unit = as_add_unit(link, &src);
+    if (unit != AS_NO_UNIT && link->units[unit]->shared)
+      in->kind = AS_INPUT_SHARED;
+    return unit == AS_NO_UNIT ? -1 : 0;
+  }
+  case KIND_TEXT:
+    /* The plugin sees linker scripts too: those are the linker's. */
+    if (flags & AS_ADD_SCRIPT_OK) {
+      in->kind = AS_INPUT_SCRIPT;
+      return 0;
+    }
+    break;
+  default:
+    break;
+  }
+  char *origin =
+      member ? as_xasprintf("%s(%s)", path, member) : as_xstrdup(path);
+  input_error(link, origin, bad_format);
+  free(origin);
+  return -1;
+}

@@ -1,0 +1,90 @@
+/* Units: making one, and what its symbol names mean to allocsel. Every
+ * scanner (ELF, bitcode) builds its units through these. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char marker_prefix[] = "__allocsel_allocator_";
+
+enum as_name_class as_classify_name(const char *name) {
+  if (name[0] != '_' || name[1] != '_')
+    return strcmp(name, "mallocx") == 0 ? AS_NAME_JEMALLOC : AS_NAME_NONE;
+  if (strncmp(name + 2, "rust_", 5) == 0) {
+    for (int i = 0; i < AS_ABI_COUNT; i++)
+      if (strcmp(name, as_abi[i]) == 0)
+        return (enum as_name_class)i;
+    return AS_NAME_NONE;
+  }
+  if (strncmp(name + 2, "allocsel_", 9) != 0)
+    return AS_NAME_NONE;
+  if (strcmp(name, "__allocsel_needs_allocator") == 0)
+    return AS_NAME_NEEDS;
+  if (strncmp(name, marker_prefix, sizeof marker_prefix - 1) == 0 &&
+      name[sizeof marker_prefix - 1])
+    return AS_NAME_MARKER;
+  return AS_NAME_NONE;
+}
+
+uint32_t as_unit_new(struct as_link *link, uint32_t input, const char *member,
+                     size_t member_off) {
+  struct as_unit *u = as_xcalloc(1, sizeof *u);
+  *u = (struct as_unit){.input = input,
+                        .member = member ? as_xstrdup(member) : NULL,
+                        .member_off = member_off};
+  *AS_PUSH(link->units, link->nunits, link->cap_units) = u;
+  return (uint32_t)(link->nunits - 1);
+}
+
+/* Records what a symbol tells about allocators. */
+static void note_class(struct as_unit *u, enum as_name_class c,
+                       const char *name, bool defined) {
+  if (c == AS_NAME_NONE)
+    return;
+  if ((int)c < AS_ABI_COUNT) {
+    *(defined ? &u->abi_defined : &u->abi_undef) |= 1u << c;
+    return;
+  }
+  if (!defined)
+    return;
+  if (c == AS_NAME_NEEDS)
+    u->needs_marker = true;
+  else if (c == AS_NAME_JEMALLOC)
+    u->defines_jemalloc = true;
+  else if (!u->allocator)
+    u->allocator = as_xstrdup(name + sizeof marker_prefix - 1);
+}
+
+void as_unit_add_symbol(struct as_link *link, struct as_unit *u,
+                        struct as_unit_caps *caps, const char *name,
+                        size_t len, bool defined, bool weak) {
+  uint32_t id = as_symtab_intern(link->symtab, name, len);
+  note_class(u, as_classify_name(as_sym_name(link, id)), as_sym_name(link, id),
+             defined);
+  if (defined)
+    *AS_PUSH(u->defs, u->ndefs, caps->defs) = id;
+  else if (!weak) /* weak references never pull members in */
+    *AS_PUSH(u->undefs, u->nundefs, caps->undefs) = id;
+}
+
+/* The quick scan's form: classify only, intern nothing. */
+void as_unit_note_symbol(struct as_unit *u, const char *name, bool defined) {
+  note_class(u, as_classify_name(name), name, defined);
+}
+
+void as_unit_finish(struct as_link *link, struct as_unit *u) {
+  u->abi_undef &= ~u->abi_defined;
+  if (u->allocator || u->abi_defined || u->needs_marker)
+    link->full_needed = true;
+}
+
+void as_unit_clear(struct as_unit *u) {
+  free(u->defs);
+  free(u->undefs);
+  free((char *)u->allocator);
+  u->defs = u->undefs = NULL;
+  u->ndefs = u->nundefs = 0;
+  u->allocator = NULL;
+  u->abi_defined = u->abi_undef = 0;
+  u->needs_marker = u->defines_jemalloc = false;
+}
