@@ -364,10 +364,13 @@ int as_decide(struct as_link *link, const struct as_request *req,
       }
     }
     decide(&r, out);
+    /* jemalloc's library goes with its allocator unless the link
+     * already holds jemalloc's code (a unit defining mallocx). */
     if (out->name && strcmp(out->name, "jemalloc") == 0) {
-      uint32_t mallocx = as_symtab_intern(link->symtab, "mallocx", 7);
-      out->needs_jemalloc =
-          as_symtab_get(link->symtab, mallocx)->def == AS_NO_UNIT;
+      out->needs_jemalloc = true;
+      for (size_t i = 0; i < link->nunits; i++)
+        if (link->units[i]->linked && link->units[i]->defines_jemalloc)
+          out->needs_jemalloc = false;
     }
   }
   for (size_t i = 0; i < r.ncands; i++) {

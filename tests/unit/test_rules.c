@@ -43,6 +43,25 @@ static void test_default_executable_jemalloc(void **state) {
   as_link_free(link);
 }
 
+/* jemalloc's own library among the inputs: its code is linked already, on
+ * the quick path (no allocator among the inputs) as on the full one. */
+static void test_jemalloc_already_linked(void **state) {
+  (void)state;
+  struct as_link *link = new_link(AS_EXECUTABLE, FX_USER, JEMALLOC_SO, NULL);
+  struct as_decision d;
+  assert_int_equal(decide(link, NULL, &env_je, &d), 0);
+  assert_false(link->full_needed);
+  assert_inject_shipped(&d, "jemalloc");
+  assert_false(d.needs_jemalloc);
+  as_decision_free(&d);
+  as_link_free(link);
+  link = new_link(AS_EXECUTABLE, FX_USER, JEMALLOC_SO, NULL);
+  assert_int_equal(decide(link, &req_jemalloc, &env_je, &d), 0);
+  assert_false(d.needs_jemalloc);
+  as_decision_free(&d);
+  as_link_free(link);
+}
+
 static void test_default_executable_no_jemalloc(void **state) {
   (void)state;
   struct as_link *link = new_link(AS_EXECUTABLE, FX_USER, NULL);
@@ -378,6 +397,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_default_executable_jemalloc),
       cmocka_unit_test(test_default_executable_no_jemalloc),
+      cmocka_unit_test(test_jemalloc_already_linked),
       cmocka_unit_test(test_default_other_types),
       cmocka_unit_test(test_linked_wins_over_default),
       cmocka_unit_test(test_linked_from_archive),
