@@ -7,19 +7,16 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <spawn.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "frontend.h"
 #include "ld_cmdline.h"
-#include "record.h"
-#include "selector.h"
-
-extern char **environ;
 
 static const struct {
   const char *name, *program;
@@ -80,22 +77,73 @@ static char *resolve_linker(const char *choice) {
   return find_program(choice);
 }
 
+/* The linker allocsel-ld would run is allocsel-ld itself (a name, a path,
+ * a symlink or a wrapper that comes back here): it would run itself
+ * without end. ALLOCSEL_LD_ACTIVE is set for the linker it runs. */
+static bool runs_itself(const char *linker) {
+  char self[PATH_MAX], real[PATH_MAX];
+  if (getenv("ALLOCSEL_LD_ACTIVE"))
+    return true;
+  return realpath("/proc/self/exe", self) && realpath(linker, real) &&
+         strcmp(self, real) == 0;
+}
+
+/* Signals that end a link reach the real linker; allocsel-ld waits for it
+ * to finish, then ends the same way. If allocsel-ld itself is killed, the
+ * kernel ends the linker (PR_SET_PDEATHSIG). */
+static volatile sig_atomic_t child_pid, forwarded;
+
+static void forward(int sig) {
+  forwarded = sig;
+  if (child_pid > 0)
+    kill((pid_t)child_pid, sig);
+}
+
+static const int ended_by[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
 static int run(char **argv) {
-  pid_t pid;
-  int err = posix_spawn(&pid, argv[0], NULL, NULL, argv, environ);
-  if (err != 0) {
+  struct sigaction sa = {.sa_handler = forward}, old[4];
+  sigemptyset(&sa.sa_mask);
+  /* A signal ignored when we started (nohup, a background job) stays
+   * ignored, for us and the linker. */
+  for (size_t i = 0; i < 4; i++)
+    if (sigaction(ended_by[i], NULL, &old[i]) == 0 &&
+        old[i].sa_handler != SIG_IGN)
+      sigaction(ended_by[i], &sa, NULL);
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    for (size_t i = 0; i < 4; i++)
+      sigaction(ended_by[i], &old[i], NULL);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+      _exit(128 + SIGKILL); /* allocsel-ld died before prctl */
+    setenv("ALLOCSEL_LD_ACTIVE", "1", 1);
+    execv(argv[0], argv);
     fprintf(stderr, "allocsel: error: cannot run %s: %s\n", argv[0],
-            strerror(err));
+            strerror(errno));
+    _exit(2);
+  }
+  if (pid < 0) {
+    fprintf(stderr, "allocsel: error: cannot run %s: %s\n", argv[0],
+            strerror(errno));
     return 2;
   }
+  child_pid = pid;
+  if (forwarded)
+    kill(pid, forwarded); /* a signal that came before child_pid was set */
   int status;
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR)
       return 2;
+  child_pid = 0;
+  for (size_t i = 0; i < 4; i++)
+    sigaction(ended_by[i], &old[i], NULL);
   if (WIFEXITED(status))
     return WEXITSTATUS(status);
-  fprintf(stderr, "allocsel: error: %s killed by signal %d\n", argv[0],
-          WTERMSIG(status));
+  if (!forwarded)
+    fprintf(stderr, "allocsel: error: %s killed by signal %d\n", argv[0],
+            WTERMSIG(status));
   return 128 + WTERMSIG(status);
 }
 
@@ -107,49 +155,36 @@ static enum as_output_type output_type(const struct ld_cmdline *cl) {
  * the diagnostics. */
 static int decide(const struct ld_cmdline *cl, enum as_output_type type,
                   struct as_env *env, struct as_decision *dec) {
-  const char *env_alloc = getenv("ALLOCSEL_ALLOCATOR");
-  char *origin = NULL;
-  struct as_request req = {0};
-  if (cl->allocator) {
-    req.allocator = cl->allocator;
-    origin = as_xasprintf("--allocsel-allocator=%s", cl->allocator);
-  } else if (env_alloc && *env_alloc) {
-    req.allocator = env_alloc;
-    origin = as_xasprintf("ALLOCSEL_ALLOCATOR=%s", env_alloc);
-  }
-  req.origin = origin;
-
+  struct as_request req;
+  as_request_init(&req, cl->allocator, "--allocsel-allocator");
   struct as_link *link = as_link_new(type);
+  link->libdir = env->libdir;
   ld_cmdline_add_inputs(cl, link);
-  /* Bitcode added to the command line goes through the same LTO as the
-   * program's (lld and mold natively, bfd and gold through LLVMgold.so);
-   * a staticlib is for foreign links, which may not do LTO. */
-  env->lto_inject = type != AS_STATICLIB;
   if (as_diag_exit_code(link) == 0 && as_link_add_request(link, &req) == 0) {
     as_link_resolve(link);
     as_decide(link, &req, env, dec);
   }
   as_diag_print(link, stderr);
   int rc = as_diag_exit_code(link);
-  if (rc == 0 && (cl->verbose || getenv("ALLOCSEL_VERBOSE")))
+  if (rc == 0 && (cl->verbose || as_env_flag("ALLOCSEL_VERBOSE")))
     fprintf(stderr, "allocsel: allocator: %s (%s)%s\n",
             dec->name ? dec->name : "none", dec->reason,
             dec->inject_bitcode ? ", as bitcode for LTO" : "");
   as_link_free(link);
-  free(origin);
+  as_request_free(&req);
   return rc;
 }
 
 int main(int argc, char **argv) {
   struct ld_cmdline cl;
   ld_cmdline_parse(&cl, argc, argv);
-  int rc = 0;
-  char *linker = NULL;
+  int rc = 0, record_fd = -1;
+  char *linker = NULL, *record = NULL;
   char *libdir = as_default_libdir();
   struct as_env env;
   as_env_init(&env, libdir);
   struct as_decision dec = {0};
-  char **out = NULL, *record = NULL;
+  char **out = NULL;
 
   if (cl.error) {
     rc = usage_error("%s", cl.error);
@@ -165,6 +200,12 @@ int main(int argc, char **argv) {
     rc = usage_error("cannot find the linker '%s'", choice);
     goto done;
   }
+  if (runs_itself(linker)) {
+    rc = usage_error("the linker '%s' is allocsel-ld itself: name the real "
+                     "linker (lld, mold, bfd, gold or its path)",
+                     choice);
+    goto done;
+  }
   if (cl.dropped_plugin &&
       (strcmp(choice, "lld") == 0 || strcmp(choice, "mold") == 0))
     fprintf(stderr,
@@ -178,43 +219,36 @@ int main(int argc, char **argv) {
                      cl.type);
     goto done;
   }
+  /* Bitcode added to the command line goes through the same LTO as the
+   * program's (lld and mold natively, bfd and gold through LLVMgold.so);
+   * a staticlib is for foreign links, which may not do LTO. */
+  env.lto_inject = type != AS_STATICLIB;
+  env.static_link = cl.is_static;
+  const char *added[AS_MAX_DECISION_INPUTS];
+  size_t nadded = 0;
   /* --version or --help alone: nothing to decide, nothing to record. */
   if (!(cl.no_inputs_needed && cl.ninputs == 0)) {
     if ((rc = decide(&cl, type, &env, &dec)) != 0)
       goto done;
-    if (dec.needs_jemalloc && (cl.is_static || type == AS_STATICLIB) &&
-        !env.jemalloc_static) {
-      rc = usage_error("%s", "static linking with jemalloc needs "
-                             "libjemalloc_pic.a, which is not installed");
-      goto done;
-    }
+    nadded = as_decision_inputs(&dec, &env, type, added);
     char *error = NULL;
-    record = as_record_object(&dec, type, &error);
-    if (!record) {
+    record_fd = as_record_object(&dec, type, &record, &error);
+    if (record_fd < 0) {
       rc = usage_error("%s", error);
       free(error);
       goto done;
     }
   }
 
-  /* linker, arguments before the first library, allocator, jemalloc, rest. */
-  out = as_xcalloc(cl.npass + 6, sizeof *out);
+  /* linker, arguments before the first library, what the decision adds,
+   * the record, the rest. */
+  out = as_xcalloc(cl.npass + nadded + 3, sizeof *out);
   size_t n = 0;
   out[n++] = linker;
   for (size_t i = 0; i < cl.inject_at; i++)
     out[n++] = cl.pass[i];
-  if (dec.inject_object)
-    out[n++] = dec.inject_object;
-  /* jemalloc's code: a static executable or a staticlib takes its archive
-   * (the former also libm, which it calls); an rlib none (the final link
-   * adds it); anything else the shared library. */
-  if (dec.needs_jemalloc && (cl.is_static || type == AS_STATICLIB)) {
-    out[n++] = (char *)env.jemalloc_static;
-    if (type != AS_STATICLIB)
-      out[n++] = "-lm";
-  } else if (dec.needs_jemalloc && type != AS_RLIB) {
-    out[n++] = (char *)env.jemalloc_library;
-  }
+  for (size_t i = 0; i < nadded; i++)
+    out[n++] = (char *)added[i];
   if (record)
     out[n++] = record;
   for (size_t i = cl.inject_at; i < cl.npass; i++)
@@ -222,8 +256,8 @@ int main(int argc, char **argv) {
   rc = run(out);
 
 done:
-  if (record)
-    unlink(record);
+  if (record_fd >= 0)
+    close(record_fd);
   free(record);
   free(out);
   as_decision_free(&dec);

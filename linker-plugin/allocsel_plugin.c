@@ -17,7 +17,7 @@
 #include <plugin-api.h>
 
 #include "ar_format.h"
-#include "internal.h"
+#include "frontend.h"
 #include "ld_cmdline.h"
 #include "record.h"
 #include "selector.h"
@@ -31,9 +31,11 @@ static struct {
   struct as_link *link;
   bool saw_bitcode; /* some view was LLVM bitcode: no plugin before us
                      * claims it */
-  char *record;     /* temporary object holding the decision note */
+  char *record;     /* the decision note's object, "/dev/fd/N" */
+  int record_fd;
+  bool allow_abi_redirect;
   char *libdir;     /* lib/allocsel: where this plugin was loaded from */
-} plugin = {.output = -1};
+} plugin = {.output = -1, .record_fd = -1};
 
 static struct as_link *new_link(enum as_output_type type) {
   struct as_link *link = as_link_new(type);
@@ -177,21 +179,12 @@ static enum ld_plugin_status all_symbols_read(void) {
   }
   link->type = type;
 
-  const char *env_alloc = getenv("ALLOCSEL_ALLOCATOR");
-  struct as_request req = {0};
-  char *origin = NULL;
-  if (plugin.allocator) {
-    req.allocator = plugin.allocator;
-    origin = as_xasprintf("-plugin-opt allocator=%s", plugin.allocator);
-  } else if (env_alloc && *env_alloc) {
-    req.allocator = env_alloc;
-    origin = as_xasprintf("ALLOCSEL_ALLOCATOR=%s", env_alloc);
-  }
-  req.origin = origin;
-
+  struct as_request req;
+  as_request_init(&req, plugin.allocator, "-plugin-opt allocator");
   struct ld_cmdline cl;
   read_cmdline(&cl);
-  if (cl.plugin_before && !plugin.saw_bitcode) {
+  bool from_cmdline = cl.plugin_before && !plugin.saw_bitcode;
+  if (from_cmdline) {
     /* A plugin before ours (clang puts LLVMgold.so first under -flto)
      * claimed the bitcode inputs, so claim_file never showed them to us:
      * read the whole link from the command line instead, as allocsel-ld
@@ -206,17 +199,26 @@ static enum ld_plugin_status all_symbols_read(void) {
   /* What add_input_file adds after all_symbols_read is never offered to
    * LLVMgold.so: the plugin injects native allocators only. */
   env.lto_inject = false;
+  env.static_link = cl.is_static;
   if (type == AS_EXECUTABLE && cl.is_static) {
     /* What add_input_file adds comes after libc.a, whose malloc is in by
      * then: jemalloc cannot replace it from here. */
-    env.jemalloc_library = NULL;
-    env.jemalloc_why_not = "the linker plugin cannot add jemalloc to a static "
-                           "executable (use allocsel-ld)";
+    env.jemalloc_static = NULL;
+    env.jemalloc_static_why_not = "the linker plugin cannot add jemalloc to "
+                                  "a static executable (allocsel-ld can)";
   }
-  if (type == AS_STATICLIB && !env.jemalloc_static) {
-    env.jemalloc_library = NULL;
-    env.jemalloc_why_not = "jemalloc's static library is not installed";
+  /* What the views cannot tell: options that redirect symbols, and which
+   * files were given with --just-symbols (the linker shows them to
+   * plugins like any input). */
+  if (!from_cmdline) { /* ld_cmdline_add_inputs did both */
+    for (size_t i = 0; i < cl.nredirects; i++)
+      as_link_redirect(link, cl.redirects[i].option, cl.redirects[i].symbol);
+    for (size_t i = 0; i < cl.ninputs; i++)
+      for (size_t j = 0; cl.inputs[i].just_symbols && j < link->ninputs; j++)
+        if (strcmp(link->inputs[j]->path, cl.inputs[i].path) == 0)
+          link->inputs[j]->flags |= AS_ADD_JUST_SYMBOLS;
   }
+  link->allow_abi_redirect |= cl.allow_abi_redirect || plugin.allow_abi_redirect;
   struct as_decision d = {0};
   if (as_diag_exit_code(link) == 0 && as_link_add_request(link, &req) == 0) {
     as_link_resolve(link);
@@ -231,20 +233,16 @@ static enum ld_plugin_status all_symbols_read(void) {
                            : "see the error above");
     status = LDPS_ERR;
   } else {
-    if (plugin.verbose || getenv("ALLOCSEL_VERBOSE"))
+    if (plugin.verbose || as_env_flag("ALLOCSEL_VERBOSE"))
       fprintf(stderr, "allocsel: allocator: %s (%s)\n",
               d.name ? d.name : "none", d.reason);
-    if (d.inject_object)
-      plugin.add_input_file(d.inject_object);
-    /* jemalloc's code: a staticlib takes its archive, an rlib none (the
-     * final link adds it), anything else the shared library. */
-    if (d.needs_jemalloc && type == AS_STATICLIB && env.jemalloc_static)
-      plugin.add_input_file(env.jemalloc_static);
-    else if (d.needs_jemalloc && type != AS_RLIB && type != AS_STATICLIB)
-      plugin.add_input_file(env.jemalloc_library);
+    const char *added[AS_MAX_DECISION_INPUTS];
+    size_t nadded = as_decision_inputs(&d, &env, type, added);
+    for (size_t i = 0; i < nadded; i++)
+      plugin.add_input_file(added[i]);
     char *error = NULL;
-    plugin.record = as_record_object(&d, type, &error);
-    if (plugin.record) {
+    plugin.record_fd = as_record_object(&d, type, &plugin.record, &error);
+    if (plugin.record_fd >= 0) {
       plugin.add_input_file(plugin.record);
     } else {
       plugin.message(LDPL_FATAL, "allocsel: %s", error);
@@ -254,16 +252,16 @@ static enum ld_plugin_status all_symbols_read(void) {
   }
   as_decision_free(&d);
   ld_cmdline_free(&cl);
-  free(origin);
+  as_request_free(&req);
   return status;
 }
 
 static enum ld_plugin_status cleanup(void) {
-  if (plugin.record) {
-    unlink(plugin.record);
-    free(plugin.record);
-    plugin.record = NULL;
-  }
+  if (plugin.record_fd >= 0)
+    close(plugin.record_fd);
+  plugin.record_fd = -1;
+  free(plugin.record);
+  plugin.record = NULL;
   as_link_free(plugin.link);
   plugin.link = NULL;
   free(plugin.libdir);
@@ -278,10 +276,12 @@ static enum ld_plugin_status option(const char *opt) {
     plugin.type = opt + 5;
   else if (strcmp(opt, "verbose") == 0)
     plugin.verbose = true;
+  else if (strcmp(opt, "allow-abi-redirect") == 0)
+    plugin.allow_abi_redirect = true;
   else {
     plugin.message(LDPL_FATAL,
                    "allocsel: unknown plugin option '%s' (expected "
-                   "allocator=NAME|PATH, type=TYPE or verbose)",
+                   "allocator=NAME|PATH, type=TYPE, verbose or allow-abi-redirect)",
                    opt);
     return LDPS_ERR;
   }

@@ -4,8 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#include "internal.h"
+#include "frontend.h"
 
 /* Long options whose argument may come as the next word (lld's
  * Separate/JoinedOrSeparate set, bfd's equivalents). Either one or two
@@ -87,23 +88,48 @@ static void push(struct arglist *a, char *s) {
   *AS_PUSH(a->v, a->n, a->cap) = s;
 }
 
+/* The @FILEs being expanded, outermost first: one that includes itself
+ * (directly or through others) is refused, as GNU ld refuses it, instead
+ * of expanding without end. */
+struct rsp_stack {
+  dev_t dev[32];
+  ino_t ino[32];
+  int depth;
+};
+
 /* Expands @FILE as libiberty does: whitespace separates words, quotes and
- * backslashes escape; an unreadable @FILE stays as it is. */
-static bool expand(struct arglist *out, const char *arg, int depth) {
-  FILE *f = arg[0] == '@' && depth < 32 ? fopen(arg + 1, "r") : NULL;
-  if (!f) {
+ * backslashes escape; an unreadable @FILE stays as it is. Returns true if
+ * `arg` was an @FILE that was read. */
+static bool expand(struct arglist *out, const char *arg, struct rsp_stack *rs,
+                   char **error) {
+  FILE *f = arg[0] == '@' ? fopen(arg + 1, "r") : NULL;
+  struct stat st;
+  if (!f || fstat(fileno(f), &st) != 0) {
+    if (f)
+      fclose(f);
     push(out, as_xstrdup(arg));
     return false;
   }
+  bool loop = rs->depth >= 32;
+  for (int i = 0; i < rs->depth && !loop; i++)
+    loop = rs->dev[i] == st.st_dev && rs->ino[i] == st.st_ino;
+  if (loop) {
+    fclose(f);
+    if (!*error)
+      *error = as_xasprintf("%s: response file includes itself", arg);
+    return true;
+  }
+  rs->dev[rs->depth] = st.st_dev;
+  rs->ino[rs->depth++] = st.st_ino;
   char *word = NULL;
   size_t len = 0, cap = 0;
   bool in_word = false;
   int quote = 0, c;
-  while ((c = getc(f)) != EOF) {
+  while ((c = getc(f)) != EOF && !*error) {
     if (!quote && (c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
       if (in_word) {
         *AS_PUSH(word, len, cap) = '\0';
-        expand(out, word, depth + 1);
+        expand(out, word, rs, error);
         len = 0;
         in_word = false;
       }
@@ -123,10 +149,11 @@ static bool expand(struct arglist *out, const char *arg, int depth) {
     }
     *AS_PUSH(word, len, cap) = (char)c;
   }
-  if (in_word) {
+  if (in_word && !*error) {
     *AS_PUSH(word, len, cap) = '\0';
-    expand(out, word, depth + 1);
+    expand(out, word, rs, error);
   }
+  rs->depth--;
   free(word);
   fclose(f);
   return true;
@@ -153,7 +180,7 @@ static bool is(const char *key, const char *a, const char *b) {
 }
 
 struct state {
-  bool whole, static_search;
+  bool whole, static_search, lazy;
 };
 
 static void add_lib(struct ld_cmdline *cl, const char *name,
@@ -162,7 +189,8 @@ static void add_lib(struct ld_cmdline *cl, const char *name,
   *in = (struct ld_input){.lib = as_xasprintf("-l%s", name),
                           .path = as_xstrdup(name),
                           .whole = st->whole,
-                          .static_search = st->static_search};
+                          .static_search = st->static_search,
+                          .lazy = st->lazy};
 }
 
 /* The arguments for the real linker: the words kept, with each @FILE passed
@@ -204,14 +232,15 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
       as_xcalloc((size_t)(argc > 0 ? argc : 1), sizeof *from_file);
   for (int i = 1; i < argc; i++) {
     first_word[i - 1] = args.n;
-    from_file[i - 1] = expand(&args, argv[i], 0);
+    struct rsp_stack rs = {.depth = 0};
+    from_file[i - 1] = expand(&args, argv[i], &rs, &cl->error);
   }
   if (argc > 0)
     first_word[argc - 1] = args.n;
   bool *keep = as_xcalloc(args.n ? args.n : 1, sizeof *keep);
   size_t inject = SIZE_MAX;
 
-  size_t cap_inputs = 0, cap_dirs = 0;
+  size_t cap_inputs = 0, cap_dirs = 0, cap_redirects = 0;
   struct state st = {0}, saved[16];
   size_t nsaved = 0;
   const char *sysroot = NULL;
@@ -222,7 +251,8 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
     char *arg = args.v[i];
     if (arg[0] != '-' || arg[1] == '\0') {
       struct ld_input *in = AS_PUSH(cl->inputs, cl->ninputs, cap_inputs);
-      *in = (struct ld_input){.path = as_xstrdup(arg), .whole = st.whole};
+      *in = (struct ld_input){
+          .path = as_xstrdup(arg), .whole = st.whole, .lazy = st.lazy};
       size_t n = strlen(arg);
       if (inject == SIZE_MAX &&
           ((n > 2 && strcmp(arg + n - 2, ".a") == 0) || strstr(arg, ".so")))
@@ -243,6 +273,8 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
                                                          : NULL;
       if (strcmp(name, "verbose") == 0 && !value) {
         cl->verbose = true;
+      } else if (strcmp(name, "allow-abi-redirect") == 0 && !value) {
+        cl->allow_abi_redirect = true;
       } else if (!slot) {
         free(cl->error);
         cl->error = as_xasprintf("unknown option: %s", arg);
@@ -308,6 +340,8 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
         cl->type = optarg + 5;
       else if (optarg && strcmp(optarg, "verbose") == 0)
         cl->verbose = true;
+      else if (optarg && strcmp(optarg, "allow-abi-redirect") == 0)
+        cl->allow_abi_redirect = true;
       continue;
     }
 
@@ -350,6 +384,30 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
     } else if (is(key, "pop-state", NULL)) {
       if (nsaved)
         st = saved[--nsaved];
+    } else if (is(key, "start-lib", NULL)) {
+      st.lazy = true;
+    } else if (is(key, "end-lib", NULL)) {
+      st.lazy = false;
+    } else if (is(key, "defsym", NULL) || is(key, "wrap", NULL)) {
+      /* --defsym=SYM=EXPR, --wrap=SYM: SYM now resolves elsewhere. */
+      if (optarg) {
+        size_t n = strcspn(optarg, "=");
+        struct ld_redirect *r =
+            AS_PUSH(cl->redirects, cl->nredirects, cap_redirects);
+        r->option = as_xasprintf("--%s=%s", key, optarg);
+        r->symbol = as_xstrdup(optarg);
+        r->symbol[n] = '\0';
+      }
+    } else if (is(key, "just-symbols", "R")) {
+      /* -R DIR is -rpath (GNU ld); -R FILE, like --just-symbols, takes
+       * only FILE's symbol addresses. */
+      struct stat sb;
+      if (optarg && !(is(key, "R", NULL) && stat(optarg, &sb) == 0 &&
+                      S_ISDIR(sb.st_mode))) {
+        struct ld_input *in = AS_PUSH(cl->inputs, cl->ninputs, cap_inputs);
+        *in = (struct ld_input){.path = as_xstrdup(optarg),
+                                .just_symbols = true};
+      }
     } else if (is(key, "v", "version") || is(key, "help", "V")) {
       cl->no_inputs_needed = true;
     }
@@ -375,16 +433,21 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
 
 void ld_cmdline_add_inputs(const struct ld_cmdline *cl, struct as_link *link) {
   for (size_t i = 0; i < cl->ninputs; i++) {
-    const char *path = cl->inputs[i].path;
-    if (!path) {
+    const struct ld_input *in = &cl->inputs[i];
+    if (!in->path) {
       as_diag_add(link, AS_ERROR, AS_E_LIBRARY_NOT_FOUND,
-                  "unable to find library %s", cl->inputs[i].lib);
+                  "unable to find library %s", in->lib);
       continue;
     }
-    as_link_add_file(link, path,
+    as_link_add_file(link, in->path,
                      AS_ADD_SCRIPT_OK |
-                         (cl->inputs[i].whole ? AS_ADD_WHOLE_ARCHIVE : 0));
+                         (in->whole ? AS_ADD_WHOLE_ARCHIVE : 0) |
+                         (in->lazy ? AS_ADD_LAZY : 0) |
+                         (in->just_symbols ? AS_ADD_JUST_SYMBOLS : 0));
   }
+  for (size_t i = 0; i < cl->nredirects; i++)
+    as_link_redirect(link, cl->redirects[i].option, cl->redirects[i].symbol);
+  link->allow_abi_redirect = cl->allow_abi_redirect;
 }
 
 void ld_cmdline_free(struct ld_cmdline *cl) {
@@ -394,6 +457,11 @@ void ld_cmdline_free(struct ld_cmdline *cl) {
   }
   for (size_t i = 0; i < cl->ndirs; i++)
     free(cl->dirs[i]);
+  for (size_t i = 0; i < cl->nredirects; i++) {
+    free(cl->redirects[i].option);
+    free(cl->redirects[i].symbol);
+  }
+  free(cl->redirects);
   free(cl->inputs);
   free(cl->dirs);
   for (size_t i = 0; i < cl->nwords; i++)

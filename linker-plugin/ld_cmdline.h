@@ -14,6 +14,14 @@ struct ld_input {
   char *lib;  /* "-lNAME" spelling, for libraries */
   bool whole; /* inside --whole-archive */
   bool static_search;
+  bool lazy;         /* inside --start-lib: loaded only when referenced */
+  bool just_symbols; /* --just-symbols / -R FILE: addresses only */
+};
+
+/* An option that points a symbol elsewhere: --defsym, --wrap. */
+struct ld_redirect {
+  char *option; /* as written, for diagnostics */
+  char *symbol;
 };
 
 struct ld_cmdline {
@@ -29,6 +37,8 @@ struct ld_cmdline {
   size_t ninputs;
   char **dirs; /* -L, in order, sysroot applied */
   size_t ndirs;
+  struct ld_redirect *redirects;
+  size_t nredirects;
 
   const char *output;
   bool shared, relocatable, is_static;
@@ -39,6 +49,7 @@ struct ld_cmdline {
   const char *linker;    /* --allocsel-linker */
   const char *type;      /* --allocsel-type */
   bool verbose;
+  bool allow_abi_redirect; /* --allocsel-allow-abi-redirect */
   const char *dropped_plugin; /* -plugin .../allocsel-plugin.so, removed */
   /* A plugin before allocsel's that may claim inputs allocsel's then never
    * sees (LLVMgold.so claims LLVM bitcode; gcc's liblto_plugin.so, which

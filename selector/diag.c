@@ -56,6 +56,14 @@ void as_diag_note(struct as_diag *d, const char *fmt, ...) {
   va_end(ap);
 }
 
+void as_diag_hint(struct as_diag *d, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  free(d->hint);
+  d->hint = vformat(fmt, ap);
+  va_end(ap);
+}
+
 int as_diag_exit_code(const struct as_link *link) {
   int code = 0;
   for (size_t i = 0; i < link->ndiags; i++)
@@ -75,6 +83,8 @@ void as_diag_print(const struct as_link *link, FILE *out) {
     fprintf(out, "%s: %s: %s\n", link->tool, kind_name(d->kind), d->message);
     for (size_t j = 0; j < d->nnotes; j++)
       fprintf(out, ">>> %s\n", d->notes[j]);
+    if (d->hint)
+      fprintf(out, "hint: %s\n", d->hint);
   }
 }
 
@@ -156,7 +166,9 @@ void as_diag_print_json(const struct as_link *link, FILE *out) {
         putc(',', out);
       as_json_string(out, d->notes[j]);
     }
-    fputs("]}", out);
+    fputs("],\"hint\":", out);
+    as_json_string(out, d->hint);
+    putc('}', out);
   }
   putc(']', out);
 }

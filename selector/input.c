@@ -257,6 +257,11 @@ int as_link_add_view(struct as_link *link, const char *path, const char *member,
       in->kind = AS_INPUT_SHARED;
     return unit == AS_NO_UNIT ? -1 : 0;
   }
+  case KIND_ARCHIVE:
+    /* ld.bfd offers an archive with no members (glibc's libpthread.a)
+     * whole: there is nothing in it; members come as views of their own. */
+    in->kind = AS_INPUT_ARCHIVE;
+    return 0;
   case KIND_TEXT:
     /* The plugin sees linker scripts too: those are the linker's. */
     if (flags & AS_ADD_SCRIPT_OK) {

@@ -95,13 +95,17 @@ static void parse_record(const char *text, size_t len, struct as_record *r) {
   }
 }
 
-/* The artifact's own record: the note whose type matches, else the last. */
+/* The artifact's own record: the note whose type matches, else the last.
+ * A note without allocator= and type= lines is no record of ours; two
+ * matching notes that disagree (a stray note from an input) make the
+ * record untrustworthy: `conflict` is set and the caller says so. */
 static void read_record(Elf *e, const char *want_type, struct as_record *r) {
   size_t shstrndx;
   if (elf_getshdrstrndx(e, &shstrndx) != 0)
     return;
   Elf_Scn *scn = NULL;
   GElf_Shdr sh;
+  struct as_record note = {0};
   while ((scn = elf_nextscn(e, scn))) {
     if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
       continue;
@@ -118,13 +122,28 @@ static void read_record(Elf *e, const char *want_type, struct as_record *r) {
           nh.n_namesz != sizeof AS_RECORD_NOTE_NAME ||
           memcmp(nname, AS_RECORD_NOTE_NAME, nh.n_namesz) != 0)
         continue;
-      if (r->found && r->type && want_type && strcmp(r->type, want_type) == 0)
-        continue; /* keep the matching one */
-      parse_record((const char *)data->d_buf + desc_off, nh.n_descsz, r);
-      r->found = true;
+      parse_record((const char *)data->d_buf + desc_off, nh.n_descsz, &note);
+      if (!note.allocator || !note.type)
+        continue;
       r->count++;
+      bool matches = want_type && strcmp(note.type, want_type) == 0;
+      bool had_match = r->found && r->type && want_type &&
+                       strcmp(r->type, want_type) == 0;
+      if (had_match && matches && strcmp(r->allocator, note.allocator) != 0)
+        r->conflict = true;
+      if (had_match)
+        continue; /* keep the matching one */
+      as_record_free(r);
+      int count = r->count;
+      bool conflict = r->conflict;
+      *r = note;
+      r->count = count;
+      r->conflict = conflict;
+      r->found = true;
+      note = (struct as_record){0};
     }
   }
+  as_record_free(&note);
 }
 
 int as_inspect_record(struct as_link *link, const char *path,
@@ -148,7 +167,7 @@ void as_record_free(struct as_record *r) {
   free(r->type);
   free(r->version);
   free(r->reason);
-  memset(r, 0, sizeof *r);
+  r->allocator = r->type = r->version = r->reason = NULL;
 }
 
 int as_inspect_artifact(struct as_link *link, const char *path,

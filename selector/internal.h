@@ -101,6 +101,5 @@ void as_unit_clear(struct as_unit *u);
 int as_scan_bitcode(struct as_link *link, struct as_unit *u, const char *path,
                     size_t file_off, size_t size);
 void as_bitcode_reader_free(struct as_bitcode_reader *r);
-bool as_is_bitcode(const void *data, size_t size);
 
 #endif

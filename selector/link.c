@@ -65,7 +65,13 @@ void as_link_free(struct as_link *link) {
     for (size_t j = 0; j < d->nnotes; j++)
       free(d->notes[j]);
     free(d->notes);
+    free(d->hint);
   }
+  for (size_t i = 0; i < link->nredirects; i++) {
+    free(link->redirects[i].option);
+    free(link->redirects[i].symbol);
+  }
+  free(link->redirects);
   free(link->inputs);
   free(link->units);
   free(link->diags);
@@ -86,4 +92,10 @@ const char *as_unit_origin(struct as_link *link, const struct as_unit *u) {
 
 const char *as_sym_name(const struct as_link *link, uint32_t id) {
   return as_symtab_get(link->symtab, id)->name;
+}
+
+void as_link_redirect(struct as_link *link, const char *option,
+                      const char *symbol) {
+  *AS_PUSH(link->redirects, link->nredirects, link->cap_redirects) =
+      (struct as_redirect){as_xstrdup(option), as_xstrdup(symbol)};
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -90,20 +91,21 @@ out:
   return rc;
 }
 
-char *as_record_object(const struct as_decision *d, enum as_output_type type,
-                       char **error) {
+int as_record_object(const struct as_decision *d, enum as_output_type type,
+                     char **path, char **error) {
+  *path = NULL;
   if (elf_version(EV_CURRENT) == EV_NONE) {
     *error = as_xstrdup("libelf is out of date");
-    return NULL;
+    return -1;
   }
-  const char *tmp = getenv("TMPDIR");
-  char *path =
-      as_xasprintf("%s/allocsel-record-XXXXXX.o", tmp && *tmp ? tmp : "/tmp");
-  int fd = mkstemps(path, 2);
+  /* In memory, no file: nothing is left behind whatever ends the link,
+   * SIGKILL included. No MFD_CLOEXEC: the real linker that allocsel-ld
+   * runs opens it as /dev/fd/N. */
+  int fd = memfd_create("allocsel-record.o", 0);
   if (fd < 0) {
-    *error = as_xasprintf("cannot create %s: %s", path, strerror(errno));
-    free(path);
-    return NULL;
+    *error = as_xasprintf("cannot create the decision record: %s",
+                          strerror(errno));
+    return -1;
   }
   char *text =
       as_xasprintf("allocator=%s\ntype=%s\nversion=%s\nreason=%s\n",
@@ -111,11 +113,10 @@ char *as_record_object(const struct as_decision *d, enum as_output_type type,
                    AS_VERSION, d->reason ? d->reason : "");
   int rc = write_object(fd, text, error);
   free(text);
-  close(fd);
   if (rc != 0) {
-    unlink(path);
-    free(path);
-    return NULL;
+    close(fd);
+    return -1;
   }
-  return path;
+  *path = as_xasprintf("/dev/fd/%d", fd);
+  return fd;
 }

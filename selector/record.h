@@ -12,9 +12,11 @@
 #define AS_RECORD_NOTE_NAME "allocsel"
 #define AS_RECORD_NOTE_TYPE 1
 
-/* Writes a temporary relocatable object holding the note for `d`; returns
- * its malloc'd path (the caller unlinks it) or NULL with a malloc'd *error. */
-char *as_record_object(const struct as_decision *d, enum as_output_type type,
-                       char **error);
+/* Writes a relocatable object holding the note for `d` into an in-memory
+ * file: returns its descriptor (the caller closes it when the link is
+ * done) with *path naming it ("/dev/fd/N", valid in this process and the
+ * linker it runs), or -1 with a malloc'd *error. */
+int as_record_object(const struct as_decision *d, enum as_output_type type,
+                     char **path, char **error);
 
 #endif

@@ -19,6 +19,14 @@ static void link_unit(struct resolver *r, uint32_t unit) {
   *AS_PUSH(r->work, r->nwork, r->cap_work) = unit;
 }
 
+/* A lazy symbol's unit: an archive member by its offset, or a --start-lib
+ * object, whose unit index stands in lazy_off. */
+static uint32_t load_lazy(struct as_link *link, uint32_t input, size_t off) {
+  if (link->inputs[input]->kind == AS_INPUT_ARCHIVE)
+    return as_archive_load_member(link, input, off);
+  return (uint32_t)off;
+}
+
 /* Publishes a linked unit's symbols; references to lazy symbols extract. */
 static void publish(struct resolver *r, uint32_t unit) {
   struct as_link *link = r->link;
@@ -39,7 +47,7 @@ static void publish(struct resolver *r, uint32_t unit) {
       continue;
     s->referenced = true;
     if (s->lazy_input != AS_NO_UNIT)
-      link_unit(r, as_archive_load_member(link, s->lazy_input, s->lazy_off));
+      link_unit(r, load_lazy(link, s->lazy_input, s->lazy_off));
   }
 }
 
@@ -51,7 +59,7 @@ static void offer_lazy(void *ctx, uint32_t input, uint32_t sym, size_t off) {
   if (s->referenced) {
     /* Publish at once: later index entries for the same symbols (another
      * member defining them) must see them defined, as in lld. */
-    link_unit(r, as_archive_load_member(r->link, input, off));
+    link_unit(r, load_lazy(r->link, input, off));
     while (r->nwork)
       publish(r, r->work[--r->nwork]);
     return;
@@ -66,7 +74,9 @@ void as_link_resolve(struct as_link *link) {
    * link pulls in does not matter. The common case, and the fast one. */
   if (!link->full_needed && !link->want_symbols) {
     for (uint32_t i = 0; i < link->ninputs; i++)
-      for (uint32_t u = 0; u < link->inputs[i]->nunits; u++)
+      for (uint32_t u = 0; u < link->inputs[i]->nunits &&
+                           !(link->inputs[i]->flags & AS_ADD_JUST_SYMBOLS);
+           u++)
         link->units[link->inputs[i]->first_unit + u]->linked = true;
     return;
   }
@@ -76,7 +86,18 @@ void as_link_resolve(struct as_link *link) {
   struct resolver r = {.link = link};
   for (uint32_t i = 0; i < link->ninputs; i++) {
     struct as_input *in = link->inputs[i];
-    for (uint32_t u = 0; u < in->nunits; u++)
+    if (in->flags & AS_ADD_JUST_SYMBOLS)
+      continue; /* addresses only: nothing of it is linked */
+    if (in->flags & AS_ADD_LAZY) {
+      /* --start-lib objects: their definitions are lazy, as an archive's
+       * index is (lld, gold). */
+      for (uint32_t u = 0; u < in->nunits; u++) {
+        const struct as_unit *unit = link->units[in->first_unit + u];
+        for (uint32_t j = 0; j < unit->ndefs; j++)
+          offer_lazy(&r, i, unit->defs[j], in->first_unit + u);
+      }
+    }
+    for (uint32_t u = 0; u < in->nunits && !(in->flags & AS_ADD_LAZY); u++)
       link_unit(&r, in->first_unit + u);
     if (in->kind == AS_INPUT_ARCHIVE && in->archive &&
         !(in->flags & AS_ADD_WHOLE_ARCHIVE))

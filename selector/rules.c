@@ -135,10 +135,13 @@ static int check_request(struct rules *r) {
   if (!req || !req->allocator)
     return 0;
   if (is_shipped(req->allocator)) {
-    if (strcmp(req->allocator, "jemalloc") == 0 && !r->env->jemalloc_library) {
+    const char *why_not;
+    if (strcmp(req->allocator, "jemalloc") == 0 &&
+        !as_jemalloc_usable(r->env, link->type, &why_not)) {
       as_diag_add(link, AS_ERROR, AS_E_JEMALLOC_MISSING,
-                  "allocator 'jemalloc' (from %s) is not available: %s",
-                  req->origin, r->env->jemalloc_why_not);
+                  "allocator 'jemalloc' (from %s) is not available%s: %s",
+                  req->origin, r->env->static_link ? " to a static link" : "",
+                  why_not);
       return -1;
     }
     add_candidate(r, as_xstrdup(req->allocator),
@@ -158,6 +161,42 @@ static int check_request(struct rules *r) {
     return -1;
   }
   return 0; /* the file could not be read: already reported */
+}
+
+/* The ABI must stay the allocator's: --defsym or --wrap on an entry point,
+ * or --just-symbols with a file defining it, would send the program's calls
+ * somewhere else (a half-served ABI, or another program's addresses). */
+static void check_redirects(struct as_link *link) {
+  if (link->allow_abi_redirect)
+    return;
+  for (size_t i = 0; i < link->nredirects; i++) {
+    const struct as_redirect *rd = &link->redirects[i];
+    for (int k = 0; k < AS_ABI_COUNT; k++)
+      if (strcmp(rd->symbol, as_abi[k]) == 0) {
+        struct as_diag *d = as_diag_add(
+            link, AS_ERROR, AS_E_ABI_REDIRECTED,
+            "%s redirects the allocator ABI entry point %s", rd->option,
+            as_abi[k]);
+        as_diag_note(d, "the program's calls to %s would not reach the "
+                        "allocator's", as_abi[k]);
+        as_diag_hint(d, "drop the option, or pass "
+                        "--allocsel-allow-abi-redirect if the redirection "
+                        "is meant");
+      }
+  }
+  for (size_t i = 0; i < link->nunits; i++) {
+    const struct as_unit *u = link->units[i];
+    if (!(link->inputs[u->input]->flags & AS_ADD_JUST_SYMBOLS) ||
+        !(u->abi_defined || u->allocator))
+      continue;
+    struct as_diag *d = as_diag_add(
+        link, AS_ERROR, AS_E_ABI_REDIRECTED,
+        "--just-symbols %s: it defines the allocator ABI, whose addresses "
+        "belong to another program",
+        as_unit_origin(link, u));
+    as_diag_hint(d, "link the allocator itself, or pass "
+                    "--allocsel-allow-abi-redirect if this is meant");
+  }
 }
 
 static void check_count(struct rules *r) {
@@ -304,13 +343,14 @@ static void decide_default(struct rules *r, struct as_decision *out) {
     return;
   }
   const char *name = "system";
+  const char *why_not;
   if (link->type == AS_EXECUTABLE) {
-    if (r->env->jemalloc_library)
+    if (as_jemalloc_usable(r->env, link->type, &why_not))
       name = "jemalloc";
     else
       as_diag_add(link, AS_NOTE, AS_E_JEMALLOC_MISSING,
-                  "%s; the %s gets the 'system' allocator",
-                  r->env->jemalloc_why_not, type);
+                  "%s; the %s%s gets the 'system' allocator", why_not,
+                  r->env->static_link ? "static " : "", type);
   }
   out->how = AS_INJECT;
   out->name = name;
@@ -352,6 +392,7 @@ int as_decide(struct as_link *link, const struct as_request *req,
   if (check_request(&r) == 0) {
     collect_linked(&r);
     check_count(&r);
+    check_redirects(link);
     check_cycles(link);
   }
   int rc = as_diag_exit_code(link);

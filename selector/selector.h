@@ -39,6 +39,7 @@ enum {
   AS_ADD_SCRIPT_OK = 1u << 2,     /* unknown text is a linker script */
   AS_ADD_LAZY = 1u << 3, /* --start-lib object: linked only when referenced,
                           * like an archive member */
+  AS_ADD_JUST_SYMBOLS = 1u << 4, /* --just-symbols: addresses, never linked */
 };
 
 /* A unit: an object file, an archive member or a shared library. */
@@ -86,6 +87,7 @@ struct as_diag {
   char *message;
   char **notes; /* ">>> " lines, without the prefix */
   size_t nnotes;
+  char *hint; /* the fix that applies, printed "hint: ...", or NULL */
 };
 
 struct as_symtab; /* interned symbol names, selector/symtab.c */
@@ -110,6 +112,13 @@ struct as_link {
   bool want_symbols;
   bool full_needed;
   const char *tool; /* prefix for diagnostics: "allocsel" */
+  /* Options that point symbols elsewhere (--defsym, --wrap): the ABI may
+   * not be among them unless the user allows it. */
+  struct as_redirect {
+    char *option, *symbol;
+  } *redirects;
+  size_t nredirects, cap_redirects;
+  bool allow_abi_redirect;
   /* lib/allocsel, where the bitcode reader lives; NULL: the default. */
   const char *libdir;
   /* The bitcode reader process, started for the first bitcode input. */
@@ -120,7 +129,18 @@ struct as_link {
 struct as_request {
   const char *allocator; /* "system", "jemalloc" or a path to an object */
   const char *origin;    /* "--allocator=system", "ALLOCSEL_ALLOCATOR", ... */
+  char *owned_origin;    /* set by as_request_init */
 };
+
+/* The request as every front end reads it: its option (`option_name`
+ * spells it in diagnostics), else ALLOCSEL_ALLOCATOR. Free with
+ * as_request_free. */
+void as_request_init(struct as_request *req, const char *option_value,
+                     const char *option_name);
+void as_request_free(struct as_request *req);
+
+/* A boolean environment variable: set, non-empty and not 0/no/false/off. */
+bool as_env_flag(const char *name);
 
 enum as_how {
   AS_NONE,   /* no allocator (rlib, or nothing to decide) */
@@ -157,22 +177,38 @@ void as_artifact_free(struct as_artifact *a);
 struct as_record {
   bool found;
   int count; /* notes seen: an rlib's ride along into the final link */
+  bool conflict; /* two notes of the artifact's type disagree */
   char *allocator, *type, *version, *reason;
 };
 int as_inspect_record(struct as_link *link, const char *path,
                       const char *want_type, struct as_record *r);
 void as_record_free(struct as_record *r);
 
-/* Where the tools find their allocator objects (lib/allocsel). */
+/* Where the tools find their allocator objects (lib/allocsel), and what
+ * this link can take. */
 struct as_env {
   const char *libdir;
   const char *jemalloc_library; /* libjemalloc.so path, NULL: not installed */
-  const char *jemalloc_static;  /* libjemalloc_pic.a, for staticlibs */
+  const char *jemalloc_static;  /* libjemalloc_pic.a, NULL: not installed */
   const char *jemalloc_why_not; /* why jemalloc_library is NULL */
+  const char *jemalloc_static_why_not; /* why jemalloc_static is NULL */
   /* The front end can add bitcode to an LTO link: the shipped allocators
    * then come as bitcode (lib/allocsel/lto/), so the ABI inlines. */
   bool lto_inject;
+  /* The output links statically (-static): jemalloc comes as its archive. */
+  bool static_link;
 };
+
+/* Can this link take jemalloc? If not, *why_not says why. */
+bool as_jemalloc_usable(const struct as_env *env, enum as_output_type type,
+                        const char **why_not);
+
+/* The inputs a decision adds to the link, in order: the allocator object,
+ * then jemalloc's code where it needs it ("-lm" names libm). */
+enum { AS_MAX_DECISION_INPUTS = 3 };
+size_t as_decision_inputs(const struct as_decision *d,
+                          const struct as_env *env, enum as_output_type type,
+                          const char *out[AS_MAX_DECISION_INPUTS]);
 
 struct as_link *as_link_new(enum as_output_type type);
 void as_link_free(struct as_link *link);
@@ -189,6 +225,11 @@ int as_link_add_view(struct as_link *link, const char *path, const char *member,
                      void *data, size_t view_off, size_t size,
                      unsigned flags);
 
+/* Records an option that points `symbol` elsewhere (--defsym SYM=...,
+ * --wrap SYM); `option` names it in diagnostics. */
+void as_link_redirect(struct as_link *link, const char *option,
+                      const char *symbol);
+
 /* Adds the requested allocator's object when the request is a path; the
  * shipped ones ("system", "jemalloc") are not scanned. Before resolve. */
 int as_link_add_request(struct as_link *link, const struct as_request *req);
@@ -204,6 +245,9 @@ int as_decide(struct as_link *link, const struct as_request *req,
               const struct as_env *env, struct as_decision *out);
 void as_decision_free(struct as_decision *d);
 
+/* Starts with LLVM bitcode's magic (raw or wrapped)? */
+bool as_is_bitcode(const void *data, size_t size);
+
 /* "libfoo.a(bar.o)" or "bar.o"; the string lives until as_link_free. */
 const char *as_unit_origin(struct as_link *link, const struct as_unit *u);
 const char *as_sym_name(const struct as_link *link, uint32_t id);
@@ -216,6 +260,8 @@ struct as_diag *as_diag_add(struct as_link *link, enum as_diag_kind kind,
                             enum as_error error, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void as_diag_note(struct as_diag *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void as_diag_hint(struct as_diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Highest exit code among the errors, 0 if none. */
 int as_diag_exit_code(const struct as_link *link);

@@ -11,8 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ar_format.h"
 #include "ar_writer.h"
-#include "internal.h"
+#include "frontend.h"
 #include "selector.h"
 
 static const char usage_text[] =
@@ -147,18 +148,6 @@ static void print_decision(FILE *f, const struct options *o,
   fputs("}\n", f);
 }
 
-static void request_from(const struct options *o, struct as_request *req,
-                         char **origin) {
-  const char *env = getenv("ALLOCSEL_ALLOCATOR");
-  *origin = NULL;
-  if (o->allocator)
-    *origin = as_xasprintf("--allocator=%s", o->allocator);
-  else if (env && *env)
-    *origin = as_xasprintf("ALLOCSEL_ALLOCATOR=%s", env);
-  req->allocator = o->allocator ? o->allocator : (*origin ? env : NULL);
-  req->origin = *origin;
-}
-
 static int cmd_check(const struct options *o) {
   if (!o->type_set)
     return usage("%s", "check needs --type=executable|dylib|staticlib|rlib");
@@ -166,8 +155,7 @@ static int cmd_check(const struct options *o) {
     return usage("%s", "check needs input files");
   struct as_link *link = as_link_new(o->type);
   struct as_request req;
-  char *origin;
-  request_from(o, &req, &origin);
+  as_request_init(&req, o->allocator, "--allocator");
   char *libdir = as_default_libdir();
   struct as_env env;
   as_env_init(&env, libdir);
@@ -182,7 +170,7 @@ static int cmd_check(const struct options *o) {
   as_decision_free(&d);
   as_link_free(link);
   free(libdir);
-  free(origin);
+  as_request_free(&req);
   return rc;
 }
 
@@ -202,14 +190,42 @@ static void json_record(FILE *f, const struct as_record *rec,
   json_field(f, "recorded_type", rec->found ? rec->type : NULL, true);
 }
 
+/* Is the record borne out by the symbols? A record two notes disagree on,
+ * or one naming an allocator whose marker the symbol table lacks while it
+ * holds another's, is not believed: inspect says so and reads the symbols.
+ * (A stray .note.allocsel from some input must not win over the truth.) */
+static bool record_believed(const struct as_artifact *art,
+                            struct as_record *rec, const char *path) {
+  if (!rec->found)
+    return false;
+  const char *why = NULL;
+  if (rec->conflict)
+    why = "its allocsel records disagree";
+  else if (art->has_symtab && art->nallocators &&
+           strcmp(rec->allocator, "none") != 0) {
+    why = "its allocsel record names an allocator its symbols do not hold";
+    for (size_t i = 0; i < art->nallocators; i++)
+      if (strcmp(art->allocators[i], rec->allocator) == 0)
+        why = NULL;
+  }
+  if (!why)
+    return true;
+  fprintf(stderr,
+          "allocsel: warning: %s: %s (record: '%s'); reading its symbols\n",
+          path, why, rec->allocator);
+  as_record_free(rec);
+  rec->found = false;
+  return false;
+}
+
 /* An executable or dylib: its record, or else its symbols. */
 static void inspect_artifact(FILE *f, const struct options *o, const char *path,
                              const struct as_artifact *art,
-                             const struct as_record *rec) {
+                             struct as_record *rec) {
   const char *name = art->nallocators ? art->allocators[0] : NULL;
   if (!name && art->abi_defined == AS_ABI_ALL)
     name = "unmarked";
-  if (rec->found)
+  if (record_believed(art, rec, path))
     name = strcmp(rec->allocator, "none") == 0 ? NULL : rec->allocator;
   const char *inferred =
       art->has_symtab ? "symbols" : "dynamic symbols (stripped)";
@@ -341,16 +357,17 @@ static bool unit_bytes(char *const *files, size_t unit_input,
     *size = file_size[unit_input];
     return true;
   }
-  if (u->member_off + 60 > file_size[unit_input])
+  size_t fsize = file_size[unit_input], n;
+  const struct as_ar_hdr *h = (const void *)(buf + u->member_off);
+  if (u->member_off > fsize || fsize - u->member_off < sizeof *h ||
+      !as_ar_hdr_size(h, &n) || n > fsize - u->member_off - sizeof *h)
     return false;
-  char field[11];
-  memcpy(field, buf + u->member_off + 48, 10);
-  field[10] = '\0';
-  size_t n = strtoull(field, NULL, 10);
-  if (u->member_off + 60 + n > file_size[unit_input])
+  size_t skip = 0; /* a BSD "#1/N" name stands first in the data */
+  if (memcmp(h->name, "#1/", 3) == 0 &&
+      (skip = strtoul(h->name + 3, NULL, 10)) > n)
     return false;
-  *data = buf + u->member_off + 60;
-  *size = n;
+  *data = buf + u->member_off + sizeof *h + skip;
+  *size = n - skip;
   return true;
 }
 
@@ -364,8 +381,7 @@ static int cmd_staticlib(const struct options *o) {
   struct as_link *link = as_link_new(AS_STATICLIB);
   link->want_symbols = true; /* the archive's index lists them */
   struct as_request req;
-  char *origin;
-  request_from(o, &req, &origin);
+  as_request_init(&req, o->allocator, "--allocator");
   char *libdir = as_default_libdir();
   struct as_env env;
   as_env_init(&env, libdir);
@@ -383,18 +399,14 @@ static int cmd_staticlib(const struct options *o) {
     }
   /* The injected allocator (and jemalloc's code) become members too. */
   if (rc == 0 && d.how == AS_INJECT && !d.unit) {
-    as_link_add_file(link, d.inject_object, AS_ADD_WHOLE_ARCHIVE);
-    if (d.needs_jemalloc) {
-      if (env.jemalloc_static) {
-        as_link_add_file(link, env.jemalloc_static, AS_ADD_WHOLE_ARCHIVE);
-        as_diag_add(link, AS_NOTE, AS_E_STATICLIB_NEEDS_LIBM,
-                    "link %s with -lm: jemalloc's own code calls libm",
-                    o->output);
-      } else
-        as_diag_add(link, AS_ERROR, AS_E_JEMALLOC_MISSING,
-                    "jemalloc's static library (libjemalloc_pic.a) is not "
-                    "installed");
-    }
+    const char *added[AS_MAX_DECISION_INPUTS];
+    size_t nadded = as_decision_inputs(&d, &env, AS_STATICLIB, added);
+    for (size_t i = 0; i < nadded; i++)
+      as_link_add_file(link, added[i], AS_ADD_WHOLE_ARCHIVE);
+    if (d.needs_jemalloc)
+      as_diag_add(link, AS_NOTE, AS_E_STATICLIB_NEEDS_LIBM,
+                  "link %s with -lm: jemalloc's own code calls libm",
+                  o->output);
     rc = as_diag_exit_code(link);
   }
   if (rc == 0) {
@@ -440,7 +452,7 @@ static int cmd_staticlib(const struct options *o) {
   as_decision_free(&d);
   as_link_free(link);
   free(libdir);
-  free(origin);
+  as_request_free(&req);
   return rc;
 }
 

@@ -7,8 +7,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "internal.h"
+static mode_t current_umask(void) {
+  mode_t m = umask(0);
+  umask(m);
+  return m;
+}
+
+#include "ar_format.h"
+#include "frontend.h"
 
 struct ar_entry {
   char *name;
@@ -36,11 +45,11 @@ void ar_writer_add(struct ar_writer *w, const char *name, const void *data,
       as_xstrdup(base ? base + 1 : name), data, size, syms, nsyms, link};
 }
 
-/* Fixed-width header: name, mtime 0, uid 0, gid 0, mode, size (sizes were
- * checked to fit in 32 bits, so 10 digits). */
+/* A member header (sizes were checked to fit in 32 bits: 10 digits). */
 static void header(FILE *f, const char *name, size_t size) {
-  fprintf(f, "%-16.16s%-12d%-6d%-6d%-8o%-10.10u`\n", name, 0, 0, 0, 0644,
-          (unsigned)size);
+  struct as_ar_hdr h;
+  as_ar_hdr_fill(&h, name, size);
+  fwrite(&h, sizeof h, 1, f);
 }
 
 static void put_be32(FILE *f, uint32_t v) {
@@ -80,14 +89,25 @@ int ar_writer_write(struct ar_writer *w, const char *path, char **error) {
     return -1;
   }
 
-  FILE *f = fopen(path, "wb");
+  /* A temporary file beside the output, renamed over it once complete: a
+   * failed write (a full disk) leaves the old archive whole, and a symlink
+   * at the output's name is replaced, never written through. */
+  char *tmp = as_xasprintf("%s.allocsel-XXXXXX", path);
+  int fd = mkstemp(tmp);
+  FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
   if (!f) {
     *error = as_xasprintf("cannot write %s: %s", path, strerror(errno));
+    if (fd >= 0) {
+      close(fd);
+      unlink(tmp);
+    }
+    free(tmp);
     free(name_off);
     free(member_off);
     return -1;
   }
-  fputs("!<arch>\n", f);
+  fchmod(fd, 0644 & ~current_umask());
+  fputs(AS_AR_MAGIC, f);
   header(f, "/", symtab);
   put_be32(f, (uint32_t)nsyms);
   for (size_t i = 0; i < w->n; i++)
@@ -122,11 +142,18 @@ int ar_writer_write(struct ar_writer *w, const char *path, char **error) {
   }
   free(name_off);
   free(member_off);
-  if (ferror(f) | (fclose(f) != 0)) {
+  int rc = 0;
+  if (ferror(f) | (fflush(f) != 0) | (fsync(fd) != 0) | (fclose(f) != 0)) {
     *error = as_xasprintf("cannot write %s: %s", path, strerror(errno));
-    return -1;
+    rc = -1;
+  } else if (rename(tmp, path) != 0) {
+    *error = as_xasprintf("cannot write %s: %s", path, strerror(errno));
+    rc = -1;
   }
-  return 0;
+  if (rc != 0)
+    unlink(tmp);
+  free(tmp);
+  return rc;
 }
 
 void ar_writer_free(struct ar_writer *w) {

@@ -19,11 +19,11 @@ printf 'int grouped_fn(void) { return 7; }\n' >grouped.c
 
 # args_in_order WORD...: the recorded linker arguments hold these words
 # consecutively, once the inputs allocsel-ld adds itself (its allocator
-# objects, libjemalloc, its record object) are set aside.
+# objects, libjemalloc, its record object, /dev/fd/N) are set aside.
 args_in_order() {
   python3 - "$T/ld-args" "$@" <<'PY' || fail "the linker did not get, in this order: $* (got: $(tr '\n' ' ' <"$T/ld-args"))"
 import re, sys
-injected = re.compile(r"/lib/allocsel/|allocsel-record-|libjemalloc")
+injected = re.compile(r"/lib/allocsel/|^/dev/fd/[0-9]+$|libjemalloc")
 args = [a for a in open(sys.argv[1]).read().split("\n") if not injected.search(a)]
 want = sys.argv[2:]
 sys.exit(0 if any(args[i:i + len(want)] == want for i in range(len(args))) else 1)

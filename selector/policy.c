@@ -1,0 +1,118 @@
+/* Policy every front end shares, decided here once: where the request
+ * comes from (the front end's option, else ALLOCSEL_ALLOCATOR), where the
+ * shipped allocators and jemalloc live, which jemalloc a link can take, and
+ * what goes into the link with a decision. Front ends only translate their
+ * inputs into these calls and print. */
+#include "internal.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char *as_default_libdir(void) {
+  const char *env = getenv("ALLOCSEL_LIBDIR");
+  if (env && *env)
+    return as_xstrdup(env);
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0)
+    return as_xstrdup(ALLOCSEL_INSTALL_LIBDIR);
+  exe[n] = '\0';
+  char *slash = strrchr(exe, '/');
+  if (slash)
+    *slash = '\0'; /* .../bin */
+  return as_xasprintf("%s/../lib/allocsel", exe);
+}
+
+static bool readable(const char *path) {
+  return access(path, R_OK) == 0;
+}
+
+/* jemalloc is available when its allocator object was built and Debian's
+ * libjemalloc is still installed; a static link needs its archive,
+ * libjemalloc_pic.a. ALLOCSEL_JEMALLOC_LIBRARY overrides the library found
+ * at build time, ALLOCSEL_JEMALLOC_STATIC the archive; set empty, either
+ * means "not installed". */
+void as_env_init(struct as_env *env, const char *libdir) {
+  *env = (struct as_env){.libdir = libdir,
+                         .jemalloc_why_not = "jemalloc is not installed",
+                         .jemalloc_static_why_not =
+                             "jemalloc's static library (libjemalloc_pic.a) "
+                             "is not installed"};
+  const char *lib = getenv("ALLOCSEL_JEMALLOC_LIBRARY");
+  if (!lib)
+    lib = ALLOCSEL_JEMALLOC_LIBRARY;
+  if (!*lib || !readable(lib))
+    return;
+  const char *pic = getenv("ALLOCSEL_JEMALLOC_STATIC");
+  if (!pic)
+    pic = ALLOCSEL_JEMALLOC_STATIC;
+  char *obj = as_xasprintf("%s/jemalloc.o", libdir);
+  if (readable(obj)) {
+    env->jemalloc_library = lib;
+    if (*pic && readable(pic))
+      env->jemalloc_static = pic;
+  }
+  free(obj);
+}
+
+bool as_jemalloc_usable(const struct as_env *env, enum as_output_type type,
+                        const char **why_not) {
+  if (!env->jemalloc_library) {
+    *why_not = env->jemalloc_why_not;
+    return false;
+  }
+  if ((env->static_link || type == AS_STATICLIB) && !env->jemalloc_static) {
+    *why_not = env->jemalloc_static_why_not;
+    return false;
+  }
+  return true;
+}
+
+bool as_env_flag(const char *name) {
+  const char *v = getenv(name);
+  return v && *v && strcmp(v, "0") != 0 && strcasecmp(v, "no") != 0 &&
+         strcasecmp(v, "false") != 0 && strcasecmp(v, "off") != 0;
+}
+
+void as_request_init(struct as_request *req, const char *option_value,
+                     const char *option_name) {
+  const char *env = getenv("ALLOCSEL_ALLOCATOR");
+  *req = (struct as_request){0};
+  if (option_value) {
+    req->allocator = option_value;
+    req->owned_origin = as_xasprintf("%s=%s", option_name, option_value);
+  } else if (env && *env) {
+    req->allocator = env;
+    req->owned_origin = as_xasprintf("ALLOCSEL_ALLOCATOR=%s", env);
+  }
+  req->origin = req->owned_origin;
+}
+
+void as_request_free(struct as_request *req) {
+  free(req->owned_origin);
+  *req = (struct as_request){0};
+}
+
+size_t as_decision_inputs(const struct as_decision *d,
+                          const struct as_env *env, enum as_output_type type,
+                          const char *out[AS_MAX_DECISION_INPUTS]) {
+  size_t n = 0;
+  if (d->inject_object)
+    out[n++] = d->inject_object;
+  /* jemalloc's code: a static executable or a staticlib takes its archive
+   * (the former also libm, which it calls; a staticlib's users are told);
+   * an rlib none (the final link adds it); anything else the shared
+   * library. */
+  if (!d->needs_jemalloc || type == AS_RLIB)
+    return n;
+  if (env->static_link || type == AS_STATICLIB) {
+    out[n++] = env->jemalloc_static;
+    if (type != AS_STATICLIB)
+      out[n++] = "-lm";
+  } else {
+    out[n++] = env->jemalloc_library;
+  }
+  return n;
+}
