@@ -24,7 +24,7 @@ jobs=${ALLOCSEL_JOBS:-2}
 
 packages=(build-essential cmake ninja-build pkg-config clang lld mold
   binutils-dev libelf-dev libjemalloc-dev libcmocka-dev llvm-dev python3
-  valgrind)
+  valgrind libclang-rt-14-dev)
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -80,5 +80,9 @@ test)
   cmake --build "$build-asan" -j "$jobs"
   ctest --test-dir "$build-asan" --output-on-failure -j "$jobs" \
     -E 'plugin|valgrind'
+  # The readers under libFuzzer, a minute each from the seeds in the tree
+  # (scripts/fuzz.sh MINUTES runs them longer).
+  say "fuzz ($build-fuzz)"
+  bash "$root/scripts/fuzz.sh" 1
   ;;
 esac

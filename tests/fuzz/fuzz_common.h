@@ -1,0 +1,51 @@
+/* Shared by the fuzz targets: the bytes of one input as a file on disk
+ * (archives and bitcode are read by path), and one link per input. */
+#ifndef ALLOCSEL_FUZZ_COMMON_H
+#define ALLOCSEL_FUZZ_COMMON_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Writes `size` bytes to a file of this process; returns its path. */
+static inline const char *fuzz_file(int slot, const uint8_t *data,
+                                    size_t size) {
+  static char paths[8][64];
+  char *path = paths[slot & 7];
+  snprintf(path, sizeof paths[0], "/tmp/allocsel-fuzz-%d-%d.o", (int)getpid(),
+           slot & 7);
+  FILE *f = fopen(path, "wb");
+  if (!f)
+    abort();
+  if (size && fwrite(data, 1, size, f) != size)
+    abort();
+  fclose(f);
+  return path;
+}
+
+/* Scans, resolves and decides, as allocsel-ld does; the outcome is
+ * checked for consistency, never for a verdict. */
+static inline void fuzz_decide(struct as_link *link) {
+  if (as_diag_exit_code(link) == 0) {
+    as_link_resolve(link);
+    struct as_env env;
+    as_env_init(&env, "/nonexistent");
+    struct as_decision d;
+    int rc = as_decide(link, NULL, &env, &d);
+    if (rc != as_diag_exit_code(link))
+      abort(); /* the return and the diagnostics disagree */
+    if (rc == 0 && link->type != AS_RLIB && !d.name)
+      abort(); /* an executable, dylib or staticlib left allocator-less */
+    as_decision_free(&d);
+  }
+  FILE *null = fopen("/dev/null", "w");
+  as_diag_print(link, null);
+  as_diag_print_json(link, null);
+  fclose(null);
+}
+
+#endif
