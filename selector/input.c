@@ -89,6 +89,17 @@ static uint32_t new_input(struct as_link *link, const char *path,
   return (uint32_t)(link->ninputs - 1);
 }
 
+/* A source that is no unit: named "path(member)" or "path". */
+static uint32_t source_error(struct as_link *link, const struct as_source *src,
+                             const char *reason) {
+  const char *path = link->inputs[src->input]->path;
+  char *origin = src->member ? as_xasprintf("%s(%s)", path, src->member)
+                             : as_xstrdup(path);
+  input_error(link, origin, reason);
+  free(origin);
+  return AS_NO_UNIT;
+}
+
 /* Scans an ELF unit held by libelf. */
 static uint32_t add_elf_unit(struct as_link *link, const struct as_source *src,
                              Elf *e) {
@@ -132,20 +143,10 @@ uint32_t as_add_unit(struct as_link *link, const struct as_source *src) {
   case KIND_BITCODE:
     return add_bitcode_unit(link, src);
   case KIND_ARCHIVE:
-  case KIND_THIN_ARCHIVE: {
-    char *origin = as_xasprintf("%s(%s)", link->inputs[src->input]->path,
-                                src->member);
-    input_error(link, origin, "nested archives are not supported");
-    free(origin);
-    return AS_NO_UNIT;
-  }
-  default: {
-    char *origin = as_xasprintf("%s(%s)", link->inputs[src->input]->path,
-                                src->member);
-    input_error(link, origin, bad_format);
-    free(origin);
-    return AS_NO_UNIT;
-  }
+  case KIND_THIN_ARCHIVE:
+    return source_error(link, src, "nested archives are not supported");
+  default:
+    return source_error(link, src, bad_format);
   }
 }
 
@@ -243,14 +244,14 @@ int as_link_add_view(struct as_link *link, const char *path, const char *member,
   in->view_off = view_off;
   in->view_size = size;
   in->kind = AS_INPUT_OBJECT;
+  struct as_source src = {.input = input,
+                          .member = member,
+                          .data = data,
+                          .file_off = view_off,
+                          .size = size};
   switch (identify(data, size)) {
   case KIND_ELF:
   case KIND_BITCODE: {
-    struct as_source src = {.input = input,
-                            .member = member,
-                            .data = data,
-                            .file_off = view_off,
-                            .size = size};
     in->nunits = 1;
     uint32_t unit = as_add_unit(link, &src);
     if (unit != AS_NO_UNIT && link->units[unit]->shared)
@@ -272,9 +273,6 @@ int as_link_add_view(struct as_link *link, const char *path, const char *member,
   default:
     break;
   }
-  char *origin =
-      member ? as_xasprintf("%s(%s)", path, member) : as_xstrdup(path);
-  input_error(link, origin, bad_format);
-  free(origin);
+  source_error(link, &src, bad_format);
   return -1;
 }
