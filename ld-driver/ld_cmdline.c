@@ -405,8 +405,8 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
       if (optarg && !(is(key, "R", NULL) && stat(optarg, &sb) == 0 &&
                       S_ISDIR(sb.st_mode))) {
         struct ld_input *in = AS_PUSH(cl->inputs, cl->ninputs, cap_inputs);
-        *in = (struct ld_input){.path = as_xstrdup(optarg),
-                                .just_symbols = true};
+        *in =
+            (struct ld_input){.path = as_xstrdup(optarg), .just_symbols = true};
       }
     } else if (is(key, "v", "version") || is(key, "help", "V")) {
       cl->no_inputs_needed = true;
@@ -440,8 +440,7 @@ void ld_cmdline_add_inputs(const struct ld_cmdline *cl, struct as_link *link) {
       continue;
     }
     as_link_add_file(link, in->path,
-                     AS_ADD_SCRIPT_OK |
-                         (in->whole ? AS_ADD_WHOLE_ARCHIVE : 0) |
+                     AS_ADD_SCRIPT_OK | (in->whole ? AS_ADD_WHOLE_ARCHIVE : 0) |
                          (in->lazy ? AS_ADD_LAZY : 0) |
                          (in->just_symbols ? AS_ADD_JUST_SYMBOLS : 0));
   }

@@ -49,7 +49,7 @@ struct ld_cmdline {
   const char *linker;    /* --allocsel-linker */
   const char *type;      /* --allocsel-type */
   bool verbose;
-  bool allow_abi_redirect; /* --allocsel-allow-abi-redirect */
+  bool allow_abi_redirect;    /* --allocsel-allow-abi-redirect */
   const char *dropped_plugin; /* -plugin .../allocsel-plugin.so, removed */
   /* A plugin before allocsel's that may claim inputs allocsel's then never
    * sees (LLVMgold.so claims LLVM bitcode; gcc's liblto_plugin.so, which

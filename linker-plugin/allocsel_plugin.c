@@ -34,7 +34,7 @@ static struct {
   char *record;     /* the decision note's object, "/dev/fd/N" */
   int record_fd;
   bool allow_abi_redirect;
-  char *libdir;     /* lib/allocsel: where this plugin was loaded from */
+  char *libdir; /* lib/allocsel: where this plugin was loaded from */
 } plugin = {.output = -1, .record_fd = -1};
 
 static struct as_link *new_link(enum as_output_type type) {
@@ -218,7 +218,8 @@ static enum ld_plugin_status all_symbols_read(void) {
         if (strcmp(link->inputs[j]->path, cl.inputs[i].path) == 0)
           link->inputs[j]->flags |= AS_ADD_JUST_SYMBOLS;
   }
-  link->allow_abi_redirect |= cl.allow_abi_redirect || plugin.allow_abi_redirect;
+  link->allow_abi_redirect |=
+      cl.allow_abi_redirect || plugin.allow_abi_redirect;
   struct as_decision d = {0};
   if (as_diag_exit_code(link) == 0 && as_link_add_request(link, &req) == 0) {
     as_link_resolve(link);
@@ -279,10 +280,11 @@ static enum ld_plugin_status option(const char *opt) {
   else if (strcmp(opt, "allow-abi-redirect") == 0)
     plugin.allow_abi_redirect = true;
   else {
-    plugin.message(LDPL_FATAL,
-                   "allocsel: unknown plugin option '%s' (expected "
-                   "allocator=NAME|PATH, type=TYPE, verbose or allow-abi-redirect)",
-                   opt);
+    plugin.message(
+        LDPL_FATAL,
+        "allocsel: unknown plugin option '%s' (expected "
+        "allocator=NAME|PATH, type=TYPE, verbose or allow-abi-redirect)",
+        opt);
     return LDPS_ERR;
   }
   return LDPS_OK;

@@ -66,8 +66,8 @@ static inline bool as_ar_is_bsd_index_name(const char *name, size_t len) {
 static inline void as_ar_hdr_fill(struct as_ar_hdr *h, const char *name,
                                   size_t size) {
   char buf[sizeof *h + 1];
-  snprintf(buf, sizeof buf, "%-16.16s%-12d%-6d%-6d%-8o%-10.10zu`\n", name, 0,
-           0, 0, 0644, size);
+  snprintf(buf, sizeof buf, "%-16.16s%-12d%-6d%-6d%-8o%-10.10zu`\n", name, 0, 0,
+           0, 0644, size);
   memcpy(h, buf, sizeof *h);
 }
 

@@ -38,8 +38,8 @@ struct as_archive {
   const unsigned char *index; /* GNU index member's data, or NULL */
   size_t index_size;
   bool index64;
-  bool index_read;        /* syms and members below are filled in */
-  struct as_arsym *syms;  /* the index, in file order */
+  bool index_read;       /* syms and members below are filled in */
+  struct as_arsym *syms; /* the index, in file order */
   size_t nsyms;
   struct as_member *members; /* sorted by offset */
   size_t nmembers, cap_members;
@@ -297,13 +297,12 @@ int as_archive_read_index(struct as_link *link, uint32_t input) {
   return 0;
 }
 
-int as_archive_open(struct as_link *link, uint32_t input, int fd,
-                    size_t size) {
+int as_archive_open(struct as_link *link, uint32_t input, int fd, size_t size) {
   struct as_input *in = link->inputs[input];
   void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
   if (map == MAP_FAILED) {
-    as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "%s: cannot map: %s",
-                in->path, strerror(errno));
+    as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "%s: cannot map: %s", in->path,
+                strerror(errno));
     return -1;
   }
   struct as_archive *ar = as_xcalloc(1, sizeof *ar);

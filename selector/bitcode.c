@@ -44,8 +44,7 @@ static struct as_bitcode_reader *start(struct as_link *link, char **why) {
   free(libdir);
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-    *why = as_xasprintf("cannot start the bitcode reader: %s",
-                        strerror(errno));
+    *why = as_xasprintf("cannot start the bitcode reader: %s", strerror(errno));
     free(path);
     return NULL;
   }
@@ -157,8 +156,8 @@ int as_scan_bitcode(struct as_link *link, struct as_unit *u, const char *path,
   const char *origin = as_unit_origin(link, u);
   char *why = NULL;
   if (!link->bitcode && !(link->bitcode = start(link, &why))) {
-    as_diag_add(link, AS_ERROR, AS_E_NO_LLVM,
-                "%s: LLVM bitcode input, but %s", origin, why);
+    as_diag_add(link, AS_ERROR, AS_E_NO_LLVM, "%s: LLVM bitcode input, but %s",
+                origin, why);
     free(why);
     return -1;
   }
@@ -176,8 +175,8 @@ int as_scan_bitcode(struct as_link *link, struct as_unit *u, const char *path,
                   ? recv_string(fd, &mlen)
                   : NULL;
   if (status == AS_BC_NO_LLVM && msg) {
-    as_diag_add(link, AS_ERROR, AS_E_NO_LLVM,
-                "%s: LLVM bitcode input, but %s", origin, msg);
+    as_diag_add(link, AS_ERROR, AS_E_NO_LLVM, "%s: LLVM bitcode input, but %s",
+                origin, msg);
   } else {
     /* A fatal LLVM error answers, then ends the reader: start anew next
      * time. Any other broken answer means it died. */

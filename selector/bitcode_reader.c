@@ -73,13 +73,12 @@ static bool llvm_load(void) {
   }
   void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!h) {
-    snprintf(llvm.error, sizeof llvm.error, "cannot load LLVM (%s)",
-             dlerror());
+    snprintf(llvm.error, sizeof llvm.error, "cannot load LLVM (%s)", dlerror());
     return false;
   }
 #define AS_LLVM_LOAD(fn)                                                       \
   if (!(*(void **)&llvm.fn = dlsym(h, #fn))) {                                 \
-    snprintf(llvm.error, sizeof llvm.error, "the LLVM library lacks " #fn);   \
+    snprintf(llvm.error, sizeof llvm.error, "the LLVM library lacks " #fn);    \
     return false;                                                              \
   }
   AS_LLVM_FUNCTIONS(AS_LLVM_LOAD)

@@ -81,8 +81,7 @@ int as_scan_elf(struct as_link *link, struct as_unit *u, Elf *e, size_t size,
    * the rest of the scan. It must end in NUL for names to be safe. */
   Elf_Scn *strscn = elf_getscn(e, sh.sh_link);
   GElf_Shdr strsh;
-  if (!strscn || !gelf_getshdr(strscn, &strsh) ||
-      strsh.sh_type != SHT_STRTAB ||
+  if (!strscn || !gelf_getshdr(strscn, &strsh) || strsh.sh_type != SHT_STRTAB ||
       strsh.sh_offset > size || strsh.sh_size > size - strsh.sh_offset)
     return elf_input_error(link, u, "malformed string table");
   Elf_Data *strdata = elf_getdata(strscn, NULL);
@@ -122,8 +121,8 @@ int as_unit_rescan(struct as_link *link, uint32_t unit) {
   const struct as_input *in = link->inputs[u->input];
   int fd = open(in->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
-    as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "cannot open %s: %s",
-                in->path, strerror(errno));
+    as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "cannot open %s: %s", in->path,
+                strerror(errno));
     return -1;
   }
   /* The bytes the quick scan read: a view the plugin had, or the file. */

@@ -49,8 +49,7 @@ static enum file_kind identify(const unsigned char *p, size_t n) {
     return KIND_EMPTY;
   if (n >= AS_AR_MAGIC_LEN && memcmp(p, AS_AR_MAGIC, AS_AR_MAGIC_LEN) == 0)
     return KIND_ARCHIVE;
-  if (n >= AS_AR_MAGIC_LEN &&
-      memcmp(p, AS_AR_THIN_MAGIC, AS_AR_MAGIC_LEN) == 0)
+  if (n >= AS_AR_MAGIC_LEN && memcmp(p, AS_AR_THIN_MAGIC, AS_AR_MAGIC_LEN) == 0)
     return KIND_THIN_ARCHIVE;
   if (n >= SELFMAG && memcmp(p, ELFMAG, SELFMAG) == 0)
     return KIND_ELF;
@@ -233,8 +232,7 @@ int as_link_add_file(struct as_link *link, const char *path, unsigned flags) {
 }
 
 int as_link_add_view(struct as_link *link, const char *path, const char *member,
-                     void *data, size_t view_off, size_t size,
-                     unsigned flags) {
+                     void *data, size_t view_off, size_t size, unsigned flags) {
   if (!libelf_ready(link))
     return -1;
   uint32_t input = new_input(link, path, flags);

@@ -127,8 +127,8 @@ static void read_record(Elf *e, const char *want_type, struct as_record *r) {
         continue;
       r->count++;
       bool matches = want_type && strcmp(note.type, want_type) == 0;
-      bool had_match = r->found && r->type && want_type &&
-                       strcmp(r->type, want_type) == 0;
+      bool had_match =
+          r->found && r->type && want_type && strcmp(r->type, want_type) == 0;
       if (had_match && matches && strcmp(r->allocator, note.allocator) != 0)
         r->conflict = true;
       if (had_match)

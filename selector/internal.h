@@ -53,8 +53,7 @@ struct as_source {
 uint32_t as_add_unit(struct as_link *link, const struct as_source *src);
 
 /* Archives (archive.c). */
-int as_archive_open(struct as_link *link, uint32_t input, int fd,
-                    size_t size);
+int as_archive_open(struct as_link *link, uint32_t input, int fd, size_t size);
 int as_archive_read_index(struct as_link *link, uint32_t input);
 /* Loads the member whose header is at `off` as a unit. Returns the unit,
  * the existing one if loaded before, or AS_NO_UNIT on error (reported the
@@ -86,8 +85,8 @@ struct as_unit_caps {
   size_t defs, undefs;
 };
 void as_unit_add_symbol(struct as_link *link, struct as_unit *u,
-                        struct as_unit_caps *caps, const char *name,
-                        size_t len, bool defined, bool weak);
+                        struct as_unit_caps *caps, const char *name, size_t len,
+                        bool defined, bool weak);
 /* The quick scan's form: records the allocator facts, interns nothing. */
 void as_unit_note_symbol(struct as_unit *u, const char *name, bool defined);
 void as_unit_finish(struct as_link *link, struct as_unit *u);

@@ -95,8 +95,8 @@ void as_request_free(struct as_request *req) {
   *req = (struct as_request){0};
 }
 
-size_t as_decision_inputs(const struct as_decision *d,
-                          const struct as_env *env, enum as_output_type type,
+size_t as_decision_inputs(const struct as_decision *d, const struct as_env *env,
+                          enum as_output_type type,
                           const char *out[AS_MAX_DECISION_INPUTS]) {
   size_t n = 0;
   if (d->inject_object)

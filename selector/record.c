@@ -4,9 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
-#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -103,8 +103,8 @@ int as_record_object(const struct as_decision *d, enum as_output_type type,
    * runs opens it as /dev/fd/N. */
   int fd = memfd_create("allocsel-record.o", 0);
   if (fd < 0) {
-    *error = as_xasprintf("cannot create the decision record: %s",
-                          strerror(errno));
+    *error =
+        as_xasprintf("cannot create the decision record: %s", strerror(errno));
     return -1;
   }
   char *text =

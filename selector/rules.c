@@ -173,12 +173,14 @@ static void check_redirects(struct as_link *link) {
     const struct as_redirect *rd = &link->redirects[i];
     for (int k = 0; k < AS_ABI_COUNT; k++)
       if (strcmp(rd->symbol, as_abi[k]) == 0) {
-        struct as_diag *d = as_diag_add(
-            link, AS_ERROR, AS_E_ABI_REDIRECTED,
-            "%s redirects the allocator ABI entry point %s", rd->option,
-            as_abi[k]);
-        as_diag_note(d, "the program's calls to %s would not reach the "
-                        "allocator's", as_abi[k]);
+        struct as_diag *d =
+            as_diag_add(link, AS_ERROR, AS_E_ABI_REDIRECTED,
+                        "%s redirects the allocator ABI entry point %s",
+                        rd->option, as_abi[k]);
+        as_diag_note(d,
+                     "the program's calls to %s would not reach the "
+                     "allocator's",
+                     as_abi[k]);
         as_diag_hint(d, "drop the option, or pass "
                         "--allocsel-allow-abi-redirect if the redirection "
                         "is meant");

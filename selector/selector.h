@@ -90,7 +90,7 @@ struct as_diag {
   char *hint; /* the fix that applies, printed "hint: ...", or NULL */
 };
 
-struct as_symtab; /* interned symbol names, selector/symtab.c */
+struct as_symtab;         /* interned symbol names, selector/symtab.c */
 struct as_bitcode_reader; /* selector/bitcode.c */
 
 struct as_link {
@@ -116,7 +116,7 @@ struct as_link {
    * not be among them unless the user allows it. */
   struct as_redirect {
     char *option, *symbol;
-  } *redirects;
+  } * redirects;
   size_t nredirects, cap_redirects;
   bool allow_abi_redirect;
   /* lib/allocsel, where the bitcode reader lives; NULL: the default. */
@@ -176,7 +176,7 @@ void as_artifact_free(struct as_artifact *a);
 /* The decision record allocsel leaves in what it links (record.h). */
 struct as_record {
   bool found;
-  int count; /* notes seen: an rlib's ride along into the final link */
+  int count;     /* notes seen: an rlib's ride along into the final link */
   bool conflict; /* two notes of the artifact's type disagree */
   char *allocator, *type, *version, *reason;
 };
@@ -206,8 +206,8 @@ bool as_jemalloc_usable(const struct as_env *env, enum as_output_type type,
 /* The inputs a decision adds to the link, in order: the allocator object,
  * then jemalloc's code where it needs it ("-lm" names libm). */
 enum { AS_MAX_DECISION_INPUTS = 3 };
-size_t as_decision_inputs(const struct as_decision *d,
-                          const struct as_env *env, enum as_output_type type,
+size_t as_decision_inputs(const struct as_decision *d, const struct as_env *env,
+                          enum as_output_type type,
                           const char *out[AS_MAX_DECISION_INPUTS]);
 
 struct as_link *as_link_new(enum as_output_type type);
@@ -222,8 +222,7 @@ int as_link_add_file(struct as_link *link, const char *path, unsigned flags);
  * private, writable mapping (libelf may convert in place) and need not
  * outlive the call. */
 int as_link_add_view(struct as_link *link, const char *path, const char *member,
-                     void *data, size_t view_off, size_t size,
-                     unsigned flags);
+                     void *data, size_t view_off, size_t size, unsigned flags);
 
 /* Records an option that points `symbol` elsewhere (--defsym SYM=...,
  * --wrap SYM); `option` names it in diagnostics. */

@@ -56,8 +56,8 @@ static void note_class(struct as_unit *u, enum as_name_class c,
 }
 
 void as_unit_add_symbol(struct as_link *link, struct as_unit *u,
-                        struct as_unit_caps *caps, const char *name,
-                        size_t len, bool defined, bool weak) {
+                        struct as_unit_caps *caps, const char *name, size_t len,
+                        bool defined, bool weak) {
   uint32_t id = as_symtab_intern(link->symtab, name, len);
   note_class(u, as_classify_name(as_sym_name(link, id)), as_sym_name(link, id),
              defined);

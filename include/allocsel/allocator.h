@@ -37,15 +37,15 @@ ALLOCSEL_ABI size_t __rust_usable_size(size_t size, size_t align);
 /* Marks this unit as the allocator `name` (a C identifier). Use it once, in
  * the unit that defines the five ABI functions. */
 #define ALLOCSEL_ALLOCATOR(name)                                               \
-  __attribute__((used, visibility("hidden"))) const char                      \
-      __allocsel_allocator_##name[] = #name
+  __attribute__((used, visibility("hidden")))                                  \
+  const char __allocsel_allocator_##name[] = #name
 
 /* Marks this unit as needing an allocator even if it calls none of the ABI
  * (say, it hands out memory that other units free). Weak, so any number of
  * units may carry it. */
 #define ALLOCSEL_NEEDS_ALLOCATOR()                                             \
-  __attribute__((used, weak, visibility("hidden"))) const char                \
-      __allocsel_needs_allocator = 1
+  __attribute__((used, weak, visibility("hidden")))                            \
+  const char __allocsel_needs_allocator = 1
 
 /* Readable wrappers. `align` must be a power of two. */
 static inline void *allocsel_allocate(size_t size, size_t align) {
@@ -55,8 +55,8 @@ static inline void allocsel_deallocate(void *ptr, size_t old_size,
                                        size_t align) {
   __rust_deallocate(ptr, old_size, align);
 }
-static inline void *allocsel_reallocate(void *ptr, size_t old_size,
-                                        size_t size, size_t align) {
+static inline void *allocsel_reallocate(void *ptr, size_t old_size, size_t size,
+                                        size_t align) {
   return __rust_reallocate(ptr, old_size, size, align);
 }
 /* Grows or shrinks in place, never moving; returns the usable size, which is

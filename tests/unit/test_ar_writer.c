@@ -19,7 +19,8 @@ static const struct {
     {"fifteen_chars.o", "fifteen_chars.o", {"sym_b", "sym_b2", NULL}},
     {"sixteen_chars_.o", "sixteen_chars_.o", {NULL}},
     {"a_member_name_longer_than_the_field.o",
-     "a_member_name_longer_than_the_field.o", {"sym_long", NULL}},
+     "a_member_name_longer_than_the_field.o",
+     {"sym_long", NULL}},
     {"dir/sub/b.o", "b.o", {"sym_dir", NULL}},
 };
 enum { NROWS = sizeof rows / sizeof *rows };
@@ -62,8 +63,7 @@ static void test_round_trip(void **state) {
 
   /* binutils agrees on names and the index. */
   char cmd[256];
-  snprintf(cmd, sizeof cmd, "ar t %s && nm -s %s | grep -c ' in '", path,
-           path);
+  snprintf(cmd, sizeof cmd, "ar t %s && nm -s %s | grep -c ' in '", path, path);
   FILE *p = popen(cmd, "r");
   char line[256];
   size_t i = 0;

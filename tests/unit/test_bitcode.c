@@ -54,8 +54,8 @@ static void test_needs_marker(void **state) {
  * reference pulls it in. */
 static void test_bitcode_archive(void **state) {
   (void)state;
-  struct as_link *link = new_link(AS_EXECUTABLE, BC_ALLOC_CYCLE, BC_LIBHELPERS,
-                                  NULL);
+  struct as_link *link =
+      new_link(AS_EXECUTABLE, BC_ALLOC_CYCLE, BC_LIBHELPERS, NULL);
   as_link_resolve(link);
   assert_no_errors(link);
   const struct as_unit *h = get_unit(link, "libbc_helpers.a(helper.full.o)");
@@ -68,8 +68,8 @@ static void test_bitcode_archive(void **state) {
 
 static void test_bitcode_cycle(void **state) {
   (void)state;
-  struct as_link *link = new_link(AS_EXECUTABLE, BC_USER, BC_ALLOC_CYCLE,
-                                  BC_LIBHELPERS, NULL);
+  struct as_link *link =
+      new_link(AS_EXECUTABLE, BC_USER, BC_ALLOC_CYCLE, BC_LIBHELPERS, NULL);
   struct as_decision d;
   assert_int_equal(decide(link, NULL, &env_lto, &d), 1);
   const struct as_diag *diag = get_diag(link, "allocator-cycle");

@@ -13,11 +13,12 @@ static const struct as_env env_je = {.libdir = STAGE_LIBDIR,
                                      .jemalloc_library = JEMALLOC_SO};
 static const struct as_env env_noje = {.libdir = STAGE_LIBDIR};
 
-static const struct as_request req_system = {.allocator = "system", .origin = "--allocator=system"};
-static const struct as_request req_jemalloc = {.allocator = "jemalloc", .origin = "--allocator=jemalloc"};
+static const struct as_request req_system = {.allocator = "system",
+                                             .origin = "--allocator=system"};
+static const struct as_request req_jemalloc = {
+    .allocator = "jemalloc", .origin = "--allocator=jemalloc"};
 
 static void expect_two(struct as_link *link, const char *a, const char *b);
-
 
 static void assert_inject_shipped(const struct as_decision *d,
                                   const char *name) {
@@ -196,7 +197,8 @@ static void test_request_wins_over_default(void **state) {
 /* A requested object is scanned, and injected by path. */
 static void test_request_path(void **state) {
   (void)state;
-  const struct as_request req = {.allocator = FX_ALLOC_B, .origin = "--allocator=" FX_ALLOC_B};
+  const struct as_request req = {.allocator = FX_ALLOC_B,
+                                 .origin = "--allocator=" FX_ALLOC_B};
   struct as_link *link = new_link(AS_EXECUTABLE, FX_USER, NULL);
   assert_int_equal(as_link_add_request(link, &req), 0);
   struct as_decision d;
@@ -220,7 +222,8 @@ static void test_request_errors(void **state) {
   as_link_free(link);
 
   /* Neither shipped nor a path. */
-  const struct as_request unknown = {.allocator = "tcmalloc", .origin = "--allocator=tcmalloc"};
+  const struct as_request unknown = {.allocator = "tcmalloc",
+                                     .origin = "--allocator=tcmalloc"};
   link = new_link(AS_EXECUTABLE, FX_USER, NULL);
   assert_int_equal(as_link_add_request(link, &unknown), -1);
   const struct as_diag *e = get_diag(link, "unknown-allocator");
@@ -229,7 +232,8 @@ static void test_request_errors(void **state) {
   as_link_free(link);
 
   /* A path that holds no allocator. */
-  const struct as_request plain = {.allocator = FX_PLAIN, .origin = "--allocator=" FX_PLAIN};
+  const struct as_request plain = {.allocator = FX_PLAIN,
+                                   .origin = "--allocator=" FX_PLAIN};
   link = new_link(AS_EXECUTABLE, FX_USER, NULL);
   assert_int_equal(as_link_add_request(link, &plain), 0);
   assert_int_equal(decide(link, &plain, &env_je, &d), 2);
@@ -272,7 +276,8 @@ static void test_request_plus_linked(void **state) {
   as_decision_free(&d);
   as_link_free(link);
 
-  const struct as_request req = {.allocator = FX_ALLOC_B, .origin = "--allocator=" FX_ALLOC_B};
+  const struct as_request req = {.allocator = FX_ALLOC_B,
+                                 .origin = "--allocator=" FX_ALLOC_B};
   link = new_link(AS_DYLIB, FX_USER, FX_ALLOC_A, NULL);
   assert_int_equal(as_link_add_request(link, &req), 0);
   assert_int_equal(decide(link, &req, &env_je, &d), 1);

@@ -19,8 +19,7 @@ void __rust_deallocate(void *ptr, size_t old_size, size_t align) {
   free(ptr);
 }
 
-void *__rust_reallocate(void *ptr, size_t old_size, size_t size,
-                        size_t align) {
+void *__rust_reallocate(void *ptr, size_t old_size, size_t size, size_t align) {
   (void)old_size;
   (void)align;
   return realloc(ptr, size);

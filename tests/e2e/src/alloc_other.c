@@ -16,8 +16,7 @@ void __rust_deallocate(void *ptr, size_t old_size, size_t align) {
   free(ptr);
 }
 
-void *__rust_reallocate(void *ptr, size_t old_size, size_t size,
-                        size_t align) {
+void *__rust_reallocate(void *ptr, size_t old_size, size_t size, size_t align) {
   void *p = __rust_allocate(size, align);
   if (p && ptr) {
     memcpy(p, ptr, old_size < size ? old_size : size);

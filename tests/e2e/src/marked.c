@@ -6,4 +6,6 @@ ALLOCSEL_NEEDS_ALLOCATOR();
 
 void cyc_log(const char *what);
 
-void marked_entry(void) { cyc_log("marked"); }
+void marked_entry(void) {
+  cyc_log("marked");
+}
