@@ -48,7 +48,12 @@ show "$CC" -c -O1 -fPIC -I"$P/include" -o probe.o "$root/tests/programs/probe.c"
 show "$CC" -c -O1 -fPIC -I"$P/include" -o libprobe.o "$root/tests/programs/libprobe.c"
 cp "$MY" my_allocator.o
 
-heading "1. Default: an executable gets jemalloc"
+heading "0. Nothing needs an allocator: a hello-world gets none, and keeps libc's malloc"
+printf '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n' >hello.c
+show "$CC" --ld-path="$LD" -o hello hello.c -Wl,--allocsel-verbose
+show ./hello
+
+heading "1. Default: an executable that calls the ABI gets jemalloc"
 show "$CC" --ld-path="$LD" -o app-default probe.o -Wl,--allocsel-verbose
 show ./app-default
 

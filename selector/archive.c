@@ -10,6 +10,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <gelf.h>
 #include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,6 +298,38 @@ int as_archive_read_index(struct as_link *link, uint32_t input) {
   return 0;
 }
 
+/* Could a member of this archive need an allocator? An archive's index
+ * lists definitions only, so a member that calls the ABI is invisible
+ * there: read each member's symbol table for the allocator facts alone
+ * (nothing interned). A member that cannot be read this way (bitcode,
+ * damage) counts as a maybe: the full resolution then decides, and
+ * reports it if the link pulls it in. */
+static bool members_may_need(struct as_link *link, uint32_t input) {
+  struct as_archive *ar = link->inputs[input]->archive;
+  for (size_t off = AS_AR_MAGIC_LEN; off < ar->size;) {
+    struct member_view m;
+    if (read_member(ar, off, &m))
+      return true;
+    off = m.next;
+    if (is_special(&m))
+      continue;
+    unsigned char *p = ar->map + m.data_off;
+    if (m.size < SELFMAG || memcmp(p, ELFMAG, SELFMAG) != 0)
+      return true;
+    Elf *e = elf_memory((char *)p, m.size);
+    struct as_unit tmp = {.input = input, .member = m.name};
+    size_t ndiags = link->ndiags;
+    int rc = e ? as_scan_elf(link, &tmp, e, m.size, true) : -1;
+    elf_end(e);
+    as_diag_truncate(link, ndiags); /* a member never linked is no error */
+    free((char *)tmp.allocator);
+    free(tmp.origin);
+    if (rc != 0 || tmp.abi_undef || tmp.needs_marker)
+      return true;
+  }
+  return false;
+}
+
 int as_archive_open(struct as_link *link, uint32_t input, int fd, size_t size) {
   struct as_input *in = link->inputs[input];
   void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
@@ -336,8 +369,11 @@ int as_archive_open(struct as_link *link, uint32_t input, int fd, size_t size) {
    * makes the full resolution necessary (as_archive_index). */
   if (!link->want_symbols && ar->index) {
     bool hit = false;
-    if (walk_index(ar, names_allocator, &hit) >= 0 && !hit)
+    if (walk_index(ar, names_allocator, &hit) >= 0 && !hit) {
+      if (!link->full_needed && members_may_need(link, input))
+        link->full_needed = true;
       return 0;
+    }
   }
   return as_archive_read_index(link, input);
 }

@@ -56,6 +56,17 @@ void as_diag_note(struct as_diag *d, const char *fmt, ...) {
   va_end(ap);
 }
 
+void as_diag_truncate(struct as_link *link, size_t n) {
+  while (link->ndiags > n) {
+    struct as_diag *d = &link->diags[--link->ndiags];
+    free(d->message);
+    for (size_t j = 0; j < d->nnotes; j++)
+      free(d->notes[j]);
+    free(d->notes);
+    free(d->hint);
+  }
+}
+
 void as_diag_hint(struct as_diag *d, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -94,6 +94,9 @@ void as_unit_finish(struct as_link *link, struct as_unit *u);
  * names the diagnostic) but is inert. */
 void as_unit_clear(struct as_unit *u);
 
+/* Drops the diagnostics added after the first n (a tentative read). */
+void as_diag_truncate(struct as_link *link, size_t n);
+
 /* LLVM bitcode (bitcode.c): the unit's symbols, read by the bitcode reader
  * process from `size` bytes at `file_off` in `path`. Returns 0, or -1 with
  * a diagnostic naming the unit. */

@@ -59,14 +59,7 @@ void as_link_free(struct as_link *link) {
     free(u->origin);
     free(u);
   }
-  for (size_t i = 0; i < link->ndiags; i++) {
-    struct as_diag *d = &link->diags[i];
-    free(d->message);
-    for (size_t j = 0; j < d->nnotes; j++)
-      free(d->notes[j]);
-    free(d->notes);
-    free(d->hint);
-  }
+  as_diag_truncate(link, 0);
   for (size_t i = 0; i < link->nredirects; i++) {
     free(link->redirects[i].option);
     free(link->redirects[i].symbol);

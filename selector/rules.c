@@ -336,12 +336,28 @@ static char *shipped_object(const struct rules *r, struct as_decision *d,
   return as_xasprintf("%s/%s.o", env->libdir, name);
 }
 
+/* Does some linked unit need an allocator (reference the ABI, or carry
+ * ALLOCSEL_NEEDS_ALLOCATOR())? */
+static bool anything_needs(const struct as_link *link) {
+  for (size_t i = 0; i < link->nunits; i++)
+    if (link->units[i]->linked && needs_allocator(link->units[i]))
+      return true;
+  return false;
+}
+
 static void decide_default(struct rules *r, struct as_decision *out) {
   struct as_link *link = r->link;
   const char *type = as_output_type_name(link->type);
   if (link->type == AS_RLIB) {
     out->how = AS_NONE;
     out->reason = as_xstrdup("rlib: none injected");
+    return;
+  }
+  /* Nothing to serve: inject nothing, so a program that never calls the
+   * ABI keeps libc's malloc and no library it did not ask for. */
+  if (!anything_needs(link)) {
+    out->how = AS_NONE;
+    out->reason = as_xstrdup("nothing needs an allocator");
     return;
   }
   const char *name = "system";

@@ -122,10 +122,9 @@ static void print_decision(FILE *f, const struct options *o,
                            struct as_link *link, const struct as_decision *d,
                            int rc) {
   if (!o->json) {
-    if (rc == 0 && d->name)
-      fprintf(f, "allocator: %s (%s)\n", d->name, d->reason);
-    else if (rc == 0)
-      fputs("allocator: none\n", f);
+    if (rc == 0)
+      fprintf(f, "allocator: %s (%s)\n", d->name ? d->name : "none",
+              d->reason);
     return;
   }
   fprintf(f, "{\"command\":");

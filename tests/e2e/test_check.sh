@@ -26,7 +26,7 @@ expect_rc 0
 expect_line "allocator: system (default for staticlib)"
 run "$ALLOCSEL" check --type=rlib main.o
 expect_rc 0
-expect_out_first_line "allocator: none"
+expect_out_first_line "allocator: none (rlib: none injected)"
 
 step "check: requested"
 run "$ALLOCSEL" check --type=executable --allocator=system main.o

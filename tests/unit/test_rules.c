@@ -104,6 +104,40 @@ static void test_default_other_types(void **state) {
   as_link_free(link);
 }
 
+/* Nothing needs an allocator: nothing is injected, for any output type;
+ * a request still is. An archive member that calls the ABI counts only
+ * when the link pulls it in. */
+static void test_nothing_needs(void **state) {
+  (void)state;
+  static const enum as_output_type types[] = {AS_EXECUTABLE, AS_DYLIB,
+                                              AS_STATICLIB};
+  for (size_t i = 0; i < 3; i++) {
+    struct as_link *link = new_link(types[i], FX_PLAIN, FX_LIBHELPERS, NULL);
+    struct as_decision d;
+    assert_int_equal(decide(link, NULL, &env_je, &d), 0);
+    assert_int_equal(d.how, AS_NONE);
+    assert_null(d.name);
+    assert_null(d.inject_object);
+    assert_false(d.needs_jemalloc);
+    assert_string_equal(d.reason, "nothing needs an allocator");
+    as_decision_free(&d);
+    as_link_free(link);
+  }
+  struct as_link *link = new_link(AS_EXECUTABLE, FX_PLAIN, NULL);
+  struct as_decision d;
+  assert_int_equal(decide(link, &req_system, &env_je, &d), 0);
+  assert_inject_shipped(&d, "system");
+  as_decision_free(&d);
+  as_link_free(link);
+  /* calls_helper pulls helper.o, which calls the ABI, out of the archive:
+   * the quick path must see through the index to that member. */
+  link = new_link(AS_EXECUTABLE, FX_CALLS_HELPER, FX_LIBHELPERS, NULL);
+  assert_int_equal(decide(link, NULL, &env_je, &d), 0);
+  assert_inject_shipped(&d, "jemalloc");
+  as_decision_free(&d);
+  as_link_free(link);
+}
+
 /* For every output type an allocator among the inputs is the one. */
 static void test_linked_wins_over_default(void **state) {
   (void)state;
@@ -403,6 +437,7 @@ int main(void) {
       cmocka_unit_test(test_default_executable_no_jemalloc),
       cmocka_unit_test(test_jemalloc_already_linked),
       cmocka_unit_test(test_default_other_types),
+      cmocka_unit_test(test_nothing_needs),
       cmocka_unit_test(test_linked_wins_over_default),
       cmocka_unit_test(test_linked_from_archive),
       cmocka_unit_test(test_archive_with_two_allocators),
