@@ -298,6 +298,54 @@ int as_archive_read_index(struct as_link *link, uint32_t input) {
   return 0;
 }
 
+/* The common case of members_may_need, without libelf: a native ELF64
+ * relocatable object, read in place. 1: it references the ABI or defines
+ * the needs marker; 0: it does neither; -1: not this case, or anything
+ * out of the ordinary (then libelf reads it). */
+static int elf64_needs(const unsigned char *p, size_t size) {
+  Elf64_Ehdr eh;
+  if (size < sizeof eh)
+    return -1;
+  memcpy(&eh, p, sizeof eh);
+  if (eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_type != ET_REL ||
+      eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shnum == 0 ||
+      eh.e_shoff > size || eh.e_shnum > (size - eh.e_shoff) / sizeof(Elf64_Shdr))
+    return -1;
+  const unsigned char *sh = p + eh.e_shoff;
+  for (size_t i = 0; i < eh.e_shnum; i++) {
+    Elf64_Shdr sym, str;
+    memcpy(&sym, sh + i * sizeof sym, sizeof sym);
+    if (sym.sh_type != SHT_SYMTAB)
+      continue;
+    if (sym.sh_link >= eh.e_shnum || sym.sh_entsize != sizeof(Elf64_Sym) ||
+        sym.sh_offset > size || sym.sh_size > size - sym.sh_offset)
+      return -1;
+    memcpy(&str, sh + sym.sh_link * sizeof str, sizeof str);
+    if (str.sh_offset > size || str.sh_size > size - str.sh_offset ||
+        str.sh_size == 0 || p[str.sh_offset + str.sh_size - 1] != '\0')
+      return -1;
+    const char *strtab = (const char *)p + str.sh_offset;
+    size_t n = sym.sh_size / sizeof(Elf64_Sym);
+    for (size_t j = sym.sh_info; j < n; j++) {
+      Elf64_Sym s;
+      memcpy(&s, p + sym.sh_offset + j * sizeof s, sizeof s);
+      if (s.st_name >= str.sh_size)
+        return -1;
+      const char *name = strtab + s.st_name;
+      if (name[0] != '_' || name[1] != '_')
+        continue;
+      enum as_name_class c = as_classify_name(name);
+      if ((c != AS_NAME_NONE && (int)c < AS_ABI_COUNT &&
+           s.st_shndx == SHN_UNDEF) ||
+          (c == AS_NAME_NEEDS && s.st_shndx != SHN_UNDEF))
+        return 1;
+    }
+    return 0;
+  }
+  return 0; /* no symbol table: needs nothing */
+}
+
 /* Could a member of this archive need an allocator? An archive's index
  * lists definitions only, so a member that calls the ABI is invisible
  * there: read each member's symbol table for the allocator facts alone
@@ -316,6 +364,12 @@ static bool members_may_need(struct as_link *link, uint32_t input) {
     unsigned char *p = ar->map + m.data_off;
     if (m.size < SELFMAG || memcmp(p, ELFMAG, SELFMAG) != 0)
       return true;
+    int quick = elf64_needs(p, m.size);
+    if (quick >= 0) {
+      if (quick)
+        return true;
+      continue;
+    }
     Elf *e = elf_memory((char *)p, m.size);
     struct as_unit tmp = {.input = input, .member = m.name};
     size_t ndiags = link->ndiags;
