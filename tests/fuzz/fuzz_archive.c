@@ -4,10 +4,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *path = fuzz_file(0, data, size);
-  for (int whole = 0; whole < 2; whole++) {
+  /* Lazily with every symbol read (index, members pulled), lazily on the
+   * quick path (members' symbol tables read in place), and whole. */
+  for (int mode = 0; mode < 3; mode++) {
     struct as_link *link = as_link_new(AS_EXECUTABLE);
-    link->want_symbols = true; /* read the index, pull members */
-    as_link_add_file(link, path, whole ? AS_ADD_WHOLE_ARCHIVE : 0);
+    link->want_symbols = mode == 0;
+    as_link_add_file(link, path, mode == 2 ? AS_ADD_WHOLE_ARCHIVE : 0);
     fuzz_decide(link);
     as_link_free(link);
   }
