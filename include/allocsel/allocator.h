@@ -30,6 +30,15 @@ ALLOCSEL_ABI size_t __rust_reallocate_inplace(void *ptr, size_t old_size,
                                               size_t size, size_t align);
 ALLOCSEL_ABI size_t __rust_usable_size(size_t size, size_t align);
 
+/* The markers are C symbols in C++ too: extern "C" gives them external
+ * linkage (a namespace-scope const would otherwise be local) and their
+ * names unmangled. */
+#ifdef __cplusplus
+#define ALLOCSEL_EXTERN_C extern "C"
+#else
+#define ALLOCSEL_EXTERN_C
+#endif
+
 /* Symbol names the selector looks for. */
 #define ALLOCSEL_ALLOCATOR_MARKER_PREFIX "__allocsel_allocator_"
 #define ALLOCSEL_NEEDS_MARKER "__allocsel_needs_allocator"
@@ -37,14 +46,14 @@ ALLOCSEL_ABI size_t __rust_usable_size(size_t size, size_t align);
 /* Marks this unit as the allocator `name` (a C identifier). Use it once, in
  * the unit that defines the five ABI functions. */
 #define ALLOCSEL_ALLOCATOR(name)                                               \
-  __attribute__((used, visibility("hidden")))                                  \
+  ALLOCSEL_EXTERN_C __attribute__((used, visibility("hidden")))                \
   const char __allocsel_allocator_##name[] = #name
 
 /* Marks this unit as needing an allocator even if it calls none of the ABI
  * (say, it hands out memory that other units free). Weak, so any number of
  * units may carry it. */
 #define ALLOCSEL_NEEDS_ALLOCATOR()                                             \
-  __attribute__((used, weak, visibility("hidden")))                            \
+  ALLOCSEL_EXTERN_C __attribute__((used, weak, visibility("hidden")))          \
   const char __allocsel_needs_allocator = 1
 
 /* Readable wrappers. `align` must be a power of two. */
