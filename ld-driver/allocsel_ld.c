@@ -242,15 +242,28 @@ int main(int argc, char **argv) {
 
   /* linker, arguments before the first library, what the decision adds,
    * the record, the rest. */
-  out = as_xcalloc(cl.npass + nadded + 3, sizeof *out);
+  out = as_xcalloc(cl.npass + nadded + 7, sizeof *out);
   size_t n = 0;
   out[n++] = linker;
   for (size_t i = 0; i < cl.inject_at; i++)
     out[n++] = cl.pass[i];
+  /* What the decision adds is no part of a --whole-archive region (all of
+   * jemalloc's archive would be pulled in), and a shared library is no
+   * static input (lld refuses one after -Bstatic): step out of both
+   * around it, then back. */
+  bool dynamic = !cl.is_static && cl.inject_in_static;
+  if (cl.inject_in_whole)
+    out[n++] = "--no-whole-archive";
+  if (dynamic)
+    out[n++] = "-Bdynamic";
   for (size_t i = 0; i < nadded; i++)
     out[n++] = (char *)added[i];
   if (record)
     out[n++] = record;
+  if (dynamic)
+    out[n++] = "-Bstatic";
+  if (cl.inject_in_whole)
+    out[n++] = "--whole-archive";
   for (size_t i = cl.inject_at; i < cl.npass; i++)
     out[n++] = cl.pass[i];
   rc = run(out);

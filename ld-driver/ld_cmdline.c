@@ -193,6 +193,17 @@ static void add_lib(struct ld_cmdline *cl, const char *name,
                           .lazy = st->lazy};
 }
 
+/* The allocator goes before the first library; what it is added under
+ * (--whole-archive, -Bstatic) is remembered, so it can be undone there. */
+static void set_inject(struct ld_cmdline *cl, size_t *inject, size_t word,
+                       const struct state *st) {
+  if (*inject != SIZE_MAX)
+    return;
+  *inject = word;
+  cl->inject_in_whole = st->whole;
+  cl->inject_in_static = st->static_search;
+}
+
 /* The arguments for the real linker: the words kept, with each @FILE passed
  * as it was unless allocsel took words out of it; `inject` is the word
  * before which the allocator goes. */
@@ -254,9 +265,8 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
       *in = (struct ld_input){
           .path = as_xstrdup(arg), .whole = st.whole, .lazy = st.lazy};
       size_t n = strlen(arg);
-      if (inject == SIZE_MAX &&
-          ((n > 2 && strcmp(arg + n - 2, ".a") == 0) || strstr(arg, ".so")))
-        inject = i;
+      if ((n > 2 && strcmp(arg + n - 2, ".a") == 0) || strstr(arg, ".so"))
+        set_inject(cl, &inject, i, &st);
       keep[i] = true;
       continue;
     }
@@ -349,8 +359,7 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
       cl->output = optarg;
     } else if (is(key, "l", "library")) {
       if (optarg) {
-        if (inject == SIZE_MAX)
-          inject = option_word;
+        set_inject(cl, &inject, option_word, &st);
         add_lib(cl, optarg, &st, &cap_inputs);
       }
     } else if (is(key, "L", "library-path")) {

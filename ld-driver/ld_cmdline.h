@@ -32,6 +32,8 @@ struct ld_cmdline {
   char **pass;
   size_t npass;
   size_t inject_at; /* index in pass before which the allocator goes */
+  /* The state there: inside --whole-archive, after -Bstatic. */
+  bool inject_in_whole, inject_in_static;
 
   struct ld_input *inputs;
   size_t ninputs;
