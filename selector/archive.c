@@ -14,7 +14,10 @@
 #include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ar_format.h"
 
@@ -39,6 +42,7 @@ struct as_archive {
   const unsigned char *index; /* GNU index member's data, or NULL */
   size_t index_size;
   bool index64;
+  bool thin; /* "!<thin>": members are files of their own */
   bool index_read;       /* syms and members below are filled in */
   struct as_arsym *syms; /* the index, in file order */
   size_t nsyms;
@@ -48,8 +52,9 @@ struct as_archive {
 
 /* One member as found at a header offset. */
 struct member_view {
-  char name[256];
+  char name[4096];
   size_t data_off, size, next;
+  bool external; /* a thin archive's member: its bytes are in `name` */
 };
 
 static int archive_error(struct as_link *link, const char *origin,
@@ -69,10 +74,13 @@ static const char *read_member(const struct as_archive *ar, size_t off,
   if (!as_ar_hdr_size(h, &size))
     return "malformed member header";
   m->data_off = off + sizeof *h;
-  if (size > ar->size - m->data_off)
+  /* A thin archive holds only the index and long names itself; each
+   * member is a file named relative to the archive. */
+  m->external = ar->thin && !as_ar_is_gnu_index(h) && !as_ar_is_longnames(h);
+  if (!m->external && size > ar->size - m->data_off)
     return "truncated: a member goes past the end of the archive";
   m->size = size;
-  m->next = m->data_off + size + (size & 1);
+  m->next = m->external ? m->data_off : m->data_off + size + (size & 1);
   const char *name = h->name;
   size_t len;
   if (name[0] == '/' && name[1] >= '0' && name[1] <= '9') {
@@ -85,7 +93,7 @@ static const char *read_member(const struct as_archive *ar, size_t off,
     len = end ? (size_t)(end - name) : ar->longnames_size - at;
     if (len && name[len - 1] == '/')
       len--;
-  } else if (memcmp(name, "#1/", 3) == 0) {
+  } else if (memcmp(name, "#1/", 3) == 0 && !m->external) {
     /* BSD long name: the first N bytes of the data. */
     size_t n = strtoul(name + 3, NULL, 10);
     if (n > m->size)
@@ -127,18 +135,86 @@ static struct as_member *find_member(struct as_archive *ar, size_t off) {
                                                          : NULL;
 }
 
+/* The bytes of a member: in the archive's mapping, or a thin archive's
+ * member mapped from its own file (private, writable, as libelf wants). */
+struct member_bytes {
+  unsigned char *data;
+  size_t size, file_off;
+  char *path; /* the file holding them: a thin member's, else NULL */
+  void *map;
+  size_t map_len;
+};
+
+static const char *member_bytes(const struct as_archive *ar,
+                                const char *archive_path,
+                                const struct member_view *m,
+                                struct member_bytes *b) {
+  *b = (struct member_bytes){0};
+  if (!m->external) {
+    b->data = ar->map + m->data_off;
+    b->size = m->size;
+    b->file_off = m->data_off;
+    return NULL;
+  }
+  const char *slash = strrchr(archive_path, '/');
+  b->path = m->name[0] == '/' || !slash
+                ? as_xstrdup(m->name)
+                : as_xasprintf("%.*s/%s", (int)(slash - archive_path),
+                               archive_path, m->name);
+  int fd = open(b->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  struct stat st;
+  const char *why = NULL;
+  if (fd < 0 || fstat(fd, &st) != 0)
+    why = "cannot open a thin archive's member";
+  else if (!S_ISREG(st.st_mode) || st.st_size == 0)
+    why = "a thin archive's member is not a regular file";
+  if (!why) {
+    b->map_len = b->size = (size_t)st.st_size;
+    b->map = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    if (b->map == MAP_FAILED) {
+      b->map = NULL;
+      why = "cannot map a thin archive's member";
+    }
+    b->data = b->map;
+  }
+  if (fd >= 0)
+    close(fd);
+  return why;
+}
+
+static void member_bytes_free(struct member_bytes *b) {
+  if (b->map)
+    munmap(b->map, b->map_len);
+  free(b->path);
+}
+
 /* Scans a member's bytes into a unit. */
 static uint32_t scan_member(struct as_link *link, uint32_t input,
                             const struct member_view *m, size_t off) {
   struct as_archive *ar = link->inputs[input]->archive;
+  struct member_bytes b;
+  const char *why = member_bytes(ar, link->inputs[input]->path, m, &b);
+  if (why) {
+    char *origin =
+        as_xasprintf("%s(%s)", link->inputs[input]->path, m->name);
+    archive_error(link, origin, why);
+    free(origin);
+    member_bytes_free(&b);
+    return AS_NO_UNIT;
+  }
   struct as_source src = {.input = input,
                           .member = m->name,
                           .member_off = off,
-                          .data = ar->map + m->data_off,
-                          .file_off = m->data_off,
-                          .size = m->size,
+                          .path = b.path,
+                          .data = b.data,
+                          .file_off = b.file_off,
+                          .size = b.size,
                           .full = true};
-  return as_add_unit(link, &src);
+  uint32_t unit = as_add_unit(link, &src);
+  if (unit != AS_NO_UNIT && b.path)
+    link->units[unit]->file = as_xstrdup(b.path);
+  member_bytes_free(&b);
+  return unit;
 }
 
 uint32_t as_archive_load_member(struct as_link *link, uint32_t input,
@@ -346,6 +422,27 @@ static int elf64_needs(const unsigned char *p, size_t size) {
   return 0; /* no symbol table: needs nothing */
 }
 
+/* One member's part of members_may_need: 1 it may need, 0 it does not. */
+static int member_may_need(struct as_link *link, uint32_t input,
+                           const struct member_view *m,
+                           const struct member_bytes *b) {
+  unsigned char *p = b->data;
+  if (b->size < SELFMAG || memcmp(p, ELFMAG, SELFMAG) != 0)
+    return 1;
+  int quick = elf64_needs(p, b->size);
+  if (quick >= 0)
+    return quick;
+  Elf *e = elf_memory((char *)p, b->size);
+  struct as_unit tmp = {.input = input, .member = m->name};
+  size_t ndiags = link->ndiags;
+  int rc = e ? as_scan_elf(link, &tmp, e, b->size, true) : -1;
+  elf_end(e);
+  as_diag_truncate(link, ndiags); /* a member never linked is no error */
+  free((char *)tmp.allocator);
+  free(tmp.origin);
+  return rc != 0 || tmp.abi_undef || tmp.needs_marker;
+}
+
 /* Could a member of this archive need an allocator? An archive's index
  * lists definitions only, so a member that calls the ABI is invisible
  * there: read each member's symbol table for the allocator facts alone
@@ -361,30 +458,21 @@ static bool members_may_need(struct as_link *link, uint32_t input) {
     off = m.next;
     if (is_special(&m))
       continue;
-    unsigned char *p = ar->map + m.data_off;
-    if (m.size < SELFMAG || memcmp(p, ELFMAG, SELFMAG) != 0)
+    struct member_bytes b;
+    if (member_bytes(ar, link->inputs[input]->path, &m, &b)) {
+      member_bytes_free(&b);
       return true;
-    int quick = elf64_needs(p, m.size);
-    if (quick >= 0) {
-      if (quick)
-        return true;
-      continue;
     }
-    Elf *e = elf_memory((char *)p, m.size);
-    struct as_unit tmp = {.input = input, .member = m.name};
-    size_t ndiags = link->ndiags;
-    int rc = e ? as_scan_elf(link, &tmp, e, m.size, true) : -1;
-    elf_end(e);
-    as_diag_truncate(link, ndiags); /* a member never linked is no error */
-    free((char *)tmp.allocator);
-    free(tmp.origin);
-    if (rc != 0 || tmp.abi_undef || tmp.needs_marker)
+    int need = member_may_need(link, input, &m, &b);
+    member_bytes_free(&b);
+    if (need)
       return true;
   }
   return false;
 }
 
-int as_archive_open(struct as_link *link, uint32_t input, int fd, size_t size) {
+int as_archive_open(struct as_link *link, uint32_t input, int fd, size_t size,
+                    bool thin) {
   struct as_input *in = link->inputs[input];
   void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
   if (map == MAP_FAILED) {
@@ -395,6 +483,7 @@ int as_archive_open(struct as_link *link, uint32_t input, int fd, size_t size) {
   struct as_archive *ar = as_xcalloc(1, sizeof *ar);
   ar->map = map;
   ar->size = size;
+  ar->thin = thin;
   in->archive = ar;
   /* The index and the long-name table come first, in either order. */
   size_t off = AS_AR_MAGIC_LEN;

@@ -123,8 +123,8 @@ static uint32_t add_bitcode_unit(struct as_link *link,
                                  const struct as_source *src) {
   uint32_t unit = as_unit_new(link, src->input, src->member, src->member_off);
   struct as_unit *u = link->units[unit];
-  if (as_scan_bitcode(link, u, link->inputs[src->input]->path, src->file_off,
-                      src->size) != 0) {
+  const char *path = src->path ? src->path : link->inputs[src->input]->path;
+  if (as_scan_bitcode(link, u, path, src->file_off, src->size) != 0) {
     as_unit_clear(u);
     return AS_NO_UNIT;
   }
@@ -162,10 +162,10 @@ static int add_open_file(struct as_link *link, uint32_t input, int fd,
   case KIND_EMPTY:
     return input_error(link, in->path, "file is empty");
   case KIND_THIN_ARCHIVE:
-    return input_error(link, in->path, "thin archives are not supported");
   case KIND_ARCHIVE: {
     in->kind = AS_INPUT_ARCHIVE;
-    int rc = as_archive_open(link, input, fd, in->size);
+    int rc = as_archive_open(link, input, fd, in->size,
+                             identify(magic, len) == KIND_THIN_ARCHIVE);
     if (in->flags & AS_ADD_WHOLE_ARCHIVE)
       in->nunits = (uint32_t)link->nunits - in->first_unit;
     return rc;
@@ -257,8 +257,10 @@ int as_link_add_view(struct as_link *link, const char *path, const char *member,
     return unit == AS_NO_UNIT ? -1 : 0;
   }
   case KIND_ARCHIVE:
-    /* ld.bfd offers an archive with no members (glibc's libpthread.a)
-     * whole: there is nothing in it; members come as views of their own. */
+  case KIND_THIN_ARCHIVE:
+    /* ld.bfd offers an archive with no members (glibc's libpthread.a), and
+     * a thin archive, whole: nothing in them is a unit; members come as
+     * views of their own (a thin one's under its own file name). */
     in->kind = AS_INPUT_ARCHIVE;
     return 0;
   case KIND_TEXT:

@@ -44,6 +44,7 @@ struct as_source {
   uint32_t input;
   const char *member; /* archive member name, or NULL */
   size_t member_off;  /* its header's offset */
+  const char *path;   /* the file holding the bytes, NULL: the input's */
   void *data;
   size_t file_off, size;
   bool full; /* read every symbol: an archive member */
@@ -53,7 +54,8 @@ struct as_source {
 uint32_t as_add_unit(struct as_link *link, const struct as_source *src);
 
 /* Archives (archive.c). */
-int as_archive_open(struct as_link *link, uint32_t input, int fd, size_t size);
+int as_archive_open(struct as_link *link, uint32_t input, int fd, size_t size,
+                    bool thin);
 int as_archive_read_index(struct as_link *link, uint32_t input);
 /* Loads the member whose header is at `off` as a unit. Returns the unit,
  * the existing one if loaded before, or AS_NO_UNIT on error (reported the

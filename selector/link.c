@@ -57,6 +57,7 @@ void as_link_free(struct as_link *link) {
     free((char *)u->member);
     free((char *)u->allocator);
     free(u->origin);
+    free(u->file);
     free(u);
   }
   as_diag_truncate(link, 0);

@@ -47,6 +47,7 @@ struct as_unit {
   uint32_t input;     /* index into as_link.inputs */
   const char *member; /* archive member name, or NULL */
   size_t member_off;  /* its header's offset in the archive */
+  char *file;         /* a thin archive's member: the file holding it */
   uint32_t *defs;     /* defined global symbol ids */
   uint32_t ndefs;
   uint32_t *undefs; /* strongly referenced, undefined symbol ids */

@@ -412,6 +412,8 @@ static int cmd_staticlib(const struct options *o) {
     char **bufs = as_xcalloc(link->ninputs, sizeof *bufs);
     size_t *sizes = as_xcalloc(link->ninputs, sizeof *sizes);
     struct ar_writer *w = ar_writer_new();
+    char **owned = NULL; /* thin members' bytes */
+    size_t nowned = 0, cap_owned = 0;
     for (size_t i = 0; i < link->ninputs && rc == 0; i++) {
       bufs[i] = slurp(link->inputs[i]->path, &sizes[i]);
       if (!bufs[i]) {
@@ -424,7 +426,18 @@ static int cmd_staticlib(const struct options *o) {
       const struct as_unit *u = link->units[i];
       const void *data;
       size_t size;
-      if (!unit_bytes(bufs, u->input, u, &data, &size, sizes)) {
+      if (u->file) {
+        /* A thin archive's member: its bytes are its own file's. */
+        char *own = slurp(u->file, &size);
+        if (!own) {
+          as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "cannot read %s: %s",
+                      u->file, strerror(errno));
+          rc = 2;
+          break;
+        }
+        *AS_PUSH(owned, nowned, cap_owned) = own;
+        data = own;
+      } else if (!unit_bytes(bufs, u->input, u, &data, &size, sizes)) {
         as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "%s: malformed member",
                     as_unit_origin(link, u));
         rc = 2;
@@ -442,6 +455,9 @@ static int cmd_staticlib(const struct options *o) {
     ar_writer_free(w);
     for (size_t i = 0; i < link->ninputs; i++)
       free(bufs[i]);
+    for (size_t i = 0; i < nowned; i++)
+      free(owned[i]);
+    free(owned);
     free(bufs);
     free(sizes);
   }
