@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "frontend.h"
 
@@ -363,15 +364,16 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
         add_lib(cl, optarg, &st, &cap_inputs);
       }
     } else if (is(key, "L", "library-path")) {
-      if (optarg) {
-        const char *dir = optarg;
-        char *full = dir[0] == '=' && sysroot
-                         ? as_xasprintf("%s%s", sysroot, dir + 1)
-                         : as_xstrdup(dir);
-        *AS_PUSH(cl->dirs, cl->ndirs, cap_dirs) = full;
-      }
+      if (optarg) /* "=" and "$SYSROOT" resolved once the sysroot is known */
+        *AS_PUSH(cl->dirs, cl->ndirs, cap_dirs) = as_xstrdup(optarg);
     } else if (is(key, "sysroot", NULL)) {
-      sysroot = optarg;
+      sysroot = optarg; /* wherever it stands, for every -L= */
+    } else if (is(key, "T", "script")) {
+      /* A script's INPUT and GROUP bring files in, as an input's do. */
+      if (optarg) {
+        struct ld_input *in = AS_PUSH(cl->inputs, cl->ninputs, cap_inputs);
+        *in = (struct ld_input){.path = as_xstrdup(optarg), .script = true};
+      }
     } else if (is(key, "shared", "Bshareable")) {
       cl->shared = true;
     } else if (is(key, "r", "relocatable") || is(key, "i", "Ur")) {
@@ -422,6 +424,32 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
     }
   }
 
+  /* -L=DIR and -L$SYSROOT/DIR are inside the sysroot, as GNU ld has it:
+   * resolved now that the whole command line is read. */
+  cl->sysroot = sysroot;
+  for (size_t i = 0; i < cl->ndirs; i++) {
+    char *dir = cl->dirs[i];
+    size_t skip = dir[0] == '=' ? 1 : strncmp(dir, "$SYSROOT", 8) == 0 ? 8 : 0;
+    if (!skip)
+      continue;
+    cl->dirs[i] = as_xasprintf("%s%s", sysroot ? sysroot : "", dir + skip);
+    free(dir);
+  }
+  /* A -T script not found as given is looked for in the -L directories. */
+  for (size_t i = 0; i < cl->ninputs; i++) {
+    struct ld_input *in = &cl->inputs[i];
+    if (!in->script || access(in->path, F_OK) == 0)
+      continue;
+    for (size_t j = 0; j < cl->ndirs; j++) {
+      char *p = as_xasprintf("%s/%s", cl->dirs[j], in->path);
+      if (access(p, F_OK) == 0) {
+        free(in->path);
+        in->path = p;
+        break;
+      }
+      free(p);
+    }
+  }
   /* Libraries found now that every -L is known, as the linkers do. */
   for (size_t i = 0; i < cl->ninputs; i++) {
     struct ld_input *in = &cl->inputs[i];
@@ -441,6 +469,9 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
 }
 
 void ld_cmdline_add_inputs(const struct ld_cmdline *cl, struct as_link *link) {
+  for (size_t i = 0; i < cl->ndirs; i++)
+    as_link_search_dir(link, cl->dirs[i]);
+  as_link_set_sysroot(link, cl->sysroot);
   for (size_t i = 0; i < cl->ninputs; i++) {
     const struct ld_input *in = &cl->inputs[i];
     if (!in->path) {
@@ -451,7 +482,8 @@ void ld_cmdline_add_inputs(const struct ld_cmdline *cl, struct as_link *link) {
     as_link_add_file(link, in->path,
                      AS_ADD_SCRIPT_OK | (in->whole ? AS_ADD_WHOLE_ARCHIVE : 0) |
                          (in->lazy ? AS_ADD_LAZY : 0) |
-                         (in->just_symbols ? AS_ADD_JUST_SYMBOLS : 0));
+                         (in->just_symbols ? AS_ADD_JUST_SYMBOLS : 0) |
+                         (in->static_search ? AS_ADD_STATIC_SEARCH : 0));
   }
   for (size_t i = 0; i < cl->nredirects; i++)
     as_link_redirect(link, cl->redirects[i].option, cl->redirects[i].symbol);

@@ -16,6 +16,7 @@ struct ld_input {
   bool static_search;
   bool lazy;         /* inside --start-lib: loaded only when referenced */
   bool just_symbols; /* --just-symbols / -R FILE: addresses only */
+  bool script;       /* -T FILE: a linker script */
 };
 
 /* An option that points a symbol elsewhere: --defsym, --wrap. */
@@ -43,6 +44,7 @@ struct ld_cmdline {
   size_t nredirects;
 
   const char *output;
+  const char *sysroot; /* --sysroot, wherever it stood */
   bool shared, relocatable, is_static;
   bool no_inputs_needed; /* --version, --help, -v alone */
 

@@ -155,6 +155,21 @@ static bool object_name(const char *path) {
   return n > 2 && strcmp(path + n - 2, ".o") == 0;
 }
 
+/* A linker script: the files it names join the link. */
+static int add_script(struct as_link *link, uint32_t input, int fd) {
+  size_t size = link->inputs[input]->size;
+  if (size > (1u << 20))
+    return input_error(link, link->inputs[input]->path,
+                       "linker script larger than 1 MiB");
+  char *text = as_xmalloc(size + 1);
+  ssize_t n = pread(fd, text, size, 0);
+  int rc = n < 0 ? input_error(link, link->inputs[input]->path,
+                               strerror(errno))
+                 : as_script_add_inputs(link, input, text, (size_t)n);
+  free(text);
+  return rc;
+}
+
 static int add_open_file(struct as_link *link, uint32_t input, int fd,
                          const unsigned char *magic, size_t len) {
   struct as_input *in = link->inputs[input];
@@ -192,7 +207,7 @@ static int add_open_file(struct as_link *link, uint32_t input, int fd,
   case KIND_TEXT:
     if ((in->flags & AS_ADD_SCRIPT_OK) && !object_name(in->path)) {
       in->kind = AS_INPUT_SCRIPT;
-      return 0;
+      return add_script(link, input, fd);
     }
     return input_error(link, in->path, bad_format);
   case KIND_UNKNOWN:

@@ -66,6 +66,10 @@ void as_link_free(struct as_link *link) {
     free(link->redirects[i].symbol);
   }
   free(link->redirects);
+  for (size_t i = 0; i < link->nlib_dirs; i++)
+    free(link->lib_dirs[i]);
+  free(link->lib_dirs);
+  free(link->sysroot);
   free(link->inputs);
   free(link->units);
   free(link->diags);
@@ -92,4 +96,14 @@ void as_link_redirect(struct as_link *link, const char *option,
                       const char *symbol) {
   *AS_PUSH(link->redirects, link->nredirects, link->cap_redirects) =
       (struct as_redirect){as_xstrdup(option), as_xstrdup(symbol)};
+}
+
+void as_link_search_dir(struct as_link *link, const char *dir) {
+  *AS_PUSH(link->lib_dirs, link->nlib_dirs, link->cap_lib_dirs) =
+      as_xstrdup(dir);
+}
+
+void as_link_set_sysroot(struct as_link *link, const char *sysroot) {
+  free(link->sysroot);
+  link->sysroot = sysroot && *sysroot ? as_xstrdup(sysroot) : NULL;
 }

@@ -40,6 +40,7 @@ enum {
   AS_ADD_LAZY = 1u << 3, /* --start-lib object: linked only when referenced,
                           * like an archive member */
   AS_ADD_JUST_SYMBOLS = 1u << 4, /* --just-symbols: addresses, never linked */
+  AS_ADD_STATIC_SEARCH = 1u << 5, /* -l in a linker script finds only .a */
 };
 
 /* A unit: an object file, an archive member or a shared library. */
@@ -120,6 +121,13 @@ struct as_link {
   } * redirects;
   size_t nredirects, cap_redirects;
   bool allow_abi_redirect;
+  /* Where linker scripts' files and -lNAMEs are looked for: -L, then
+   * SEARCH_DIR; the sysroot for absolute paths in scripts inside it. */
+  char **lib_dirs;
+  size_t nlib_dirs, cap_lib_dirs;
+  char *sysroot;
+  unsigned script_nesting; /* scripts being read, one inside another */
+  unsigned script_files;   /* files all scripts named so far */
   /* lib/allocsel, where the bitcode reader lives; NULL: the default. */
   const char *libdir;
   /* The bitcode reader process, started for the first bitcode input. */
@@ -224,6 +232,10 @@ int as_link_add_file(struct as_link *link, const char *path, unsigned flags);
  * outlive the call. */
 int as_link_add_view(struct as_link *link, const char *path, const char *member,
                      void *data, size_t view_off, size_t size, unsigned flags);
+
+/* Adds a directory where linker scripts' files are looked for (-L). */
+void as_link_search_dir(struct as_link *link, const char *dir);
+void as_link_set_sysroot(struct as_link *link, const char *sysroot);
 
 /* Records an option that points `symbol` elsewhere (--defsym SYM=...,
  * --wrap SYM); `option` names it in diagnostics. */

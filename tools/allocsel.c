@@ -98,6 +98,11 @@ static void json_field(FILE *f, const char *key, const char *value,
 /* Scans FILES and -l libraries into `link`; the request is added too. */
 static int scan(struct as_link *link, const struct options *o,
                 const struct as_request *req, unsigned flags) {
+  /* Linker scripts (libc.so, libm.so) bring in the files they name, found
+   * through the -L directories too. */
+  flags |= AS_ADD_SCRIPT_OK;
+  for (size_t i = 0; i < o->ndirs; i++)
+    as_link_search_dir(link, o->dirs[i]);
   for (size_t i = 0; i < o->nfiles; i++)
     as_link_add_file(link, o->files[i], flags);
   for (size_t i = 0; i < o->nlibs; i++) {

@@ -279,17 +279,62 @@ static void test_bad_inputs(void **state) {
   expect_bad_input(tmpdir, 0); /* a directory */
 }
 
-/* Text is a linker script when the caller says scripts are fine. */
+/* Text is a linker script when the caller says scripts are fine; the
+ * files its INPUT, GROUP and AS_NEEDED name join the link (by path, or
+ * -lNAME through the search directories); a file it names that cannot be
+ * found, or a script that includes itself, is an error naming the script. */
 static void test_linker_script(void **state) {
   (void)state;
-  const char script[] = "GROUP ( /lib/libc.so.6 )\n";
-  const char *path = write_file("libscript.so", script, sizeof script - 1);
+  char script[2048];
+  snprintf(script, sizeof script,
+           "/* GNU ld script */\nOUTPUT_FORMAT(elf64-x86-64)\n"
+           "GROUP ( %s %s AS_NEEDED ( %s ) )\nINPUT(-lfx_helpers)\n"
+           "SECTIONS { .text : { *(.text) } }\n",
+           FX_PLAIN, FX_LIBALLOC_A, FX_LIBSHARED);
+  const char *path = write_file("libscript.so", script, strlen(script));
   struct as_link *link = as_link_new(AS_EXECUTABLE);
   link->want_symbols = true; /* these tests read every symbol */
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s", FX_LIBHELPERS);
+  *strrchr(dir, '/') = '\0';
+  as_link_search_dir(link, dir);
   assert_int_equal(as_link_add_file(link, path, AS_ADD_SCRIPT_OK), 0);
+  assert_no_errors(link);
+  assert_int_equal(link->ninputs, 5);
   assert_int_equal(link->inputs[0]->kind, AS_INPUT_SCRIPT);
-  assert_int_equal(link->nunits, 0);
-  assert_int_equal(link->ndiags, 0);
+  assert_string_equal(link->inputs[1]->path, FX_PLAIN);
+  assert_int_equal(link->inputs[2]->kind, AS_INPUT_ARCHIVE);
+  assert_int_equal(link->inputs[3]->kind, AS_INPUT_SHARED);
+  assert_string_equal(link->inputs[4]->path, FX_LIBHELPERS);
+  as_link_free(link);
+
+  const char missing[] = "INPUT ( no_such_file.o )\n";
+  path = write_file("libmissing.so", missing, sizeof missing - 1);
+  link = as_link_new(AS_EXECUTABLE);
+  assert_int_equal(as_link_add_file(link, path, AS_ADD_SCRIPT_OK), -1);
+  const struct as_diag *d = get_diag(link, "library-not-found");
+  assert_non_null(strstr(d->message, "libmissing.so: cannot find "
+                                     "no_such_file.o"));
+  as_link_free(link);
+
+  char self[1024];
+  snprintf(self, sizeof self, "INPUT(%s/libself.so)\n", tmpdir);
+  path = write_file("libself.so", self, strlen(self));
+  link = as_link_new(AS_EXECUTABLE);
+  assert_int_equal(as_link_add_file(link, path, AS_ADD_SCRIPT_OK), -1);
+  d = get_diag(link, "bad-input");
+  assert_non_null(strstr(d->message, "libself.so: linker script names itself"));
+  as_link_free(link);
+
+  /* Two scripts naming each other twice over: bounded, not 2^16 reads. */
+  char a[1024], b[1024];
+  snprintf(a, sizeof a, "INPUT(%s/libpb.so %s/libpb.so)\n", tmpdir, tmpdir);
+  snprintf(b, sizeof b, "INPUT(%s/libpa.so %s/libpa.so)\n", tmpdir, tmpdir);
+  write_file("libpb.so", b, strlen(b));
+  path = write_file("libpa.so", a, strlen(a));
+  link = as_link_new(AS_EXECUTABLE);
+  assert_int_equal(as_link_add_file(link, path, AS_ADD_SCRIPT_OK), -1);
+  assert_true(link->ninputs < 20000);
   as_link_free(link);
 }
 
