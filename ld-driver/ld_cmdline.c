@@ -332,8 +332,7 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
       const char *base = optarg ? strrchr(optarg, '/') : NULL;
       base = base ? base + 1 : optarg;
       in_our_plugin = base && strcmp(base, "allocsel-plugin.so") == 0;
-      if (!in_our_plugin && base && !cl->dropped_plugin && !cl->plugin_before &&
-          strcmp(base, "liblto_plugin.so") != 0)
+      if (!in_our_plugin && base && !cl->dropped_plugin && !cl->plugin_before)
         cl->plugin_before = optarg;
       if (in_our_plugin) {
         cl->dropped_plugin = optarg;

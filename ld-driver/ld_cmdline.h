@@ -56,8 +56,8 @@ struct ld_cmdline {
   bool allow_abi_redirect;    /* --allocsel-allow-abi-redirect */
   const char *dropped_plugin; /* -plugin .../allocsel-plugin.so, removed */
   /* A plugin before allocsel's that may claim inputs allocsel's then never
-   * sees (LLVMgold.so claims LLVM bitcode; gcc's liblto_plugin.so, which
-   * claims only GCC's own LTO objects, does not count). */
+   * sees (LLVMgold.so claims LLVM bitcode, gcc's liblto_plugin.so GCC's
+   * LTO objects). */
   const char *plugin_before;
   char *error; /* usage error, or NULL */
 };

@@ -411,6 +411,8 @@ static int elf64_needs(const unsigned char *p, size_t size) {
       const char *name = strtab + s.st_name;
       if (name[0] != '_' || name[1] != '_')
         continue;
+      if (strcmp(name, "__gnu_lto_slim") == 0)
+        return -1; /* GCC LTO: its symbols are elsewhere (elf_symbols.c) */
       enum as_name_class c = as_classify_name(name);
       if ((c != AS_NAME_NONE && (int)c < AS_ABI_COUNT &&
            s.st_shndx == SHN_UNDEF) ||

@@ -28,6 +28,58 @@ static bool get_sym(Elf_Data *data, bool native64, size_t i, GElf_Sym *sym) {
   return gelf_getsym(data, (int)i, sym) != NULL;
 }
 
+/* GCC's LTO objects (gcc -flto, GIMPLE): a slim one's ELF symbol table
+ * holds only __gnu_lto_slim; what the linker resolves is in its
+ * .gnu.lto_.symtab.ID sections, read here as gcc's own lto-plugin reads
+ * them: per symbol its name, its comdat group, a kind byte (definition,
+ * weak definition, undefined, weak undefined, common), a visibility byte,
+ * an 8-byte size and a 4-byte slot. */
+enum { GIMPLE_DEF, GIMPLE_WEAKDEF, GIMPLE_UNDEF, GIMPLE_WEAKUNDEF, GIMPLE_COMMON };
+
+static int scan_gimple(struct as_link *link, struct as_unit *u, Elf *e,
+                       struct as_unit_caps *caps, bool quick) {
+  size_t shstrndx;
+  if (elf_getshdrstrndx(e, &shstrndx) != 0)
+    return elf_input_error(link, u, elf_errmsg(-1));
+  static const char prefix[] = ".gnu.lto_.symtab.";
+  Elf_Scn *scn = NULL;
+  GElf_Shdr sh;
+  while ((scn = elf_nextscn(e, scn))) {
+    const char *sname;
+    if (!gelf_getshdr(scn, &sh) ||
+        !(sname = elf_strptr(e, shstrndx, sh.sh_name)) ||
+        strncmp(sname, prefix, sizeof prefix - 1) != 0)
+      continue;
+    Elf_Data *data = elf_getdata(scn, NULL);
+    if (!data || (data->d_size && !data->d_buf))
+      return elf_input_error(link, u, "malformed GCC LTO symbol table");
+    const char *p = data->d_buf, *end = p + data->d_size;
+    u->gimple = true;
+    while (p < end) {
+      const char *name = p;
+      size_t n = strnlen(p, (size_t)(end - p));
+      const char *comdat = p + n + 1;
+      if (comdat >= end)
+        return elf_input_error(link, u, "malformed GCC LTO symbol table");
+      size_t cn = strnlen(comdat, (size_t)(end - comdat));
+      const char *fixed = comdat + cn + 1;
+      if (fixed > end || (size_t)(end - fixed) < 14)
+        return elf_input_error(link, u, "malformed GCC LTO symbol table");
+      int kind = (unsigned char)fixed[0];
+      p = fixed + 14;
+      if (!n || kind > GIMPLE_COMMON)
+        continue;
+      bool defined = kind != GIMPLE_UNDEF && kind != GIMPLE_WEAKUNDEF;
+      if (quick)
+        as_unit_note_symbol(u, name, defined);
+      else
+        as_unit_add_symbol(link, u, caps, name, n, defined,
+                           kind == GIMPLE_WEAKUNDEF);
+    }
+  }
+  return 0;
+}
+
 int as_scan_elf(struct as_link *link, struct as_unit *u, Elf *e, size_t size,
                 bool quick) {
   GElf_Ehdr eh;
@@ -91,6 +143,7 @@ int as_scan_elf(struct as_link *link, struct as_unit *u, Elf *e, size_t size,
   const char *strtab = strdata->d_buf;
   size_t strsize = strdata->d_size;
   struct as_unit_caps caps = {0};
+  bool slim = false;
   bool native64 = gelf_getclass(e) == ELFCLASS64 && data->d_type == ELF_T_SYM &&
                   data->d_size >= n * sizeof(Elf64_Sym);
   u->quick = quick;
@@ -106,12 +159,18 @@ int as_scan_elf(struct as_link *link, struct as_unit *u, Elf *e, size_t size,
     const char *name = strtab + sym.st_name;
     if (!*name)
       continue;
+    if (strcmp(name, "__gnu_lto_slim") == 0) {
+      slim = true; /* GCC LTO: the real symbols are in the LTO symtab */
+      continue;
+    }
     if (quick)
       as_unit_note_symbol(u, name, sym.st_shndx != SHN_UNDEF);
     else
       as_unit_add_symbol(link, u, &caps, name, strlen(name),
                          sym.st_shndx != SHN_UNDEF, bind == STB_WEAK);
   }
+  if (slim && scan_gimple(link, u, e, &caps, quick) != 0)
+    return -1;
   as_unit_finish(link, u);
   return 0;
 }

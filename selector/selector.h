@@ -63,6 +63,7 @@ struct as_unit {
   bool quick;            /* only the allocator facts read: no defs/undefs */
   bool bitcode;          /* LLVM bitcode: the link is an LTO link */
   bool thin_lto;         /* ... a ThinLTO one */
+  bool gimple;           /* GCC LTO (gcc -flto): symbols from its LTO symtab */
   char *origin;          /* cached as_unit_origin() */
 };
 
