@@ -24,7 +24,7 @@ jobs=${ALLOCSEL_JOBS:-2}
 
 packages=(build-essential cmake ninja-build pkg-config clang lld mold
   binutils-dev libelf-dev libjemalloc-dev libcmocka-dev llvm-dev python3
-  valgrind libclang-rt-14-dev)
+  valgrind libclang-rt-14-dev gcc-multilib)
 
 say() { printf '\n== %s\n' "$*"; }
 

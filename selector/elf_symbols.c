@@ -92,6 +92,9 @@ int as_scan_elf(struct as_link *link, struct as_unit *u, Elf *e, size_t size,
       (eh.e_shoff > size || shnum * eh.e_shentsize > size - eh.e_shoff))
     return elf_input_error(
         link, u, "truncated: section headers go past the end of the file");
+  u->machine = eh.e_machine;
+  u->elf_class = eh.e_ident[EI_CLASS];
+  u->elf_data = eh.e_ident[EI_DATA];
   Elf64_Word want;
   if (eh.e_type == ET_REL) {
     want = SHT_SYMTAB;

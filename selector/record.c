@@ -11,14 +11,6 @@
 
 #include "internal.h"
 
-#if defined(__x86_64__)
-#define AS_HOST_MACHINE EM_X86_64
-#elif defined(__aarch64__)
-#define AS_HOST_MACHINE EM_AARCH64
-#else
-#error "allocsel: unknown host machine for the record object"
-#endif
-
 static size_t align4(size_t n) {
   return (n + 3) & ~(size_t)3;
 }
@@ -29,29 +21,41 @@ static int fail(char **error, const char *what) {
   return -1;
 }
 
-static int write_object(int fd, const char *text, char **error) {
+/* A 32-bit word in the target's byte order. */
+static void put_word(unsigned char *p, uint32_t v, bool big) {
+  for (int i = 0; i < 4; i++)
+    p[big ? i : 3 - i] = (unsigned char)(v >> (24 - 8 * i));
+}
+
+/* The record object, for the output's machine (class, byte order and
+ * e_machine of the decision): a linker refuses an object of another. */
+static int write_object(int fd, const struct as_decision *d, const char *text,
+                        char **error) {
   /* .note.GNU-stack, empty, keeps the stack non-executable. */
   static const char shstrtab[] =
       "\0" AS_RECORD_SECTION "\0.shstrtab\0.note.GNU-stack";
   size_t namesz = sizeof AS_RECORD_NOTE_NAME, descsz = strlen(text) + 1;
-  size_t size = sizeof(Elf64_Nhdr) + align4(namesz) + align4(descsz);
+  size_t size = 12 + align4(namesz) + align4(descsz);
   unsigned char *note = as_xcalloc(1, size);
-  Elf64_Nhdr nh = {(Elf64_Word)namesz, (Elf64_Word)descsz, AS_RECORD_NOTE_TYPE};
-  memcpy(note, &nh, sizeof nh);
-  memcpy(note + sizeof nh, AS_RECORD_NOTE_NAME, namesz);
-  memcpy(note + sizeof nh + align4(namesz), text, descsz);
+  bool big = d->elf_data == ELFDATA2MSB;
+  put_word(note, (uint32_t)namesz, big);
+  put_word(note + 4, (uint32_t)descsz, big);
+  put_word(note + 8, AS_RECORD_NOTE_TYPE, big);
+  memcpy(note + 12, AS_RECORD_NOTE_NAME, namesz);
+  memcpy(note + 12 + align4(namesz), text, descsz);
 
   int rc = 0;
+  int elf_class = d->elf_class == ELFCLASS32 ? ELFCLASS32 : ELFCLASS64;
   Elf *e = elf_begin(fd, ELF_C_WRITE, NULL);
-  Elf64_Ehdr *eh = e ? elf64_newehdr(e) : NULL;
-  if (!eh) {
+  GElf_Ehdr eh;
+  if (!e || !gelf_newehdr(e, elf_class) || !gelf_getehdr(e, &eh)) {
     rc = fail(error, "header");
     goto out;
   }
-  eh->e_ident[EI_DATA] = ELFDATA2LSB;
-  eh->e_type = ET_REL;
-  eh->e_machine = AS_HOST_MACHINE;
-  eh->e_version = EV_CURRENT;
+  eh.e_ident[EI_DATA] = big ? ELFDATA2MSB : ELFDATA2LSB;
+  eh.e_type = ET_REL;
+  eh.e_machine = d->machine;
+  eh.e_version = EV_CURRENT;
 
   const struct {
     size_t name;
@@ -68,22 +72,26 @@ static int write_object(int fd, const char *text, char **error) {
   for (size_t i = 0; i < sizeof secs / sizeof *secs; i++) {
     Elf_Scn *scn = elf_newscn(e);
     Elf_Data *data = scn ? elf_newdata(scn) : NULL;
-    Elf64_Shdr *sh = scn ? elf64_getshdr(scn) : NULL;
-    if (!data || !sh) {
+    GElf_Shdr sh;
+    if (!data || !gelf_getshdr(scn, &sh)) {
       rc = fail(error, "section");
       goto out;
     }
     data->d_buf = secs[i].data;
     data->d_size = secs[i].size;
-    data->d_type = ELF_T_BYTE;
+    data->d_type = ELF_T_BYTE; /* the note is in the target's order */
     data->d_align = secs[i].type == SHT_NOTE ? 4 : 1;
-    sh->sh_name = (Elf64_Word)secs[i].name;
-    sh->sh_type = secs[i].type;
-    sh->sh_addralign = data->d_align;
+    sh.sh_name = (Elf64_Word)secs[i].name;
+    sh.sh_type = secs[i].type;
+    sh.sh_addralign = data->d_align;
+    if (!gelf_update_shdr(scn, &sh)) {
+      rc = fail(error, "section");
+      goto out;
+    }
     if (i == 1)
-      eh->e_shstrndx = (Elf64_Half)elf_ndxscn(scn);
+      eh.e_shstrndx = (Elf64_Half)elf_ndxscn(scn);
   }
-  if (elf_update(e, ELF_C_WRITE) < 0)
+  if (!gelf_update_ehdr(e, &eh) || elf_update(e, ELF_C_WRITE) < 0)
     rc = fail(error, "update");
 out:
   elf_end(e);
@@ -111,7 +119,7 @@ int as_record_object(const struct as_decision *d, enum as_output_type type,
       as_xasprintf("allocator=%s\ntype=%s\nversion=%s\nreason=%s\n",
                    d->name ? d->name : "none", as_output_type_name(type),
                    AS_VERSION, d->reason ? d->reason : "");
-  int rc = write_object(fd, text, error);
+  int rc = write_object(fd, d, text, error);
   free(text);
   if (rc != 0) {
     close(fd);

@@ -11,6 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <gelf.h>
+
+/* The machine allocsel and its shipped allocators are built for. */
+#if defined(__x86_64__)
+#define AS_HOST_MACHINE EM_X86_64
+#elif defined(__aarch64__)
+#define AS_HOST_MACHINE EM_AARCH64
+#else
+#error "allocsel: unknown host machine"
+#endif
+#define AS_HOST_CLASS (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32)
+#define AS_HOST_DATA                                                           \
+  (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB : ELFDATA2MSB)
 
 struct candidate {
   char *name;
@@ -20,6 +33,9 @@ struct candidate {
 
 struct rules {
   struct as_link *link;
+  uint16_t machine; /* the output's: from its first ELF input */
+  uint8_t elf_class, elf_data;
+  bool host; /* ... the host's, which the shipped allocators are built for */
   const struct as_request *req;
   const struct as_env *env;
   struct candidate *cands;
@@ -135,9 +151,9 @@ static int check_request(struct rules *r) {
   if (!req || !req->allocator)
     return 0;
   if (is_shipped(req->allocator)) {
-    const char *why_not;
+    const char *why_not = "jemalloc is installed for the host's machine only";
     if (strcmp(req->allocator, "jemalloc") == 0 &&
-        !as_jemalloc_usable(r->env, link->type, &why_not)) {
+        (!r->host || !as_jemalloc_usable(r->env, link->type, &why_not))) {
       as_diag_add(link, AS_ERROR, AS_E_JEMALLOC_MISSING,
                   "allocator 'jemalloc' (from %s) is not available%s: %s",
                   req->origin, r->env->static_link ? " to a static link" : "",
@@ -321,9 +337,53 @@ static void check_cycles(struct as_link *link) {
 /* The shipped allocator's object: native, or in an LTO link bitcode of
  * the same LTO kind as the program's (a full-LTO module does not inline
  * into ThinLTO ones, nor the reverse). */
+/* The directory of a machine's shipped allocators below lib/allocsel: the
+ * host's are in lib/allocsel itself. */
+static const char *target_name(uint16_t machine, uint8_t elf_class) {
+  switch (machine) {
+  case EM_386:
+    return "i386";
+  case EM_X86_64:
+    return elf_class == ELFCLASS32 ? "x32" : "x86_64";
+  case EM_AARCH64:
+    return "aarch64";
+  case EM_ARM:
+    return "arm";
+  case EM_RISCV:
+    return elf_class == ELFCLASS32 ? "riscv32" : "riscv64";
+  case EM_PPC64:
+    return "ppc64";
+  case EM_S390:
+    return "s390x";
+  default:
+    return "unknown";
+  }
+}
+
+/* The shipped allocator's object for the output's machine: native, or in
+ * an LTO link bitcode of the same LTO kind as the program's (a full-LTO
+ * module does not inline into ThinLTO ones, nor the reverse). NULL, with
+ * an error, where none is shipped for that machine. */
 static char *shipped_object(const struct rules *r, struct as_decision *d,
                             const char *name) {
   const struct as_env *env = r->env;
+  if (!r->host) {
+    const char *arch = target_name(r->machine, r->elf_class);
+    char *obj = as_xasprintf("%s/%s/%s.o", env->libdir, arch, name);
+    if (access(obj, R_OK) == 0)
+      return obj;
+    free(obj);
+    struct as_diag *diag = as_diag_add(
+        r->link, AS_ERROR, AS_E_NO_ALLOCATOR_FOR_TARGET,
+        "no shipped allocator '%s' for %s (ELF machine %u): the output's "
+        "machine is not the one allocsel was built for",
+        name, arch, (unsigned)r->machine);
+    as_diag_note(diag, "the machine comes from the first ELF input");
+    as_diag_hint(diag, "link an allocator object built for %s, or request "
+                       "one with --allocsel-allocator=PATH",
+                 arch);
+    return NULL;
+  }
   if (d->lto && env->lto_inject) {
     char *bc = as_xasprintf("%s/lto/%s%s.o", env->libdir,
                             r->thin_lto ? "thin/" : "", name);
@@ -334,6 +394,24 @@ static char *shipped_object(const struct rules *r, struct as_decision *d,
     free(bc);
   }
   return as_xasprintf("%s/%s.o", env->libdir, name);
+}
+
+/* The output's machine: its first ELF unit's (bitcode has none here). */
+static void find_target(struct rules *r) {
+  r->machine = AS_HOST_MACHINE;
+  r->elf_class = AS_HOST_CLASS;
+  r->elf_data = AS_HOST_DATA;
+  for (size_t i = 0; i < r->link->nunits; i++) {
+    const struct as_unit *u = r->link->units[i];
+    if (u->machine) {
+      r->machine = u->machine;
+      r->elf_class = u->elf_class;
+      r->elf_data = u->elf_data;
+      break;
+    }
+  }
+  r->host = r->machine == AS_HOST_MACHINE && r->elf_class == AS_HOST_CLASS &&
+            r->elf_data == AS_HOST_DATA;
 }
 
 /* Does some linked unit need an allocator (reference the ABI, or carry
@@ -363,7 +441,9 @@ static void decide_default(struct rules *r, struct as_decision *out) {
   const char *name = "system";
   const char *why_not;
   if (link->type == AS_EXECUTABLE) {
-    if (as_jemalloc_usable(r->env, link->type, &why_not))
+    if (!r->host)
+      why_not = "jemalloc is installed for the host's machine only";
+    if (r->host && as_jemalloc_usable(r->env, link->type, &why_not))
       name = "jemalloc";
     else
       as_diag_add(link, AS_NOTE, AS_E_JEMALLOC_MISSING,
@@ -407,6 +487,10 @@ int as_decide(struct as_link *link, const struct as_request *req,
               const struct as_env *env, struct as_decision *out) {
   memset(out, 0, sizeof *out);
   struct rules r = {.link = link, .req = req, .env = env};
+  find_target(&r);
+  out->machine = r.machine;
+  out->elf_class = r.elf_class;
+  out->elf_data = r.elf_data;
   if (check_request(&r) == 0) {
     collect_linked(&r);
     check_count(&r);
@@ -430,6 +514,12 @@ int as_decide(struct as_link *link, const struct as_request *req,
       for (size_t i = 0; i < link->nunits; i++)
         if (link->units[i]->linked && link->units[i]->defines_jemalloc)
           out->needs_jemalloc = false;
+    }
+    /* No shipped allocator for the output's machine (shipped_object). */
+    if ((rc = as_diag_exit_code(link)) != 0) {
+      uint16_t machine = out->machine;
+      as_decision_free(out);
+      out->machine = machine;
     }
   }
   for (size_t i = 0; i < r.ncands; i++) {

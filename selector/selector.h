@@ -64,6 +64,8 @@ struct as_unit {
   bool bitcode;          /* LLVM bitcode: the link is an LTO link */
   bool thin_lto;         /* ... a ThinLTO one */
   bool gimple;           /* GCC LTO (gcc -flto): symbols from its LTO symtab */
+  uint16_t machine;      /* ELF e_machine, 0 for bitcode */
+  uint8_t elf_class, elf_data; /* ELFCLASS32/64, ELFDATA2LSB/MSB */
   char *origin;          /* cached as_unit_origin() */
 };
 
@@ -168,6 +170,10 @@ struct as_decision {
   bool inject_bitcode;        /* inject_object is a bitcode allocator */
   const struct as_unit *unit; /* allocator unit among the inputs; valid
                                * while the link is */
+  /* The output's machine, from its first ELF input (the host's where there
+   * is none): the record and the shipped allocators are built for it. */
+  uint16_t machine;
+  uint8_t elf_class, elf_data;
   char *owned_name;           /* storage for `name` when derived */
 };
 
