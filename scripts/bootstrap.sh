@@ -24,7 +24,8 @@ jobs=${ALLOCSEL_JOBS:-2}
 
 packages=(build-essential cmake ninja-build pkg-config clang lld mold
   binutils-dev libelf-dev libjemalloc-dev libcmocka-dev llvm-dev python3
-  valgrind libclang-rt-14-dev gcc-multilib)
+  valgrind libclang-rt-14-dev gcc-multilib
+  dpkg-dev autoconf automake libtool meson)
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -72,14 +73,15 @@ test)
   ctest --test-dir "$build" --output-on-failure -j "$jobs"
   # Again under ASan and UBSan. Left out: the plugin tests (a sanitized
   # plugin cannot load into an unsanitized linker; the selector it shares is
-  # covered through allocsel-ld) and valgrind (it runs the plain build).
+  # covered through allocsel-ld), valgrind (it runs the plain build) and the
+  # real projects (they build through the plugin too).
   say "test under ASan and UBSan ($build-asan)"
   [[ -f $build-asan/CMakeCache.txt ]] || generator=(-G Ninja)
   cmake -S "$root" -B "$build-asan" "${generator[@]}" -DALLOCSEL_WERROR=ON \
     -DALLOCSEL_SANITIZE=ON
   cmake --build "$build-asan" -j "$jobs"
   ctest --test-dir "$build-asan" --output-on-failure -j "$jobs" \
-    -E 'plugin|valgrind'
+    -E 'plugin|valgrind|realworld'
   # The readers under libFuzzer, a minute each from the seeds in the tree
   # (scripts/fuzz.sh MINUTES runs them longer).
   say "fuzz ($build-fuzz)"

@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# The proving ground: real projects, from Debian's source packages, built
+# through allocsel and tested with their own test suites.
+#
+#   bash tests/realworld/run.sh PREFIX [PROJECT:FRONTEND[:ALLOCATOR]]...
+#
+# PREFIX is an allocsel install. With no PROJECT:FRONTEND pairs it runs
+# them all (the table below); ALLOCATOR requests one (ALLOCSEL_ALLOCATOR),
+# so the project's tests run on it. For each pair it fetches the source
+# with `apt-get source` (a deb-src list derived from the machine's own
+# Debian sources, see fetch), builds it with the front end, runs the
+# project's test suite, and checks that every executable and shared
+# library the build linked carries allocsel's record. It prints one line
+# per pair and a summary:
+#
+#   realworld: zlib ld-lld: tests passed, 14 artifacts recorded (12 s)
+#   realworld: 6 passed, 0 failed
+#
+# Sources are cached in $ALLOCSEL_REALWORLD_DIR (default build/realworld).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+[[ $# -ge 1 ]] || {
+  echo "usage: bash tests/realworld/run.sh PREFIX [PROJECT:FRONTEND[:ALLOCATOR]]..." >&2
+  exit 2
+}
+P=$(cd "$1" && pwd)
+shift
+work=${ALLOCSEL_REALWORLD_DIR:-$root/build/realworld}
+mkdir -p "$work/src"
+jobs=${ALLOCSEL_JOBS:-2}
+
+# Every project with the front end it is proved through; one runs its
+# tests on a requested allocator.
+all=(zlib:ld-lld zlib:ld-gold:jemalloc libyaml:clang jansson:plugin-bfd
+  cjson:ld-mold tinyxml2:plugin-gold lz4:ld-bfd)
+(($#)) || set -- "${all[@]}"
+
+unset ALLOCSEL_ALLOCATOR ALLOCSEL_LINKER ALLOCSEL_VERBOSE ALLOCSEL_LIBDIR
+
+# fetch PACKAGE: its unpacked source tree's path on stdout.
+fetch() {
+  local pkg=$1 dir=$work/src/$1
+  if ! compgen -G "$dir/*.dsc" >/dev/null; then
+    # apt-get source needs deb-src entries: the machine's own Debian
+    # sources, as deb-src (names no host of its own).
+    local list=/etc/apt/sources.list.d/allocsel-src.sources
+    if [[ ! -f $list ]] && [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
+      sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources >"$list"
+      apt-get update >/dev/null
+    fi
+    if [[ ! -f $list ]] && [[ -f /etc/apt/sources.list ]] && ! grep -q '^deb-src' /etc/apt/sources.list; then
+      sed -n 's/^deb /deb-src /p' /etc/apt/sources.list >/etc/apt/sources.list.d/allocsel-src.list
+      apt-get update >/dev/null
+    fi
+    mkdir -p "$dir"
+    (cd "$dir" && apt-get source --download-only "$pkg" >/dev/null 2>&1) ||
+      compgen -G "$dir/*.dsc" >/dev/null || {
+      echo "realworld: cannot fetch the source of $pkg" >&2
+      return 1
+    }
+  fi
+  local tree=$work/tree/$pkg
+  rm -rf "$tree"
+  mkdir -p "$work/tree"
+  dpkg-source --no-check -x "$(compgen -G "$dir/*.dsc" | head -n1)" "$tree" >/dev/null
+  echo "$tree"
+}
+
+# frontend NAME: sets CC, CXX (compiler and flags that link through it)
+# and LINK_FLAGS (the same flags alone, for CMake and Meson).
+frontend() {
+  local plugin=$P/lib/allocsel/allocsel-plugin.so
+  case $1 in
+  ld-lld | ld-mold | ld-bfd | ld-gold)
+    LINK_FLAGS="-B$P/lib/allocsel/ld -fuse-ld=${1#ld-}"
+    CC_BIN=gcc CXX_BIN=g++ ;;
+  clang)
+    LINK_FLAGS="--ld-path=$P/bin/allocsel-ld -Wno-unused-command-line-argument"
+    CC_BIN=clang CXX_BIN=clang++ ;;
+  plugin-bfd | plugin-gold)
+    LINK_FLAGS="-fuse-ld=${1#plugin-} -Wl,-plugin,$plugin"
+    CC_BIN=gcc CXX_BIN=g++ ;;
+  *)
+    echo "realworld: unknown front end $1" >&2
+    return 1 ;;
+  esac
+  CC="$CC_BIN $LINK_FLAGS"
+  CXX="$CXX_BIN $LINK_FLAGS"
+}
+
+# The recipes: build and test in the current directory (the source tree).
+build_zlib() {
+  CC="$CC" ./configure >/dev/null
+  make -j"$jobs" >/dev/null
+  make test
+}
+build_libyaml() {
+  autoreconf -fi >/dev/null 2>&1
+  CC="$CC" ./configure --disable-dependency-tracking >/dev/null
+  make -j"$jobs" >/dev/null
+  make -j"$jobs" check
+}
+build_jansson() {
+  autoreconf -fi >/dev/null 2>&1
+  CC="$CC" ./configure --disable-dependency-tracking >/dev/null
+  make -j"$jobs" >/dev/null
+  make -j"$jobs" check
+}
+build_cjson() {
+  cmake -S . -B _build -G Ninja -DCMAKE_C_COMPILER="$CC_BIN" \
+    -DCMAKE_EXE_LINKER_FLAGS="$LINK_FLAGS" \
+    -DCMAKE_SHARED_LINKER_FLAGS="$LINK_FLAGS" -DENABLE_CJSON_TEST=ON \
+    -DENABLE_CJSON_UTILS=ON >/dev/null
+  cmake --build _build -j "$jobs" >/dev/null
+  ctest --test-dir _build -j "$jobs" --output-on-failure
+}
+build_tinyxml2() {
+  CXX="$CXX_BIN" CXX_LD= LDFLAGS="$LINK_FLAGS" \
+    meson setup _build -Ddefault_library=shared -Dtests=true >/dev/null
+  meson compile -C _build >/dev/null
+  meson test -C _build --print-errorlogs
+}
+build_lz4() {
+  make -j"$jobs" CC="$CC" lib lz4 >/dev/null
+  make -C tests CC="$CC" test-lz4-basic
+}
+
+# record_check: every ELF executable and shared library under the current
+# directory was linked through allocsel: its record is there (CMake's own
+# compiler-identification probes aside: CMake links those without the
+# project's linker flags). Prints how many.
+record_check() {
+  local n=0 f
+  while IFS= read -r -d '' f; do
+    case $(od -An -tx1 -N4 "$f" 2>/dev/null | tr -d ' ') in 7f454c46) ;; *) continue ;; esac
+    local type
+    type=$(readelf -h "$f" 2>/dev/null | awk '/Type:/ {print $2}')
+    [[ $type == EXEC || $type == DYN ]] || continue
+    if ! "$P/bin/allocsel" inspect "$f" | grep -q '^source: allocsel record'; then
+      echo "realworld: $f has no allocsel record" >&2
+      return 1
+    fi
+    if [[ -n ${want_allocator:-} ]] && ! "$P/bin/allocsel" inspect "$f" | grep -qx "allocator: $want_allocator"; then
+      echo "realworld: $f is not on $want_allocator: $("$P/bin/allocsel" inspect "$f" | head -n1)" >&2
+      return 1
+    fi
+    n=$((n + 1))
+  done < <(find . -type f -perm -u+x -not -path '*/CMakeFiles/3.*' -print0)
+  ((n > 0)) || {
+    echo "realworld: nothing linked was found" >&2
+    return 1
+  }
+  echo "$n"
+}
+
+passed=0
+failed=0
+for pair in "$@"; do
+  IFS=: read -r project fe alloc <<<"$pair"
+  start=$SECONDS
+  log=$work/$project-$fe${alloc:+-$alloc}.log
+  status="tests passed"
+  if ! tree=$(fetch "$project"); then
+    status="cannot fetch"
+  elif ! frontend "$fe"; then
+    status="unknown front end"
+  else
+    want_allocator=${alloc:-}
+    if ! (
+      cd "$tree"
+      [[ -z $alloc ]] || export ALLOCSEL_ALLOCATOR=$alloc
+      "build_$project"
+    ) >"$log" 2>&1; then
+      status="FAILED (log: $log)"
+    elif ! count=$(cd "$tree" && record_check 2>>"$log"); then
+      status="FAILED: records (log: $log)"
+    else
+      status="tests passed, $count artifacts recorded${alloc:+ on $alloc}"
+    fi
+  fi
+  echo "realworld: $project $fe${alloc:+ ($alloc requested)}: $status ($((SECONDS - start)) s)"
+  if [[ $status == tests\ passed* ]]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+  fi
+done
+echo "realworld: $passed passed, $failed failed"
+((failed == 0))
