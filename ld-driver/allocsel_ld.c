@@ -147,6 +147,19 @@ static int run(char **argv) {
   return 128 + WTERMSIG(status);
 }
 
+/* ld.bfd and gold resolve archives in command-line order; lld and mold do
+ * not. A linker named by path is known by its file name. */
+static enum as_archive_order archive_order(const char *choice,
+                                           const char *path) {
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  bool gnu = strcmp(choice, "bfd") == 0 || strcmp(choice, "gold") == 0 ||
+             strcmp(base, "ld") == 0 || strncmp(base, "ld.bfd", 6) == 0 ||
+             strncmp(base, "ld.gold", 7) == 0 ||
+             strstr(base, "-ld.bfd") || strstr(base, "-ld.gold");
+  return gnu ? AS_ORDER_COMMAND_LINE : AS_ORDER_ANY;
+}
+
 static enum as_output_type output_type(const struct ld_cmdline *cl) {
   return cl->relocatable ? AS_RLIB : cl->shared ? AS_DYLIB : AS_EXECUTABLE;
 }
@@ -154,11 +167,13 @@ static enum as_output_type output_type(const struct ld_cmdline *cl) {
 /* Scans the inputs and decides. Returns 0, or the exit code after printing
  * the diagnostics. */
 static int decide(const struct ld_cmdline *cl, enum as_output_type type,
-                  struct as_env *env, struct as_decision *dec) {
+                  enum as_archive_order order, struct as_env *env,
+                  struct as_decision *dec) {
   struct as_request req;
   as_request_init(&req, cl->allocator, "--allocsel-allocator");
   struct as_link *link = as_link_new(type);
   link->libdir = env->libdir;
+  link->order = order;
   ld_cmdline_add_inputs(cl, link);
   if (as_diag_exit_code(link) == 0 && as_link_add_request(link, &req) == 0) {
     as_link_resolve(link);
@@ -228,7 +243,8 @@ int main(int argc, char **argv) {
   size_t nadded = 0;
   /* --version or --help alone: nothing to decide, nothing to record. */
   if (!(cl.no_inputs_needed && cl.ninputs == 0)) {
-    if ((rc = decide(&cl, type, &env, &dec)) != 0)
+    if ((rc = decide(&cl, type, archive_order(choice, linker), &env, &dec)) !=
+        0)
       goto done;
     nadded = as_decision_inputs(&dec, &env, type, added);
     char *error = NULL;

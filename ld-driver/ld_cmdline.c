@@ -182,6 +182,7 @@ static bool is(const char *key, const char *a, const char *b) {
 
 struct state {
   bool whole, static_search, lazy;
+  unsigned group; /* the open --start-group, 0: none */
 };
 
 static void add_lib(struct ld_cmdline *cl, const char *name,
@@ -191,7 +192,8 @@ static void add_lib(struct ld_cmdline *cl, const char *name,
                           .path = as_xstrdup(name),
                           .whole = st->whole,
                           .static_search = st->static_search,
-                          .lazy = st->lazy};
+                          .lazy = st->lazy,
+                          .group = st->group};
 }
 
 /* The allocator goes before the first library; what it is added under
@@ -253,6 +255,7 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
   size_t inject = SIZE_MAX;
 
   size_t cap_inputs = 0, cap_dirs = 0, cap_redirects = 0;
+  unsigned ngroups = 0;
   struct state st = {0}, saved[16];
   size_t nsaved = 0;
   const char *sysroot = NULL;
@@ -263,8 +266,10 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
     char *arg = args.v[i];
     if (arg[0] != '-' || arg[1] == '\0') {
       struct ld_input *in = AS_PUSH(cl->inputs, cl->ninputs, cap_inputs);
-      *in = (struct ld_input){
-          .path = as_xstrdup(arg), .whole = st.whole, .lazy = st.lazy};
+      *in = (struct ld_input){.path = as_xstrdup(arg),
+                              .whole = st.whole,
+                              .lazy = st.lazy,
+                              .group = st.group};
       size_t n = strlen(arg);
       if ((n > 2 && strcmp(arg + n - 2, ".a") == 0) || strstr(arg, ".so"))
         set_inject(cl, &inject, i, &st);
@@ -394,6 +399,11 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
     } else if (is(key, "pop-state", NULL)) {
       if (nsaved)
         st = saved[--nsaved];
+    } else if (is(key, "start-group", "(")) {
+      if (!st.group)
+        st.group = ++ngroups;
+    } else if (is(key, "end-group", ")")) {
+      st.group = 0;
     } else if (is(key, "start-lib", NULL)) {
       st.lazy = true;
     } else if (is(key, "end-lib", NULL)) {
@@ -473,6 +483,10 @@ void ld_cmdline_add_inputs(const struct ld_cmdline *cl, struct as_link *link) {
   as_link_set_sysroot(link, cl->sysroot);
   for (size_t i = 0; i < cl->ninputs; i++) {
     const struct ld_input *in = &cl->inputs[i];
+    if (!in->group || (i && cl->inputs[i - 1].group != in->group))
+      as_link_end_group(link);
+    if (in->group)
+      as_link_begin_group(link);
     if (!in->path) {
       as_diag_add(link, AS_ERROR, AS_E_LIBRARY_NOT_FOUND,
                   "unable to find library %s", in->lib);
@@ -484,6 +498,7 @@ void ld_cmdline_add_inputs(const struct ld_cmdline *cl, struct as_link *link) {
                          (in->just_symbols ? AS_ADD_JUST_SYMBOLS : 0) |
                          (in->static_search ? AS_ADD_STATIC_SEARCH : 0));
   }
+  as_link_end_group(link);
   for (size_t i = 0; i < cl->nredirects; i++)
     as_link_redirect(link, cl->redirects[i].option, cl->redirects[i].symbol);
   link->allow_abi_redirect = cl->allow_abi_redirect;

@@ -40,6 +40,7 @@ static struct {
 static struct as_link *new_link(enum as_output_type type) {
   struct as_link *link = as_link_new(type);
   link->libdir = plugin.libdir;
+  link->order = AS_ORDER_COMMAND_LINE; /* ld.bfd and gold */
   return link;
 }
 

@@ -79,6 +79,7 @@ static uint32_t new_input(struct as_link *link, const char *path,
   struct as_input *in = as_xcalloc(1, sizeof *in);
   *in = (struct as_input){.path = as_xstrdup(path),
                           .flags = flags,
+                          .group = link->current_group,
                           .first_unit = (uint32_t)link->nunits};
   *AS_PUSH(link->inputs, link->ninputs, link->cap_inputs) = in;
   /* A requested allocator, or objects the linker loads only when

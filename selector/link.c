@@ -107,3 +107,12 @@ void as_link_set_sysroot(struct as_link *link, const char *sysroot) {
   free(link->sysroot);
   link->sysroot = sysroot && *sysroot ? as_xstrdup(sysroot) : NULL;
 }
+
+void as_link_begin_group(struct as_link *link) {
+  if (!link->current_group)
+    link->current_group = ++link->ngroups;
+}
+
+void as_link_end_group(struct as_link *link) {
+  link->current_group = 0;
+}

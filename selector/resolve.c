@@ -8,6 +8,8 @@
 
 struct resolver {
   struct as_link *link;
+  uint32_t *lazies; /* symbols made lazy since the last forget_lazies */
+  size_t nlazies, cap_lazies;
   uint32_t *work; /* linked units whose symbols are not published yet */
   size_t nwork, cap_work;
 };
@@ -66,6 +68,19 @@ static void offer_lazy(void *ctx, uint32_t input, uint32_t sym, size_t off) {
   }
   s->lazy_input = input;
   s->lazy_off = off;
+  if (r->link->order == AS_ORDER_COMMAND_LINE)
+    *AS_PUSH(r->lazies, r->nlazies, r->cap_lazies) = sym;
+}
+
+/* ld.bfd and gold: once past an archive (or the end of its group), its
+ * members no longer satisfy references made later on the command line. */
+static void forget_lazies(struct resolver *r) {
+  for (size_t i = 0; i < r->nlazies; i++) {
+    struct as_sym *s = as_symtab_get(r->link->symtab, r->lazies[i]);
+    if (s->def == AS_NO_UNIT)
+      s->lazy_input = AS_NO_UNIT;
+  }
+  r->nlazies = 0;
 }
 
 void as_link_resolve(struct as_link *link) {
@@ -104,6 +119,11 @@ void as_link_resolve(struct as_link *link) {
       as_archive_index(link, i, offer_lazy, &r);
     while (r.nwork)
       publish(&r, r.work[--r.nwork]);
+    bool group_goes_on = in->group && i + 1 < link->ninputs &&
+                         link->inputs[i + 1]->group == in->group;
+    if (r.nlazies && !group_goes_on)
+      forget_lazies(&r);
   }
   free(r.work);
+  free(r.lazies);
 }

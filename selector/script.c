@@ -116,6 +116,7 @@ int as_script_add_inputs(struct as_link *link, uint32_t input,
   size_t n;
   int braces = 0, rc = 0;
   bool in_list = false; /* inside INPUT( or GROUP( */
+  bool opened_group = false;
   int list_depth = 0;
   while ((n = next_token(&lx, &tok))) {
     if (braces) { /* SECTIONS { ... } and the like */
@@ -129,9 +130,14 @@ int as_script_add_inputs(struct as_link *link, uint32_t input,
     if (!in_list) {
       if (token_is(tok, n, "INPUT") || token_is(tok, n, "GROUP")) {
         const char *open;
+        bool group = token_is(tok, n, "GROUP");
         if (next_token(&lx, &open) == 1 && *open == '(') {
           in_list = true;
           list_depth = 1;
+          /* A group inside an enclosing one is that one. */
+          opened_group = group && !link->current_group;
+          if (opened_group)
+            as_link_begin_group(link);
         }
       } else if (token_is(tok, n, "SEARCH_DIR")) {
         const char *open, *dir;
@@ -151,6 +157,10 @@ int as_script_add_inputs(struct as_link *link, uint32_t input,
     }
     if (token_is(tok, n, ")")) {
       in_list = --list_depth > 0;
+      if (!in_list && opened_group) {
+        as_link_end_group(link);
+        opened_group = false;
+      }
       continue;
     }
     if (token_is(tok, n, "AS_NEEDED"))
@@ -187,6 +197,8 @@ int as_script_add_inputs(struct as_link *link, uint32_t input,
     free(found);
     free(name);
   }
+  if (opened_group)
+    as_link_end_group(link);
   free(path);
   return rc;
 }

@@ -77,6 +77,7 @@ struct as_input {
   /* Units read when the file was added: an object or shared library is one,
    * a --whole-archive archive all its members. */
   uint32_t first_unit, nunits;
+  uint32_t group; /* --start-group / GROUP() it stands in, 0: none */
   /* A unit the plugin saw as a view: where to read it again. */
   bool view;
   size_t view_off, view_size;
@@ -116,6 +117,11 @@ struct as_link {
    * makes as_link_resolve work out every member the link pulls in). */
   bool want_symbols;
   bool full_needed;
+  /* How archives resolve: lld and mold let any later reference extract a
+   * member of an archive seen before; ld.bfd and gold only references
+   * made before the archive (or within its --start-group). */
+  enum as_archive_order { AS_ORDER_ANY, AS_ORDER_COMMAND_LINE } order;
+  uint32_t current_group, ngroups;
   const char *tool; /* prefix for diagnostics: "allocsel" */
   /* Options that point symbols elsewhere (--defsym, --wrap): the ABI may
    * not be among them unless the user allows it. */
@@ -239,6 +245,11 @@ int as_link_add_file(struct as_link *link, const char *path, unsigned flags);
  * outlive the call. */
 int as_link_add_view(struct as_link *link, const char *path, const char *member,
                      void *data, size_t view_off, size_t size, unsigned flags);
+
+/* Inputs added between these stand in one group (--start-group,
+ * --end-group, a script's GROUP): the archives in it resolve together. */
+void as_link_begin_group(struct as_link *link);
+void as_link_end_group(struct as_link *link);
 
 /* Adds a directory where linker scripts' files are looked for (-L). */
 void as_link_search_dir(struct as_link *link, const char *dir);

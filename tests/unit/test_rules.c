@@ -138,6 +138,38 @@ static void test_nothing_needs(void **state) {
   as_link_free(link);
 }
 
+/* Command-line order (ld.bfd, gold): an archive serves only references
+ * made before it, or within its group; lld's order: any. */
+static void test_archive_order(void **state) {
+  (void)state;
+  for (int gnu = 0; gnu < 2; gnu++) {
+    struct as_link *link = as_link_new(AS_EXECUTABLE);
+    link->order = gnu ? AS_ORDER_COMMAND_LINE : AS_ORDER_ANY;
+    as_link_add_file(link, FX_LIBALLOC_A, 0);
+    as_link_add_file(link, FX_USER, 0);
+    struct as_decision d;
+    assert_int_equal(decide(link, NULL, &env_je, &d), 0);
+    if (gnu)
+      assert_inject_shipped(&d, "jemalloc");
+    else
+      assert_int_equal(d.how, AS_LINKED);
+    as_decision_free(&d);
+    as_link_free(link);
+  }
+  struct as_link *link = as_link_new(AS_EXECUTABLE);
+  link->order = AS_ORDER_COMMAND_LINE;
+  as_link_begin_group(link);
+  as_link_add_file(link, FX_LIBALLOC_A, 0);
+  as_link_add_file(link, FX_USER, 0);
+  as_link_end_group(link);
+  struct as_decision d;
+  assert_int_equal(decide(link, NULL, &env_je, &d), 0);
+  assert_int_equal(d.how, AS_LINKED);
+  assert_string_equal(d.name, "alloc_a");
+  as_decision_free(&d);
+  as_link_free(link);
+}
+
 /* For every output type an allocator among the inputs is the one. */
 static void test_linked_wins_over_default(void **state) {
   (void)state;
@@ -438,6 +470,7 @@ int main(void) {
       cmocka_unit_test(test_jemalloc_already_linked),
       cmocka_unit_test(test_default_other_types),
       cmocka_unit_test(test_nothing_needs),
+      cmocka_unit_test(test_archive_order),
       cmocka_unit_test(test_linked_wins_over_default),
       cmocka_unit_test(test_linked_from_archive),
       cmocka_unit_test(test_archive_with_two_allocators),
