@@ -215,6 +215,11 @@ int main(int argc, char **argv) {
     rc = usage_error("cannot find the linker '%s'", choice);
     goto done;
   }
+  /* ld.bfd also searches its built-in directories (/usr/local/lib, ...),
+   * except for -r: what it would find there, allocsel must see too. */
+  if (archive_order(choice, linker) == AS_ORDER_COMMAND_LINE &&
+      !cl.relocatable && !runs_itself(linker))
+    ld_cmdline_search_linker_dirs(&cl, linker);
   if (runs_itself(linker)) {
     rc = usage_error("the linker '%s' is allocsel-ld itself: name the real "
                      "linker (lld, mold, bfd, gold or its path)",

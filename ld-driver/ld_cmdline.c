@@ -4,10 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "frontend.h"
+
+extern char **environ;
 
 /* Long options whose argument may come as the next word (lld's
  * Separate/JoinedOrSeparate set, bfd's equivalents). Either one or two
@@ -502,6 +507,71 @@ void ld_cmdline_add_inputs(const struct ld_cmdline *cl, struct as_link *link) {
   for (size_t i = 0; i < cl->nredirects; i++)
     as_link_redirect(link, cl->redirects[i].option, cl->redirects[i].symbol);
   link->allow_abi_redirect = cl->allow_abi_redirect;
+}
+
+/* The linker's own search directories: ld.bfd's SEARCH_DIR lines in its
+ * built-in script (`ld --verbose`), read only when a -l library was not
+ * found in the -L ones. */
+static size_t linker_dirs(const char *linker, const char *sysroot,
+                          char ***out) {
+  int pipefd[2];
+  *out = NULL;
+  if (pipe2(pipefd, O_CLOEXEC) != 0)
+    return 0;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  char *argv[] = {(char *)linker, "--verbose", NULL};
+  pid_t pid;
+  int err = posix_spawn(&pid, linker, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(pipefd[1]);
+  char *text = NULL;
+  size_t len = 0, cap = 0;
+  char buf[4096];
+  ssize_t n;
+  while (err == 0 && (n = read(pipefd[0], buf, sizeof buf)) > 0 &&
+         len < (1u << 20))
+    for (ssize_t i = 0; i < n; i++)
+      *AS_PUSH(text, len, cap) = buf[i];
+  *AS_PUSH(text, len, cap) = '\0';
+  close(pipefd[0]);
+  if (err == 0)
+    waitpid(pid, NULL, 0);
+  size_t ndirs = 0, cap_dirs = 0;
+  for (const char *p = text; (p = strstr(p, "SEARCH_DIR(\""));) {
+    p += 12;
+    const char *end = strchr(p, '"');
+    if (!end)
+      break;
+    size_t skip = *p == '=' ? 1 : 0;
+    *AS_PUSH(*out, ndirs, cap_dirs) =
+        as_xasprintf("%s%.*s", skip && sysroot ? sysroot : "",
+                     (int)(end - p - skip), p + skip);
+    p = end;
+  }
+  free(text);
+  return ndirs;
+}
+
+void ld_cmdline_search_linker_dirs(struct ld_cmdline *cl, const char *linker) {
+  char **dirs = NULL;
+  size_t ndirs = 0;
+  bool asked = false;
+  for (size_t i = 0; i < cl->ninputs; i++) {
+    struct ld_input *in = &cl->inputs[i];
+    if (!in->lib || in->path)
+      continue;
+    if (!asked) {
+      ndirs = linker_dirs(linker, cl->sysroot, &dirs);
+      asked = true;
+    }
+    in->path = as_find_library(in->lib + 2, dirs, ndirs, in->static_search);
+  }
+  for (size_t i = 0; i < ndirs; i++)
+    free(dirs[i]);
+  free(dirs);
 }
 
 void ld_cmdline_free(struct ld_cmdline *cl) {

@@ -67,6 +67,10 @@ struct ld_cmdline {
  * would read them; a library not found is an error there. */
 void ld_cmdline_add_inputs(const struct ld_cmdline *cl, struct as_link *link);
 
+/* Looks for the -l libraries not found in the -L directories where
+ * `linker` itself looks (ld.bfd's built-in SEARCH_DIRs, sysroot applied). */
+void ld_cmdline_search_linker_dirs(struct ld_cmdline *cl, const char *linker);
+
 /* Parses argv[1..argc). Never fails hard: usage problems land in ->error. */
 void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv);
 void ld_cmdline_free(struct ld_cmdline *cl);

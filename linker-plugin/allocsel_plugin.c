@@ -8,6 +8,7 @@
  * all_symbols_read with the shared selector, and adds the allocator (and its
  * record) with add_input_file, or fails the link with LDPL_FATAL. */
 #include <dlfcn.h>
+#include <limits.h>
 #include <stdint.h> /* before plugin-api.h, which needs uint64_t */
 #include <stdlib.h>
 #include <string.h>
@@ -186,6 +187,13 @@ static enum ld_plugin_status all_symbols_read(void) {
   read_cmdline(&cl);
   bool from_cmdline = cl.plugin_before && !plugin.saw_bitcode;
   if (from_cmdline) {
+    /* The linker we run inside also searches its built-in directories. */
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0 && !cl.relocatable) {
+      exe[n] = '\0';
+      ld_cmdline_search_linker_dirs(&cl, exe);
+    }
     /* A plugin before ours (clang puts LLVMgold.so first under -flto)
      * claimed the bitcode inputs, so claim_file never showed them to us:
      * read the whole link from the command line instead, as allocsel-ld

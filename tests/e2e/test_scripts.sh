@@ -61,3 +61,37 @@ run "$cc" -fuse-ld=lld -B"$LIBDIR/ld" -o app-broken main.o -Llib -lbroken
 expect_fail
 expect_err "allocsel: error: lib/libbroken.so: cannot find libnothere.a, named in this linker script"
 expect_no_file app-broken
+
+step "ld.bfd's built-in search directories (/usr/local/lib, which gcc does not pass)"
+builtin_dir=/usr/local/lib/x86_64-linux-gnu
+if [[ -w /usr/local/lib ]]; then
+  mkdir -p "$builtin_dir"
+  lib=$builtin_dir/liballocsel_e2e_$$.a
+  cp lib/libmy.a "$lib"
+  trap 'rm -f "$lib"; _e2e_exit' EXIT
+  via=("-B$LIBDIR/ld -Wl,--allocsel-verbose")
+  [[ ${ALLOCSEL_E2E_NO_PLUGIN:-0} == 1 ]] ||
+    via+=("-Wl,-plugin,$LIBDIR/allocsel-plugin.so -Wl,-plugin-opt,verbose")
+  for v in "${via[@]}"; do
+    # shellcheck disable=SC2086
+    run "$cc" -fuse-ld=bfd $v -o app-builtin main.o -lallocsel_e2e_$$
+    expect_rc 0
+    expect_err "allocsel: allocator: my_allocator (linked: defined in $lib(my_allocator.o))"
+    run ./app-builtin
+    expect_rc 0
+  done
+  # lld has no built-in directories: not found, as lld says.
+  run "$cc" -fuse-ld=lld -B"$LIBDIR/ld" -o app-builtin-lld main.o -lallocsel_e2e_$$
+  expect_fail
+  expect_err "unable to find library -lallocsel_e2e_$$"
+  rm -f "$lib"
+fi
+
+step "--sysroot after -L= still applies to it, as in GNU ld"
+mkdir -p sr/opt/lib
+cp lib/libmy.a sr/opt/lib/libeq_my.a
+run "$ALLOCSEL_LD" --allocsel-linker=bfd -r -o part-eq.o main.o -L=/opt/lib -leq_my --sysroot="$T/sr" --allocsel-verbose
+expect_rc 0
+expect_err "allocsel: allocator: my_allocator (linked: defined in $T/sr/opt/lib/libeq_my.a(my_allocator.o))"
+run "$ALLOCSEL" inspect part-eq.o
+expect_out_first_line "allocator: my_allocator"
