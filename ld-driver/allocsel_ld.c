@@ -226,12 +226,9 @@ int main(int argc, char **argv) {
                      choice);
     goto done;
   }
-  if (cl.dropped_plugin &&
-      (strcmp(choice, "lld") == 0 || strcmp(choice, "mold") == 0))
-    fprintf(stderr,
-            "allocsel: warning: %s ignores -plugin %s; allocsel-ld selects "
-            "the allocator itself, the plugin is left out\n",
-            choice, cl.dropped_plugin);
+  /* -plugin .../allocsel-plugin.so is dropped silently: allocsel-ld does
+   * its work (and would inject twice under bfd or gold), and a build may
+   * keep the plugin's flags when it switches to allocsel-ld. */
   enum as_output_type type = output_type(&cl);
   if (cl.type && as_output_type_parse(cl.type, &type) != 0) {
     rc = usage_error("--allocsel-type=%s: expected executable, dylib, "

@@ -185,6 +185,13 @@ static bool is(const char *key, const char *a, const char *b) {
   return strcmp(key, a) == 0 || (b && strcmp(key, b) == 0);
 }
 
+/* allocsel's own options in the plugin's spelling (-plugin-opt KEY[=V]). */
+static bool is_our_plugin_opt(const char *opt) {
+  return opt && (strncmp(opt, "allocator=", 10) == 0 ||
+                 strncmp(opt, "type=", 5) == 0 || strcmp(opt, "verbose") == 0 ||
+                 strcmp(opt, "allow-abi-redirect") == 0);
+}
+
 struct state {
   bool whole, static_search, lazy;
   unsigned group; /* the open --start-group, 0: none */
@@ -351,7 +358,10 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
       }
       continue;
     }
-    if (is(key, "plugin-opt", NULL) && in_our_plugin) {
+    /* The plugin's spelling of allocsel's options is allocsel-ld's too,
+     * wherever it stands: a build switching front ends keeps its
+     * -plugin-opt allocator=X. Other -plugin-opts are the linker's. */
+    if (is(key, "plugin-opt", NULL) && (in_our_plugin || is_our_plugin_opt(optarg))) {
       for (size_t j = option_word; j <= i; j++)
         keep[j] = false;
       if (optarg && strncmp(optarg, "allocator=", 10) == 0 && !cl->allocator)
