@@ -155,8 +155,8 @@ static enum as_archive_order archive_order(const char *choice,
   base = base ? base + 1 : path;
   bool gnu = strcmp(choice, "bfd") == 0 || strcmp(choice, "gold") == 0 ||
              strcmp(base, "ld") == 0 || strncmp(base, "ld.bfd", 6) == 0 ||
-             strncmp(base, "ld.gold", 7) == 0 ||
-             strstr(base, "-ld.bfd") || strstr(base, "-ld.gold");
+             strncmp(base, "ld.gold", 7) == 0 || strstr(base, "-ld.bfd") ||
+             strstr(base, "-ld.gold");
   return gnu ? AS_ORDER_COMMAND_LINE : AS_ORDER_ANY;
 }
 

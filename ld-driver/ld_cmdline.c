@@ -1,11 +1,11 @@
 /* Reads a GNU-style linker command line (see ld_cmdline.h). */
 #include "ld_cmdline.h"
 
+#include <fcntl.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -361,7 +361,8 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
     /* The plugin's spelling of allocsel's options is allocsel-ld's too,
      * wherever it stands: a build switching front ends keeps its
      * -plugin-opt allocator=X. Other -plugin-opts are the linker's. */
-    if (is(key, "plugin-opt", NULL) && (in_our_plugin || is_our_plugin_opt(optarg))) {
+    if (is(key, "plugin-opt", NULL) &&
+        (in_our_plugin || is_our_plugin_opt(optarg))) {
       for (size_t j = option_word; j <= i; j++)
         keep[j] = false;
       if (optarg && strncmp(optarg, "allocator=", 10) == 0 && !cl->allocator)

@@ -10,11 +10,11 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,7 +42,7 @@ struct as_archive {
   const unsigned char *index; /* GNU index member's data, or NULL */
   size_t index_size;
   bool index64;
-  bool thin; /* "!<thin>": members are files of their own */
+  bool thin;             /* "!<thin>": members are files of their own */
   bool index_read;       /* syms and members below are filled in */
   struct as_arsym *syms; /* the index, in file order */
   size_t nsyms;
@@ -195,8 +195,7 @@ static uint32_t scan_member(struct as_link *link, uint32_t input,
   struct member_bytes b;
   const char *why = member_bytes(ar, link->inputs[input]->path, m, &b);
   if (why) {
-    char *origin =
-        as_xasprintf("%s(%s)", link->inputs[input]->path, m->name);
+    char *origin = as_xasprintf("%s(%s)", link->inputs[input]->path, m->name);
     archive_error(link, origin, why);
     free(origin);
     member_bytes_free(&b);
@@ -386,7 +385,8 @@ static int elf64_needs(const unsigned char *p, size_t size) {
   if (eh.e_ident[EI_CLASS] != ELFCLASS64 ||
       eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_type != ET_REL ||
       eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shnum == 0 ||
-      eh.e_shoff > size || eh.e_shnum > (size - eh.e_shoff) / sizeof(Elf64_Shdr))
+      eh.e_shoff > size ||
+      eh.e_shnum > (size - eh.e_shoff) / sizeof(Elf64_Shdr))
     return -1;
   const unsigned char *sh = p + eh.e_shoff;
   for (size_t i = 0; i < eh.e_shnum; i++) {

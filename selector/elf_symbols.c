@@ -34,7 +34,13 @@ static bool get_sym(Elf_Data *data, bool native64, size_t i, GElf_Sym *sym) {
  * them: per symbol its name, its comdat group, a kind byte (definition,
  * weak definition, undefined, weak undefined, common), a visibility byte,
  * an 8-byte size and a 4-byte slot. */
-enum { GIMPLE_DEF, GIMPLE_WEAKDEF, GIMPLE_UNDEF, GIMPLE_WEAKUNDEF, GIMPLE_COMMON };
+enum {
+  GIMPLE_DEF,
+  GIMPLE_WEAKDEF,
+  GIMPLE_UNDEF,
+  GIMPLE_WEAKUNDEF,
+  GIMPLE_COMMON
+};
 
 static int scan_gimple(struct as_link *link, struct as_unit *u, Elf *e,
                        struct as_unit_caps *caps, bool quick) {

@@ -164,8 +164,7 @@ static int add_script(struct as_link *link, uint32_t input, int fd) {
                        "linker script larger than 1 MiB");
   char *text = as_xmalloc(size + 1);
   ssize_t n = pread(fd, text, size, 0);
-  int rc = n < 0 ? input_error(link, link->inputs[input]->path,
-                               strerror(errno))
+  int rc = n < 0 ? input_error(link, link->inputs[input]->path, strerror(errno))
                  : as_script_add_inputs(link, input, text, (size_t)n);
   free(text);
   return rc;

@@ -98,8 +98,8 @@ void as_unit_clear(struct as_unit *u);
 
 /* A linker script's text (script.c): adds the files it names as inputs.
  * Returns 0, or -1 with diagnostics. */
-int as_script_add_inputs(struct as_link *link, uint32_t input,
-                         const char *text, size_t size);
+int as_script_add_inputs(struct as_link *link, uint32_t input, const char *text,
+                         size_t size);
 
 /* Drops the diagnostics added after the first n (a tentative read). */
 void as_diag_truncate(struct as_link *link, size_t n);

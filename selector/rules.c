@@ -8,10 +8,10 @@
  */
 #include "internal.h"
 
+#include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <gelf.h>
 
 /* The machine allocsel and its shipped allocators are built for. */
 #if defined(__x86_64__)
@@ -379,8 +379,9 @@ static char *shipped_object(const struct rules *r, struct as_decision *d,
         "machine is not the one allocsel was built for",
         name, arch, (unsigned)r->machine);
     as_diag_note(diag, "the machine comes from the first ELF input");
-    as_diag_hint(diag, "link an allocator object built for %s, or request "
-                       "one with --allocsel-allocator=PATH",
+    as_diag_hint(diag,
+                 "link an allocator object built for %s, or request "
+                 "one with --allocsel-allocator=PATH",
                  arch);
     return NULL;
   }

@@ -98,8 +98,8 @@ static char *find_script_file(struct as_link *link, const char *script,
   return NULL;
 }
 
-int as_script_add_inputs(struct as_link *link, uint32_t input,
-                         const char *text, size_t size) {
+int as_script_add_inputs(struct as_link *link, uint32_t input, const char *text,
+                         size_t size) {
   struct as_input *in = link->inputs[input];
   char *path = as_xstrdup(in->path);
   unsigned flags = in->flags;
@@ -166,8 +166,8 @@ int as_script_add_inputs(struct as_link *link, uint32_t input,
     if (token_is(tok, n, "AS_NEEDED"))
       continue;
     char *name = as_xasprintf("%.*s", (int)n, tok);
-    char *found = find_script_file(link, path, name,
-                                   flags & AS_ADD_STATIC_SEARCH);
+    char *found =
+        find_script_file(link, path, name, flags & AS_ADD_STATIC_SEARCH);
     bool itself = found && strcmp(found, path) == 0;
     if (itself || ++link->script_files > AS_SCRIPT_MAX_FILES) {
       as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT,

@@ -39,7 +39,7 @@ enum {
   AS_ADD_SCRIPT_OK = 1u << 2,     /* unknown text is a linker script */
   AS_ADD_LAZY = 1u << 3, /* --start-lib object: linked only when referenced,
                           * like an archive member */
-  AS_ADD_JUST_SYMBOLS = 1u << 4, /* --just-symbols: addresses, never linked */
+  AS_ADD_JUST_SYMBOLS = 1u << 4,  /* --just-symbols: addresses, never linked */
   AS_ADD_STATIC_SEARCH = 1u << 5, /* -l in a linker script finds only .a */
 };
 
@@ -66,7 +66,7 @@ struct as_unit {
   bool gimple;           /* GCC LTO (gcc -flto): symbols from its LTO symtab */
   uint16_t machine;      /* ELF e_machine, 0 for bitcode */
   uint8_t elf_class, elf_data; /* ELFCLASS32/64, ELFDATA2LSB/MSB */
-  char *origin;          /* cached as_unit_origin() */
+  char *origin;                /* cached as_unit_origin() */
 };
 
 struct as_input {
@@ -180,7 +180,7 @@ struct as_decision {
    * is none): the record and the shipped allocators are built for it. */
   uint16_t machine;
   uint8_t elf_class, elf_data;
-  char *owned_name;           /* storage for `name` when derived */
+  char *owned_name; /* storage for `name` when derived */
 };
 
 /* A linked executable or dylib, as `allocsel inspect` reads it. */

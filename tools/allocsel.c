@@ -128,8 +128,7 @@ static void print_decision(FILE *f, const struct options *o,
                            int rc) {
   if (!o->json) {
     if (rc == 0)
-      fprintf(f, "allocator: %s (%s)\n", d->name ? d->name : "none",
-              d->reason);
+      fprintf(f, "allocator: %s (%s)\n", d->name ? d->name : "none", d->reason);
     return;
   }
   fprintf(f, "{\"command\":");

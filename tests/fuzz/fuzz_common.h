@@ -40,9 +40,8 @@ static inline void fuzz_decide(struct as_link *link) {
       abort(); /* the return and the diagnostics disagree */
     /* An executable, dylib or staticlib in which a linked unit needs an
      * allocator is never decided allocator-less. */
-    for (size_t i = 0; rc == 0 && !d.name && link->type != AS_RLIB &&
-                       i < link->nunits;
-         i++) {
+    for (size_t i = 0;
+         rc == 0 && !d.name && link->type != AS_RLIB && i < link->nunits; i++) {
       const struct as_unit *u = link->units[i];
       if (u->linked && (u->abi_undef || u->needs_marker))
         abort();

@@ -1,0 +1,158 @@
+# allocsel's CMake package:
+#
+#   find_package(allocsel CONFIG REQUIRED)   # CMAKE_PREFIX_PATH=P
+#   allocsel_target(app)                      # app links through allocsel
+#   allocsel_target(app ALLOCATOR system)     # ... with system requested
+#   allocsel_add_staticlib(foo ALLOCATOR jemalloc foo.c)  # libfoo.a, whole
+#
+# Imported targets: allocsel::allocsel (the command), allocsel::allocsel-ld,
+# allocsel::plugin (the GNU linker plugin), allocsel::headers (the include
+# directory). On CMake 3.29 and later, CMAKE_LINKER_TYPE=ALLOCSEL routes
+# every link of the project through allocsel-ld as well.
+include_guard(GLOBAL)
+
+get_filename_component(_allocsel_prefix "${CMAKE_CURRENT_LIST_DIR}/../../.."
+                       ABSOLUTE)
+set(ALLOCSEL_LD "${_allocsel_prefix}/bin/allocsel-ld")
+set(ALLOCSEL_COMMAND "${_allocsel_prefix}/bin/allocsel")
+set(ALLOCSEL_PLUGIN "${_allocsel_prefix}/lib/allocsel/allocsel-plugin.so")
+set(ALLOCSEL_LD_DIR "${_allocsel_prefix}/lib/allocsel/ld")
+set(ALLOCSEL_INCLUDE_DIR "${_allocsel_prefix}/include")
+
+foreach(_allocsel_file ALLOCSEL_LD ALLOCSEL_COMMAND ALLOCSEL_PLUGIN)
+  if(NOT EXISTS "${${_allocsel_file}}")
+    set(allocsel_FOUND FALSE)
+    set(allocsel_NOT_FOUND_MESSAGE
+        "allocsel: ${${_allocsel_file}} is missing from the install")
+    return()
+  endif()
+endforeach()
+
+if(NOT TARGET allocsel::allocsel)
+  add_executable(allocsel::allocsel IMPORTED)
+  set_target_properties(allocsel::allocsel PROPERTIES
+    IMPORTED_LOCATION "${ALLOCSEL_COMMAND}")
+  add_executable(allocsel::allocsel-ld IMPORTED)
+  set_target_properties(allocsel::allocsel-ld PROPERTIES
+    IMPORTED_LOCATION "${ALLOCSEL_LD}")
+  add_library(allocsel::plugin MODULE IMPORTED)
+  set_target_properties(allocsel::plugin PROPERTIES
+    IMPORTED_LOCATION "${ALLOCSEL_PLUGIN}")
+  add_library(allocsel::headers INTERFACE IMPORTED)
+  set_target_properties(allocsel::headers PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES "${ALLOCSEL_INCLUDE_DIR}")
+endif()
+
+# The flags that make each compiler link through allocsel-ld: gcc finds
+# ld.lld in allocsel's -B directory (allocsel-ld under that name), clang
+# takes the linker's path.
+set(_allocsel_gnu_flags "-B${ALLOCSEL_LD_DIR};-fuse-ld=lld")
+set(_allocsel_clang_flags "--ld-path=${ALLOCSEL_LD}")
+
+# CMake 3.29+: set(CMAKE_LINKER_TYPE ALLOCSEL) before the targets.
+foreach(_allocsel_lang C CXX)
+  if(CMAKE_${_allocsel_lang}_COMPILER_ID STREQUAL "GNU")
+    set(CMAKE_${_allocsel_lang}_USING_LINKER_ALLOCSEL ${_allocsel_gnu_flags})
+  elseif(CMAKE_${_allocsel_lang}_COMPILER_ID MATCHES "Clang")
+    set(CMAKE_${_allocsel_lang}_USING_LINKER_ALLOCSEL ${_allocsel_clang_flags})
+  endif()
+endforeach()
+
+# The value of --allocsel-allocator for ALLOCATOR: a name (system, jemalloc,
+# ...), a path, or a target (an OBJECT library of one object, or a static
+# library) holding the user's allocator.
+function(_allocsel_allocator_value out value consumer)
+  if(TARGET "${value}")
+    get_target_property(_type "${value}" TYPE)
+    if(_type STREQUAL "OBJECT_LIBRARY")
+      set(${out} "$<TARGET_OBJECTS:${value}>" PARENT_SCOPE)
+    elseif(_type STREQUAL "STATIC_LIBRARY")
+      set(${out} "$<TARGET_FILE:${value}>" PARENT_SCOPE)
+    else()
+      message(FATAL_ERROR "allocsel: ALLOCATOR ${value} must be an OBJECT or "
+                          "STATIC library target, or a name or path")
+    endif()
+    if(consumer)
+      add_dependencies(${consumer} ${value})
+    endif()
+  else()
+    set(${out} "${value}" PARENT_SCOPE)
+  endif()
+endfunction()
+
+# allocsel_target(<target> [ALLOCATOR <system|jemalloc|NAME|PATH|target>])
+function(allocsel_target target)
+  cmake_parse_arguments(PARSE_ARGV 1 _arg "" "ALLOCATOR" "")
+  if(NOT TARGET ${target})
+    message(FATAL_ERROR "allocsel_target: no target ${target}")
+  endif()
+  set(_opts)
+  foreach(_lang C CXX)
+    list(APPEND _opts
+      "$<$<LINK_LANG_AND_ID:${_lang},GNU>:${_allocsel_gnu_flags}>"
+      "$<$<LINK_LANG_AND_ID:${_lang},Clang,AppleClang>:${_allocsel_clang_flags}>")
+  endforeach()
+  target_link_options(${target} PRIVATE ${_opts})
+  target_link_libraries(${target} PRIVATE allocsel::headers)
+  if(_arg_ALLOCATOR)
+    _allocsel_allocator_value(_value "${_arg_ALLOCATOR}" ${target})
+    target_link_options(${target} PRIVATE
+                        "LINKER:--allocsel-allocator=${_value}")
+  endif()
+endfunction()
+
+# allocsel_add_staticlib(<name> [ALLOCATOR <...>] <object library|source>...)
+# A self-contained static library (allocsel's staticlib output): every
+# member of its inputs and the allocator, so a plain `cc main.o libNAME.a`
+# link uses it. <name> is an imported target of it; its users get the
+# system libraries it needs (jemalloc's code: libm, libpthread), also in
+# <name>_SYSTEM_LIBRARIES.
+function(allocsel_add_staticlib name)
+  cmake_parse_arguments(PARSE_ARGV 1 _arg "" "ALLOCATOR" "")
+  set(_objects)
+  set(_sources)
+  set(_deps)
+  foreach(_item IN LISTS _arg_UNPARSED_ARGUMENTS)
+    if(TARGET "${_item}")
+      list(APPEND _objects "$<TARGET_OBJECTS:${_item}>")
+      list(APPEND _deps ${_item})
+    else()
+      list(APPEND _sources "${_item}")
+    endif()
+  endforeach()
+  if(_sources)
+    add_library(${name}_allocsel_objects OBJECT ${_sources})
+    set_target_properties(${name}_allocsel_objects PROPERTIES
+      POSITION_INDEPENDENT_CODE ON)
+    target_link_libraries(${name}_allocsel_objects PRIVATE allocsel::headers)
+    list(APPEND _objects "$<TARGET_OBJECTS:${name}_allocsel_objects>")
+    list(APPEND _deps ${name}_allocsel_objects)
+  endif()
+  set(_request)
+  set(_system)
+  if(_arg_ALLOCATOR)
+    _allocsel_allocator_value(_value "${_arg_ALLOCATOR}" "")
+    set(_request "--allocator=${_value}")
+    if(TARGET "${_arg_ALLOCATOR}")
+      list(APPEND _deps ${_arg_ALLOCATOR})
+    endif()
+    if(_arg_ALLOCATOR STREQUAL "jemalloc")
+      set(_system m pthread)
+    endif()
+  endif()
+  set(_out "${CMAKE_CURRENT_BINARY_DIR}/lib${name}.a")
+  add_custom_command(
+    OUTPUT "${_out}"
+    COMMAND allocsel::allocsel staticlib -o "${_out}" ${_request} ${_objects}
+    DEPENDS ${_deps} ${_objects}
+    COMMENT "allocsel staticlib lib${name}.a"
+    COMMAND_EXPAND_LISTS
+    VERBATIM)
+  add_custom_target(${name}_allocsel_staticlib ALL DEPENDS "${_out}")
+  add_library(${name} STATIC IMPORTED GLOBAL)
+  set_target_properties(${name} PROPERTIES
+    IMPORTED_LOCATION "${_out}"
+    INTERFACE_LINK_LIBRARIES "${_system}")
+  add_dependencies(${name} ${name}_allocsel_staticlib)
+  set(${name}_SYSTEM_LIBRARIES "${_system}" PARENT_SCOPE)
+endfunction()
