@@ -305,7 +305,14 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
         cl->allow_abi_redirect = true;
       } else if (!slot) {
         free(cl->error);
-        cl->error = as_xasprintf("unknown option: %s", arg);
+        static const char *const ours[] = {
+            "allocsel-allocator", "allocsel-linker", "allocsel-type",
+            "allocsel-verbose", "allocsel-allow-abi-redirect"};
+        const char *near = as_nearest(key, ours, sizeof ours / sizeof *ours);
+        cl->error = near ? as_xasprintf("unknown option: %s (did you mean "
+                                        "--%s?)",
+                                        arg, near)
+                         : as_xasprintf("unknown option: %s", arg);
       } else if (!value && i + 1 < args.n) {
         *slot = args.v[++i];
       } else if (!value) {

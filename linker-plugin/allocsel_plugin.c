@@ -289,11 +289,17 @@ static enum ld_plugin_status option(const char *opt) {
   else if (strcmp(opt, "allow-abi-redirect") == 0)
     plugin.allow_abi_redirect = true;
   else {
-    plugin.message(
-        LDPL_FATAL,
-        "allocsel: unknown plugin option '%s' (expected "
-        "allocator=NAME|PATH, type=TYPE, verbose or allow-abi-redirect)",
-        opt);
+    static const char *const keys[] = {"allocator", "type", "verbose",
+                                       "allow-abi-redirect"};
+    char key[64];
+    snprintf(key, sizeof key, "%.*s", (int)strcspn(opt, "="), opt);
+    const char *near = as_nearest(key, keys, 4);
+    plugin.message(LDPL_FATAL,
+                   "allocsel: unknown plugin option '%s' (expected "
+                   "allocator=NAME|PATH, type=TYPE, verbose or "
+                   "allow-abi-redirect)%s%s%s",
+                   opt, near ? "; did you mean '" : "", near ? near : "",
+                   near ? "'?" : "");
     return LDPS_ERR;
   }
   return LDPS_OK;

@@ -19,6 +19,7 @@ struct as_sym {
   uint32_t lazy_input; /* archive or lazy object offering it, or AS_NO_UNIT */
   size_t lazy_off;     /* that member's offset in the archive */
   bool referenced;     /* some linked unit references it, unresolved */
+  uint32_t ref_unit;   /* the first that did (--why) */
 };
 
 struct as_symtab *as_symtab_new(void);
@@ -100,6 +101,10 @@ void as_unit_clear(struct as_unit *u);
  * Returns 0, or -1 with diagnostics. */
 int as_script_add_inputs(struct as_link *link, uint32_t input, const char *text,
                          size_t size);
+
+/* Notes on `d` saying why `u` is in the link (rules.c). */
+void as_why_notes(struct as_link *link, struct as_diag *d,
+                  const struct as_unit *u);
 
 /* Drops the diagnostics added after the first n (a tentative read). */
 void as_diag_truncate(struct as_link *link, size_t n);

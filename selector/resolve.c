@@ -14,10 +14,17 @@ struct resolver {
   size_t nwork, cap_work;
 };
 
-static void link_unit(struct resolver *r, uint32_t unit) {
+/* Links a unit; one pulled out of an archive (or --start-lib) remembers
+ * why, as lld's --why-extract does: the symbol and the unit that
+ * referenced it (AS_NO_UNIT: linked for its own sake). */
+static void link_unit(struct resolver *r, uint32_t unit, uint32_t sym,
+                      uint32_t by) {
   if (unit == AS_NO_UNIT || r->link->units[unit]->linked)
     return;
-  r->link->units[unit]->linked = true;
+  struct as_unit *u = r->link->units[unit];
+  u->linked = true;
+  u->why_sym = sym;
+  u->why_unit = by;
   *AS_PUSH(r->work, r->nwork, r->cap_work) = unit;
 }
 
@@ -47,9 +54,13 @@ static void publish(struct resolver *r, uint32_t unit) {
     struct as_sym *s = as_symtab_get(link->symtab, undefs[i]);
     if (s->def != AS_NO_UNIT)
       continue;
-    s->referenced = true;
+    if (!s->referenced) {
+      s->referenced = true;
+      s->ref_unit = unit;
+    }
     if (s->lazy_input != AS_NO_UNIT)
-      link_unit(r, load_lazy(link, s->lazy_input, s->lazy_off));
+      link_unit(r, load_lazy(link, s->lazy_input, s->lazy_off), undefs[i],
+                unit);
   }
 }
 
@@ -61,7 +72,7 @@ static void offer_lazy(void *ctx, uint32_t input, uint32_t sym, size_t off) {
   if (s->referenced) {
     /* Publish at once: later index entries for the same symbols (another
      * member defining them) must see them defined, as in lld. */
-    link_unit(r, load_lazy(r->link, input, off));
+    link_unit(r, load_lazy(r->link, input, off), sym, s->ref_unit);
     while (r->nwork)
       publish(r, r->work[--r->nwork]);
     return;
@@ -113,7 +124,7 @@ void as_link_resolve(struct as_link *link) {
       }
     }
     for (uint32_t u = 0; u < in->nunits && !(in->flags & AS_ADD_LAZY); u++)
-      link_unit(&r, in->first_unit + u);
+      link_unit(&r, in->first_unit + u, AS_NO_UNIT, AS_NO_UNIT);
     if (in->kind == AS_INPUT_ARCHIVE && in->archive &&
         !(in->flags & AS_ADD_WHOLE_ARCHIVE))
       as_archive_index(link, i, offer_lazy, &r);

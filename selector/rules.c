@@ -56,10 +56,15 @@ int as_link_add_request(struct as_link *link, const struct as_request *req) {
       strchr(a, '/') ||
       (n > 2 && (strcmp(a + n - 2, ".o") == 0 || strcmp(a + n - 2, ".a") == 0));
   if (!looks_like_path && access(a, F_OK) != 0) {
-    as_diag_add(link, AS_ERROR, AS_E_UNKNOWN_ALLOCATOR,
-                "unknown allocator '%s' (from %s): expected system, jemalloc "
-                "or the path of an allocator object",
-                a, req->origin);
+    struct as_diag *d =
+        as_diag_add(link, AS_ERROR, AS_E_UNKNOWN_ALLOCATOR,
+                    "unknown allocator '%s' (from %s): expected system, "
+                    "jemalloc or the path of an allocator object",
+                    a, req->origin);
+    static const char *const names[] = {"system", "jemalloc"};
+    const char *near = as_nearest(a, names, 2);
+    if (near)
+      as_diag_hint(d, "did you mean '%s'?", near);
     return -1;
   }
   return as_link_add_file(link, a, AS_ADD_REQUESTED | AS_ADD_WHOLE_ARCHIVE);
@@ -127,6 +132,9 @@ static void collect_linked(struct rules *r) {
                             "allocator ABI, missing %s",
                             origin, missing);
       as_diag_note(d, "defined in %s", origin);
+      as_why_notes(link, d, u);
+      as_diag_hint(d, "define %s in %s, or drop %s from the link", missing,
+                   origin, u->allocator ? "the allocator" : "the unit");
       free(missing);
       continue;
     }
@@ -217,6 +225,18 @@ static void check_redirects(struct as_link *link) {
   }
 }
 
+void as_why_notes(struct as_link *link, struct as_diag *d,
+                  const struct as_unit *u) {
+  /* lld's --why-extract, as a chain: each member was pulled in for a
+   * symbol some unit referenced, back to a unit linked for its own sake. */
+  for (int depth = 0; u && u->why_unit != AS_NO_UNIT && depth < 32; depth++) {
+    const struct as_unit *by = link->units[u->why_unit];
+    as_diag_note(d, "  extracted for %s, referenced by %s",
+                 as_sym_name(link, u->why_sym), as_unit_origin(link, by));
+    u = by;
+  }
+}
+
 static void check_count(struct rules *r) {
   if (r->ncands < 2)
     return;
@@ -224,8 +244,33 @@ static void check_count(struct rules *r) {
       as_diag_add(r->link, AS_ERROR, AS_E_TWO_ALLOCATORS,
                   "cannot link together two allocators: '%s' and '%s'",
                   r->cands[0].name, r->cands[1].name);
-  for (size_t i = 0; i < r->ncands; i++)
-    as_diag_note(d, "'%s' %s", r->cands[i].name, r->cands[i].origin);
+  size_t linked = 0, members = 0;
+  const struct candidate *requested = NULL, *kept = NULL;
+  for (size_t i = 0; i < r->ncands; i++) {
+    const struct candidate *c = &r->cands[i];
+    as_diag_note(d, "'%s' %s", c->name, c->origin);
+    if (c->unit && !(r->link->inputs[c->unit->input]->flags &
+                     AS_ADD_REQUESTED)) {
+      linked++;
+      kept = c;
+      members += c->unit->member != NULL;
+      as_why_notes(r->link, d, c->unit);
+    } else {
+      requested = c;
+    }
+  }
+  if (requested && linked == 1)
+    as_diag_hint(d,
+                 "the link already holds '%s': drop %s to keep it, or take "
+                 "%s out of the link to use '%s'",
+                 kept->name, r->req->origin, as_unit_origin(r->link, kept->unit),
+                 requested->name);
+  else if (members)
+    as_diag_hint(d, "link only one: take the other out of the link, or "
+                    "keep the library that brings it in a dylib of its own "
+                    "(its allocator stays its own there)");
+  else
+    as_diag_hint(d, "link only one of them");
 }
 
 static bool is_abi_sym(const struct as_link *link, uint32_t id) {
@@ -280,6 +325,13 @@ static void report_cycle(struct as_link *link, uint32_t start, uint32_t found,
   } else {
     as_diag_note(d, "  which is marked ALLOCSEL_NEEDS_ALLOCATOR()");
   }
+  as_diag_hint(d,
+               "%s must not reach code that needs an allocator: give %s a "
+               "way to work without the allocator ABI, or keep %s out of "
+               "what %s calls",
+               is_allocator(s) ? "an allocator" : "a unit that needs one",
+               as_unit_origin(link, link->units[path[1]]),
+               as_unit_origin(link, f), as_unit_origin(link, s));
   free(path);
 }
 

@@ -59,6 +59,9 @@ struct as_unit {
   bool needs_marker;     /* carries ALLOCSEL_NEEDS_ALLOCATOR */
   bool defines_jemalloc; /* defines mallocx: jemalloc's own code */
   bool linked;           /* pulled into the link (set by as_link_resolve) */
+  /* Why an archive member is linked: it defines why_sym, which why_unit
+   * referenced (AS_NO_UNIT / UINT32_MAX: linked for its own sake). */
+  uint32_t why_sym, why_unit;
   bool shared;           /* a shared library: resolves, never injects */
   bool quick;            /* only the allocator facts read: no defs/undefs */
   bool bitcode;          /* LLVM bitcode: the link is an LTO link */
@@ -293,6 +296,10 @@ void as_diag_note(struct as_diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void as_diag_hint(struct as_diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The one of `names` that `word` is a typo of (2 edits at most), or NULL:
+ * for "did you mean" hints. */
+const char *as_nearest(const char *word, const char *const *names, size_t n);
+
 /* Highest exit code among the errors, 0 if none. */
 int as_diag_exit_code(const struct as_link *link);
 void as_diag_print(const struct as_link *link, FILE *out);

@@ -31,7 +31,9 @@ uint32_t as_unit_new(struct as_link *link, uint32_t input, const char *member,
   struct as_unit *u = as_xcalloc(1, sizeof *u);
   *u = (struct as_unit){.input = input,
                         .member = member ? as_xstrdup(member) : NULL,
-                        .member_off = member_off};
+                        .member_off = member_off,
+                        .why_sym = AS_NO_UNIT,
+                        .why_unit = AS_NO_UNIT};
   *AS_PUSH(link->units, link->nunits, link->cap_units) = u;
   return (uint32_t)(link->nunits - 1);
 }

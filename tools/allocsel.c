@@ -23,12 +23,13 @@ static const char usage_text[] =
     "       allocsel inspect FILE\n"
     "       allocsel staticlib -o OUT.a [--allocator=system|jemalloc|PATH] "
     "FILES...\n"
-    "options: --format=text|json\n";
+    "options: --format=text|json|dot, --why (check: what pulled the "
+    "allocator in)\n";
 
 struct options {
   const char *command;
   enum as_output_type type;
-  bool type_set, json;
+  bool type_set, json, dot, why;
   const char *allocator, *output;
   char **files, **dirs, **libs;
   size_t nfiles, ndirs, nlibs, cap_files, cap_dirs, cap_libs;
@@ -68,9 +69,13 @@ static int parse(struct options *o, int argc, char **argv) {
     } else if ((v = value_of("--allocator", argc, argv, &i))) {
       o->allocator = v;
     } else if ((v = value_of("--format", argc, argv, &i))) {
-      if (strcmp(v, "json") != 0 && strcmp(v, "text") != 0)
-        return usage("unknown format '%s'", v);
+      if (strcmp(v, "json") != 0 && strcmp(v, "text") != 0 &&
+          strcmp(v, "dot") != 0)
+        return usage("unknown format '%s' (expected text, json or dot)", v);
       o->json = strcmp(v, "json") == 0;
+      o->dot = strcmp(v, "dot") == 0;
+    } else if (strcmp(a, "--why") == 0) {
+      o->why = true;
     } else if (strcmp(a, "-o") == 0 && i + 1 < argc) {
       o->output = argv[++i];
     } else if (strncmp(a, "-L", 2) == 0) {
@@ -81,7 +86,20 @@ static int parse(struct options *o, int argc, char **argv) {
     } else if (strncmp(a, "-l", 2) == 0 && a[2]) {
       *AS_PUSH(o->libs, o->nlibs, o->cap_libs) = (char *)a + 2;
     } else if (a[0] == '-' && a[1]) {
+    {
+      static const char *const opts[] = {"--type", "--allocator", "--format"};
+      char key[64];
+      snprintf(key, sizeof key, "%.*s", (int)strcspn(a, "="), a);
+      const char *near = as_nearest(key, opts, 3);
+      if (near) {
+        char *msg = as_xasprintf("unknown option '%%s' (did you mean '%s'?)",
+                                 near);
+        int rc = usage(msg, a);
+        free(msg);
+        return rc;
+      }
       return usage("unknown option '%s'", a);
+    }
     } else {
       *AS_PUSH(o->files, o->nfiles, o->cap_files) = (char *)a;
     }
@@ -123,15 +141,114 @@ static int scan(struct as_link *link, const struct options *o,
   return 0;
 }
 
+/* Why a unit is in the link, one step per line: the chain lld's
+ * --why-extract gives, back to a unit linked for its own sake. */
+static void print_why(FILE *f, const struct options *o, struct as_link *link,
+                      const struct as_unit *u) {
+  if (o->json) {
+    fputs(",\"why\":[", f);
+    for (int i = 0; u && u->why_unit != UINT32_MAX && i < 32; i++) {
+      const struct as_unit *by = link->units[u->why_unit];
+      fputs(i ? ",{" : "{", f);
+      json_field(f, "unit", as_unit_origin(link, u), false);
+      json_field(f, "symbol", as_sym_name(link, u->why_sym), true);
+      json_field(f, "referenced_by", as_unit_origin(link, by), true);
+      putc('}', f);
+      u = by;
+    }
+    putc(']', f);
+    return;
+  }
+  fprintf(f, "why: %s\n", as_unit_origin(link, u));
+  for (int i = 0; u->why_unit != UINT32_MAX && i < 32; i++) {
+    const struct as_unit *by = link->units[u->why_unit];
+    fprintf(f, "why:   extracted for %s, referenced by %s\n",
+            as_sym_name(link, u->why_sym), as_unit_origin(link, by));
+    u = by;
+  }
+}
+
+/* A Graphviz node name: the string, quoted. */
+static void dot_node(FILE *f, const char *s) {
+  putc('"', f);
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\')
+      putc('\\', f);
+    putc(*s, f);
+  }
+  putc('"', f);
+}
+
+/* --format=dot: every allocator and what pulled it in, and each cycle's
+ * chain (from the diagnostics' notes), as a graph a person can look at:
+ *   allocsel check --format=dot ... | dot -Tpng -o why.png */
+static void print_dot(FILE *f, struct as_link *link,
+                      const struct as_decision *d) {
+  fputs("digraph allocsel {\n  rankdir=LR;\n  node [shape=box];\n", f);
+  for (size_t i = 0; i < link->nunits; i++) {
+    const struct as_unit *u = link->units[i];
+    if (!u->linked || !(u->allocator || u->abi_defined) || u->shared)
+      continue;
+    fputs("  ", f);
+    dot_node(f, as_unit_origin(link, u));
+    fprintf(f, " [style=filled, fillcolor=%s, label=\"%s\\n%s\"];\n",
+            d->unit == u ? "palegreen" : "lightpink",
+            u->allocator ? u->allocator : "(unmarked)",
+            as_unit_origin(link, u));
+    for (int k = 0; u->why_unit != UINT32_MAX && k < 32; k++) {
+      const struct as_unit *by = link->units[u->why_unit];
+      fputs("  ", f);
+      dot_node(f, as_unit_origin(link, by));
+      fputs(" -> ", f);
+      dot_node(f, as_unit_origin(link, u));
+      fputs(" [label=", f);
+      dot_node(f, as_sym_name(link, u->why_sym));
+      fputs("];\n", f);
+      u = by;
+    }
+  }
+  for (size_t i = 0; i < link->ndiags; i++) {
+    const struct as_diag *g = &link->diags[i];
+    if (g->error != AS_E_ALLOCATOR_CYCLE || g->nnotes < 2)
+      continue;
+    /* notes: the start, "  references SYM, defined in UNIT"..., last. */
+    const char *prev = g->notes[0];
+    for (size_t j = 1; j < g->nnotes; j++) {
+      const char *in = strstr(g->notes[j], ", defined in ");
+      if (strncmp(g->notes[j], "  references ", 13) != 0 || !in)
+        continue;
+      char *sym = as_xasprintf("%.*s", (int)(in - g->notes[j] - 13),
+                               g->notes[j] + 13);
+      fputs("  ", f);
+      dot_node(f, prev);
+      fputs(" -> ", f);
+      dot_node(f, in + 13);
+      fputs(" [color=red, label=", f);
+      dot_node(f, sym);
+      fputs("];\n", f);
+      free(sym);
+      prev = in + 13;
+    }
+  }
+  fputs("}\n", f);
+}
+
 static void print_decision(FILE *f, const struct options *o,
                            struct as_link *link, const struct as_decision *d,
                            int rc) {
+  if (o->dot) {
+    print_dot(f, link, d);
+    return;
+  }
   if (!o->json) {
     if (rc == 0)
       fprintf(f, "allocator: %s (%s)\n", d->name ? d->name : "none", d->reason);
+    if (rc == 0 && o->why && d->unit)
+      print_why(f, o, link, d->unit);
     return;
   }
-  fprintf(f, "{\"command\":");
+  /* schema 1: the fields below; codes as in selector/errors.h. */
+  fprintf(f, "{\"schema\":1,\"command\":");
   as_json_string(f, o->command);
   json_field(f, "type", as_output_type_name(link->type), true);
   json_field(f, "allocator", rc == 0 ? d->name : NULL, true);
@@ -146,6 +263,8 @@ static void print_decision(FILE *f, const struct options *o,
   json_field(f, "inject", d->inject_object, true);
   if (o->output)
     json_field(f, "output", rc == 0 ? o->output : NULL, true);
+  if (d->unit)
+    print_why(f, o, link, d->unit);
   fprintf(f, ",\"exit_code\":%d,\"diagnostics\":", rc);
   as_diag_print_json(link, f);
   fputs("}\n", f);
@@ -495,7 +614,18 @@ int main(int argc, char **argv) {
     else if (strcmp(o.command, "staticlib") == 0)
       rc = cmd_staticlib(&o);
     else
-      rc = usage("unknown command '%s'", o.command);
+    {
+      static const char *const cmds[] = {"check", "inspect", "staticlib"};
+      const char *near = as_nearest(o.command, cmds, 3);
+      rc = near ? usage(near[0] == 'c'   ? "unknown command '%s' (did you "
+                                           "mean 'check'?)"
+                        : near[0] == 'i' ? "unknown command '%s' (did you "
+                                           "mean 'inspect'?)"
+                                         : "unknown command '%s' (did you "
+                                           "mean 'staticlib'?)",
+                        o.command)
+                : usage("unknown command '%s'", o.command);
+    }
   }
   free(o.files);
   free(o.dirs);

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Explaining a refused link: both allocators named with the chain that
+# pulled each in (lld's --why-extract, as notes), a hint with the fix, the
+# same as JSON (schema 1) and as a Graphviz graph; --why for a link that is
+# fine; near-miss names get "did you mean".
+# shellcheck source=tests/e2e/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+cc=${COMPILERS[0]}
+# Two vendors' libraries, each with an allocator of its own, reached from
+# the program only through their APIs.
+for v in a b; do
+  sed "s/ALLOCSEL_ALLOCATOR(other)/ALLOCSEL_ALLOCATOR(vend_$v)/" "$FIX/alloc_other.c" >vend_${v}_alloc.c
+  echo "const char *${v}_version(void) { return \"$v 1.0\"; }" >>vend_${v}_alloc.c
+  cat >vend_${v}_api.c <<EOF2
+const char *${v}_version(void);
+int ${v}_init(void) { return ${v}_version()[0] != 0; }
+EOF2
+  compile "$cc" vend_${v}_alloc.o vend_${v}_alloc.c
+  compile "$cc" vend_${v}_api.o vend_${v}_api.c
+  rm -f libvend$v.a
+  ar rcs libvend$v.a vend_${v}_api.o vend_${v}_alloc.o
+done
+cat >vend_app.c <<'EOF2'
+#include <allocsel/allocator.h>
+int a_init(void);
+int b_init(void);
+int main(void) {
+  void *p = allocsel_allocate(8, 8);
+  allocsel_deallocate(p, 8, 8);
+  return !(a_init() && b_init());
+}
+EOF2
+compile "$cc" vend_app.o vend_app.c
+
+step "two vendors' allocators: both named, each with why it is in the link"
+run "$cc" $(ld_flags "$cc") -o app vend_app.o libvenda.a libvendb.a
+expect_fail
+expect_err "allocsel: error: cannot link together two allocators: 'vend_a' and 'vend_b'"
+expect_err ">>> 'vend_b' defined in libvendb.a(vend_b_alloc.o)"
+expect_err ">>>   extracted for b_version, referenced by libvendb.a(vend_b_api.o)"
+expect_err ">>>   extracted for b_init, referenced by vend_app.o"
+expect_err "hint: link only one"
+expect_no_file app
+
+step "allocsel check: the same, as JSON with the schema and stable codes"
+run "$ALLOCSEL" check --format=json --type=executable vend_app.o libvenda.a libvendb.a
+expect_rc 1
+expect_json
+expect_json_py 'j["schema"] == 1 and j["how"] == "refused" and j["diagnostics"][0]["code"] == "two-allocators"'
+expect_json_py '"  extracted for __rust_allocate, referenced by vend_app.o" in j["diagnostics"][0]["notes"]'
+expect_json_py 'j["diagnostics"][0]["hint"].startswith("link only one")'
+
+step "allocsel check --format=dot: the chains as a graph"
+run "$ALLOCSEL" check --format=dot --type=executable vend_app.o libvenda.a libvendb.a
+expect_out "digraph allocsel {"
+expect_out '"libvendb.a(vend_b_api.o)" -> "libvendb.a(vend_b_alloc.o)" [label="b_version"];'
+expect_out '"vend_app.o" -> "libvendb.a(vend_b_api.o)" [label="b_init"];'
+if command -v dot >/dev/null; then
+  "$ALLOCSEL" check --format=dot --type=executable vend_app.o libvenda.a libvendb.a | dot -Tsvg >why.svg ||
+    fail "dot rejected the graph"
+fi
+
+step "--why: what pulled the allocator in, for a link that is fine"
+run "$ALLOCSEL" check --why --type=executable vend_app.o libvendb.a -L. -lvenda_missing_is_not_here
+expect_rc 2
+expect_err "unable to find library -lvenda_missing_is_not_here"
+echo 'int a_init(void) { return 1; }' >a_stub.c
+compile "$cc" a_stub.o a_stub.c
+echo 'int b_init(void); int main(void) { return !b_init(); }' >b_app.c
+compile "$cc" b_app.o b_app.c
+run "$ALLOCSEL" check --why --type=executable b_app.o libvendb.a
+expect_rc 0
+expect_line "allocator: vend_b (linked: defined in libvendb.a(vend_b_alloc.o))"
+expect_line "why: libvendb.a(vend_b_alloc.o)"
+expect_line "why:   extracted for b_version, referenced by libvendb.a(vend_b_api.o)"
+expect_line "why:   extracted for b_init, referenced by b_app.o"
+
+step "a requested allocator plus a linked one: the hint says which to drop"
+run "$ALLOCSEL" check --type=executable --allocator=system vend_app.o a_stub.o libvendb.a
+expect_rc 1
+expect_err "hint: the link already holds 'vend_b': drop --allocator=system to keep it"
+
+step "near-miss names"
+run "$ALLOCSEL" check --type=executable --allocator=jemaloc vend_app.o
+expect_rc 2
+expect_err "hint: did you mean 'jemalloc'?"
+run "$ALLOCSEL_LD" -o x vend_app.o --allocsel-alocator=system
+expect_rc 2
+expect_err "did you mean --allocsel-allocator?"
+run "$ALLOCSEL" chek
+expect_rc 2
+expect_err "did you mean 'check'?"
