@@ -59,8 +59,10 @@ static int scan_gimple(struct as_link *link, struct as_unit *u, Elf *e,
     Elf_Data *data = elf_getdata(scn, NULL);
     if (!data || (data->d_size && !data->d_buf))
       return elf_input_error(link, u, "malformed GCC LTO symbol table");
-    const char *p = data->d_buf, *end = p + data->d_size;
     u->gimple = true;
+    if (data->d_size == 0)
+      continue;
+    const char *p = data->d_buf, *end = p + data->d_size;
     while (p < end) {
       const char *name = p;
       size_t n = strnlen(p, (size_t)(end - p));

@@ -72,7 +72,10 @@ static void offer_lazy(void *ctx, uint32_t input, uint32_t sym, size_t off) {
   if (s->referenced) {
     /* Publish at once: later index entries for the same symbols (another
      * member defining them) must see them defined, as in lld. */
-    link_unit(r, load_lazy(r->link, input, off), sym, s->ref_unit);
+    /* Loading the member interns its symbols: the table may move, and `s`
+     * with it. */
+    uint32_t by = s->ref_unit;
+    link_unit(r, load_lazy(r->link, input, off), sym, by);
     while (r->nwork)
       publish(r, r->work[--r->nwork]);
     return;
