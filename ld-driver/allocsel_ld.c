@@ -17,6 +17,7 @@
 
 #include "frontend.h"
 #include "ld_cmdline.h"
+#include "ld_decide.h"
 
 static const struct {
   const char *name, *program;
@@ -147,38 +148,12 @@ static int run(char **argv) {
   return 128 + WTERMSIG(status);
 }
 
-/* ld.bfd and gold resolve archives in command-line order; lld and mold do
- * not. A linker named by path is known by its file name. */
-static enum as_archive_order archive_order(const char *choice,
-                                           const char *path) {
-  const char *base = strrchr(path, '/');
-  base = base ? base + 1 : path;
-  bool gnu = strcmp(choice, "bfd") == 0 || strcmp(choice, "gold") == 0 ||
-             strcmp(base, "ld") == 0 || strncmp(base, "ld.bfd", 6) == 0 ||
-             strncmp(base, "ld.gold", 7) == 0 || strstr(base, "-ld.bfd") ||
-             strstr(base, "-ld.gold");
-  return gnu ? AS_ORDER_COMMAND_LINE : AS_ORDER_ANY;
-}
-
-static enum as_output_type output_type(const struct ld_cmdline *cl) {
-  return cl->relocatable ? AS_RLIB : cl->shared ? AS_DYLIB : AS_EXECUTABLE;
-}
-
 /* Scans the inputs and decides. Returns 0, or the exit code after printing
  * the diagnostics. */
 static int decide(const struct ld_cmdline *cl, enum as_output_type type,
                   enum as_archive_order order, struct as_env *env,
                   struct as_decision *dec) {
-  struct as_request req;
-  as_request_init(&req, cl->allocator, "--allocsel-allocator");
-  struct as_link *link = as_link_new(type);
-  link->libdir = env->libdir;
-  link->order = order;
-  ld_cmdline_add_inputs(cl, link);
-  if (as_diag_exit_code(link) == 0 && as_link_add_request(link, &req) == 0) {
-    as_link_resolve(link);
-    as_decide(link, &req, env, dec);
-  }
+  struct as_link *link = ld_decide(cl, type, order, env, dec);
   as_diag_print(link, stderr);
   int rc = as_diag_exit_code(link);
   if (rc == 0 && (cl->verbose || as_env_flag("ALLOCSEL_VERBOSE")))
@@ -186,7 +161,6 @@ static int decide(const struct ld_cmdline *cl, enum as_output_type type,
             dec->name ? dec->name : "none", dec->reason,
             dec->inject_bitcode ? ", as bitcode for LTO" : "");
   as_link_free(link);
-  as_request_free(&req);
   return rc;
 }
 
@@ -217,7 +191,7 @@ int main(int argc, char **argv) {
   }
   /* ld.bfd also searches its built-in directories (/usr/local/lib, ...),
    * except for -r: what it would find there, allocsel must see too. */
-  if (archive_order(choice, linker) == AS_ORDER_COMMAND_LINE &&
+  if (ld_archive_order(choice, linker) == AS_ORDER_COMMAND_LINE &&
       !cl.relocatable && !runs_itself(linker))
     ld_cmdline_search_linker_dirs(&cl, linker);
   if (runs_itself(linker)) {
@@ -229,8 +203,8 @@ int main(int argc, char **argv) {
   /* -plugin .../allocsel-plugin.so is dropped silently: allocsel-ld does
    * its work (and would inject twice under bfd or gold), and a build may
    * keep the plugin's flags when it switches to allocsel-ld. */
-  enum as_output_type type = output_type(&cl);
-  if (cl.type && as_output_type_parse(cl.type, &type) != 0) {
+  enum as_output_type type;
+  if (ld_output_type(&cl, &type) != 0) {
     rc = usage_error("--allocsel-type=%s: expected executable, dylib, "
                      "staticlib or rlib",
                      cl.type);
@@ -245,7 +219,7 @@ int main(int argc, char **argv) {
   size_t nadded = 0;
   /* --version or --help alone: nothing to decide, nothing to record. */
   if (!(cl.no_inputs_needed && cl.ninputs == 0)) {
-    if ((rc = decide(&cl, type, archive_order(choice, linker), &env, &dec)) !=
+    if ((rc = decide(&cl, type, ld_archive_order(choice, linker), &env, &dec)) !=
         0)
       goto done;
     nadded = as_decision_inputs(&dec, &env, type, added);

@@ -165,6 +165,18 @@ static bool expand(struct arglist *out, const char *arg, struct rsp_stack *rs,
   return true;
 }
 
+char **ld_cmdline_expand(char **argv, size_t argc, size_t *n, char **error) {
+  struct arglist out = {0};
+  *error = NULL;
+  for (size_t i = 0; i < argc; i++) {
+    struct rsp_stack rs = {.depth = 0};
+    expand(&out, argv[i], &rs, error);
+  }
+  *AS_PUSH(out.v, out.n, out.cap) = NULL;
+  *n = out.n - 1;
+  return out.v;
+}
+
 /* "--foo=bar" / "-foo=bar" -> key "foo", value "bar". */
 static const char *option_key(const char *arg, char *buf, size_t size,
                               const char **value) {
@@ -542,7 +554,7 @@ static size_t linker_dirs(const char *linker, const char *sysroot,
   posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
   char *argv[] = {(char *)linker, "--verbose", NULL};
   pid_t pid;
-  int err = posix_spawn(&pid, linker, &fa, NULL, argv, environ);
+  int err = posix_spawnp(&pid, linker, &fa, NULL, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   close(pipefd[1]);
   char *text = NULL;

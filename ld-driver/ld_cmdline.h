@@ -71,6 +71,11 @@ void ld_cmdline_add_inputs(const struct ld_cmdline *cl, struct as_link *link);
  * `linker` itself looks (ld.bfd's built-in SEARCH_DIRs, sysroot applied). */
 void ld_cmdline_search_linker_dirs(struct ld_cmdline *cl, const char *linker);
 
+/* argv with every @FILE expanded as the linker and compiler drivers do;
+ * NULL-terminated, *n words, each malloc'd; *error set on a self-including
+ * @FILE. */
+char **ld_cmdline_expand(char **argv, size_t argc, size_t *n, char **error);
+
 /* Parses argv[1..argc). Never fails hard: usage problems land in ->error. */
 void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv);
 void ld_cmdline_free(struct ld_cmdline *cl);

@@ -13,11 +13,15 @@
 
 #include "ar_format.h"
 #include "ar_writer.h"
+#include "ld_decide.h"
+#include "link_command.h"
 #include "frontend.h"
 #include "selector.h"
 
 static const char usage_text[] =
-    "usage: allocsel check --type=executable|dylib|staticlib|rlib\n"
+    "usage: allocsel check [--why] [--format=F] -- COMPILER-OR-LINKER "
+    "ARGS...\n"
+    "       allocsel check --type=executable|dylib|staticlib|rlib\n"
     "                      [--allocator=system|jemalloc|PATH] [-L DIR] "
     "[-lNAME] FILES...\n"
     "       allocsel inspect FILE\n"
@@ -32,6 +36,8 @@ struct options {
   bool type_set, json, dot, why;
   const char *allocator, *output;
   char **files, **dirs, **libs;
+  char **commandv; /* after "--": a whole compiler or linker command */
+  size_t ncommand;
   size_t nfiles, ndirs, nlibs, cap_files, cap_dirs, cap_libs;
 };
 
@@ -62,6 +68,12 @@ static int parse(struct options *o, int argc, char **argv) {
   o->command = argv[1];
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i], *v;
+    if (strcmp(a, "--") == 0) {
+      o->command = argv[1];
+      o->ncommand = (size_t)(argc - i - 1);
+      o->commandv = argv + i + 1;
+      break;
+    }
     if ((v = value_of("--type", argc, argv, &i))) {
       if (as_output_type_parse(v, &o->type) != 0)
         return usage("unknown output type '%s'", v);
@@ -270,7 +282,59 @@ static void print_decision(FILE *f, const struct options *o,
   fputs("}\n", f);
 }
 
+/* check -- COMMAND: what allocsel-ld would decide for the link COMMAND
+ * runs (its linker's own command line, or a compiler driver's, read from
+ * its -### output): the same decision, diagnostics and exit code. */
+static int cmd_check_command(const struct options *o) {
+  struct link_command lc;
+  char *error = NULL;
+  if (link_command_from(&lc, o->commandv, o->ncommand, &error) != 0) {
+    fprintf(stderr, "allocsel: error: %s\n", error);
+    free(error);
+    return 2;
+  }
+  struct ld_cmdline cl;
+  ld_cmdline_parse(&cl, (int)lc.argc, lc.argv);
+  enum as_output_type type;
+  int rc = 0;
+  if (cl.error || ld_output_type(&cl, &type) != 0) {
+    fprintf(stderr, "allocsel: error: %s\n",
+            cl.error ? cl.error : "bad --allocsel-type");
+    rc = 2;
+  } else {
+    if (o->type_set)
+      type = o->type;
+    if (o->allocator && !cl.allocator)
+      cl.allocator = o->allocator;
+    enum as_archive_order order = ld_archive_order(lc.linker, lc.linker_path);
+    if (order == AS_ORDER_COMMAND_LINE && !cl.relocatable)
+      ld_cmdline_search_linker_dirs(&cl, lc.linker_path);
+    char *libdir = as_default_libdir();
+    struct as_env env;
+    as_env_init(&env, libdir);
+    env.lto_inject = type != AS_STATICLIB;
+    env.static_link = cl.is_static;
+    struct as_decision d = {0};
+    struct as_link *link = ld_decide(&cl, type, order, &env, &d);
+    rc = as_diag_exit_code(link);
+    if (!o->json)
+      as_diag_print(link, stderr);
+    print_decision(stdout, o, link, &d, rc);
+    as_decision_free(&d);
+    as_link_free(link);
+    free(libdir);
+  }
+  ld_cmdline_free(&cl);
+  link_command_free(&lc);
+  return rc;
+}
+
 static int cmd_check(const struct options *o) {
+  if (o->ncommand || (o->commandv && o->ncommand == 0)) {
+    if (o->ncommand == 0)
+      return usage("%s", "check -- needs a command");
+    return cmd_check_command(o);
+  }
   if (!o->type_set)
     return usage("%s", "check needs --type=executable|dylib|staticlib|rlib");
   if (o->nfiles == 0 && o->nlibs == 0)

@@ -91,3 +91,39 @@ expect_err "did you mean --allocsel-allocator?"
 run "$ALLOCSEL" chek
 expect_rc 2
 expect_err "did you mean 'check'?"
+
+step "check -- a whole compiler command line: the decision allocsel-ld would make"
+run "$ALLOCSEL" check -- "$cc" -o app vend_app.o libvenda.a libvendb.a
+expect_rc 1
+expect_err "allocsel: error: cannot link together two allocators: 'vend_a' and 'vend_b'"
+expect_err ">>>   extracted for b_init, referenced by vend_app.o"
+expect_no_file app
+for c in "${COMPILERS[@]}"; do
+  run "$ALLOCSEL" check --why -- "$c" -o app b_app.o libvendb.a -lm -lc
+  expect_rc 0
+  expect_line "allocator: vend_b (linked: defined in libvendb.a(vend_b_alloc.o))"
+  expect_line "why:   extracted for b_init, referenced by b_app.o"
+  run "$ALLOCSEL" check -- "$c" -shared -o libx.so vend_app.o
+  expect_rc 0
+  expect_line "allocator: system (default for dylib)"
+  run "$ALLOCSEL" check -- "$c" -o app vend_app.o -Wl,--allocsel-allocator=jemaloc
+  expect_rc 2
+  expect_err "did you mean 'jemalloc'?"
+done
+printf -- '-o app vend_app.o libvenda.a libvendb.a\n' >link.rsp
+run "$ALLOCSEL" check --format=json -- "$cc" @link.rsp
+expect_rc 1
+expect_json_py 'j["diagnostics"][0]["code"] == "two-allocators"'
+
+step "check -- a linker's own command line, in its archive order"
+run "$ALLOCSEL" check -- ld.bfd -r -o part.o libvendb.a b_app.o
+expect_rc 0
+expect_line "allocator: none (rlib: none injected)"
+run "$ALLOCSEL" check -- ld.lld -r -o part.o libvendb.a b_app.o
+expect_rc 0
+expect_line "allocator: vend_b (linked: defined in libvendb.a(vend_b_alloc.o))"
+
+step "check -- a command that compiles: said, not guessed"
+run "$ALLOCSEL" check -- "$cc" -o app vend_app.c
+expect_rc 2
+expect_err "compiles sources first"
