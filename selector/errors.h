@@ -25,6 +25,7 @@
   X(USAGE, "usage", 2)                                                         \
   /* Warnings and notes (exit 0). */                                           \
   X(UNMARKED_ALLOCATOR, "unmarked-allocator", 0)                               \
+  X(SHARED_ABI_EXPORTS, "shared-abi-exports", 0)                               \
   X(STATICLIB_NEEDS_LIBM, "staticlib-needs-libm", 0)
 
 enum as_error {

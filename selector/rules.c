@@ -237,6 +237,33 @@ void as_why_notes(struct as_link *link, struct as_diag *d,
   }
 }
 
+/* Two shared libraries exporting the allocator ABI (built without
+ * allocsel's hidden declarations): the dynamic linker binds every
+ * reference to the first in load order, so one silently serves both. */
+static void check_shared_exports(struct as_link *link) {
+  const struct as_unit *first = NULL;
+  for (size_t i = 0; i < link->nunits; i++) {
+    const struct as_unit *u = link->units[i];
+    if (!u->linked || !u->shared || !u->abi_defined)
+      continue;
+    if (!first) {
+      first = u;
+      continue;
+    }
+    struct as_diag *d = as_diag_add(
+        link, AS_WARNING, AS_E_SHARED_ABI_EXPORTS,
+        "two shared libraries export the allocator ABI: %s serves the "
+        "calls meant for %s",
+        as_unit_origin(link, first), as_unit_origin(link, u));
+    as_diag_note(d, "%s exports it, first in load order",
+                 as_unit_origin(link, first));
+    as_diag_note(d, "%s exports it too", as_unit_origin(link, u));
+    as_diag_hint(d, "build the libraries with allocsel's header (the ABI is "
+                    "hidden there, each keeps its own allocator), or link "
+                    "only one of them");
+  }
+}
+
 static void check_count(struct rules *r) {
   if (r->ncands < 2)
     return;
@@ -547,6 +574,7 @@ int as_decide(struct as_link *link, const struct as_request *req,
   if (check_request(&r) == 0) {
     collect_linked(&r);
     check_count(&r);
+    check_shared_exports(link);
     check_redirects(link);
     check_cycles(link);
   }

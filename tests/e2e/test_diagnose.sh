@@ -127,3 +127,25 @@ step "check -- a command that compiles: said, not guessed"
 run "$ALLOCSEL" check -- "$cc" -o app vend_app.c
 expect_rc 2
 expect_err "compiles sources first"
+
+step "two shared libraries exporting the allocator ABI: a warning naming both"
+cat >abi_export.c <<'EOF2'
+/* The ABI exported, as a library built without allocsel's header does. */
+#include <stdlib.h>
+void *__rust_allocate(size_t s, size_t a) { (void)a; return malloc(s); }
+void __rust_deallocate(void *p, size_t o, size_t a) { (void)o; (void)a; free(p); }
+void *__rust_reallocate(void *p, size_t o, size_t s, size_t a) { (void)o; (void)a; return realloc(p, s); }
+size_t __rust_reallocate_inplace(void *p, size_t o, size_t s, size_t a) { (void)p; (void)s; (void)a; return o; }
+size_t __rust_usable_size(size_t s, size_t a) { (void)a; return s; }
+EOF2
+run "$cc" -shared -fPIC -o libexp1.so abi_export.c
+expect_rc 0
+run "$cc" -shared -fPIC -o libexp2.so abi_export.c
+expect_rc 0
+run "$cc" $(ld_flags "$cc") -o app-exp b_app.o libvendb.a ./libexp1.so ./libexp2.so
+expect_rc 0
+expect_err "allocsel: warning: two shared libraries export the allocator ABI: ./libexp1.so serves the calls meant for ./libexp2.so"
+expect_err "hint: build the libraries with allocsel's header"
+run "$ALLOCSEL" check --format=json --type=executable b_app.o libexp1.so libexp2.so
+expect_rc 0
+expect_json_py 'any(d["code"] == "shared-abi-exports" for d in j["diagnostics"])'
