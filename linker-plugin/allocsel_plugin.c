@@ -35,6 +35,7 @@ static struct {
   char *record;     /* the decision note's object, "/dev/fd/N" */
   int record_fd;
   bool allow_abi_redirect;
+  int allocators; /* allocator units among the views so far */
   char *libdir; /* lib/allocsel: where this plugin was loaded from */
 } plugin = {.output = -1, .record_fd = -1};
 
@@ -94,6 +95,21 @@ static char *member_name(int fd, off_t offset) {
   return name;
 }
 
+static bool refuse_early(struct as_link *link) {
+  struct as_request req;
+  as_request_init(&req, plugin.allocator, "-plugin-opt allocator");
+  struct as_env env;
+  as_env_init(&env, plugin.libdir);
+  bool refused = as_check_early(link, &req, &env) != 0;
+  as_request_free(&req);
+  if (!refused)
+    return false;
+  as_diag_print(link, stderr);
+  plugin.message(LDPL_FATAL, "allocsel: link refused (%s)",
+                 "an allocator rule is broken");
+  return true;
+}
+
 static enum ld_plugin_status claim_file(const struct ld_plugin_input_file *f,
                                         int *claimed) {
   *claimed = 0;
@@ -113,9 +129,21 @@ static enum ld_plugin_status claim_file(const struct ld_plugin_input_file *f,
   } else {
     char *data = (char *)map + (f->offset - base);
     plugin.saw_bitcode |= as_is_bitcode(data, (size_t)f->filesize);
-    as_link_add_view(the_link(), f->name, member, data, (size_t)f->offset,
+    struct as_link *link = the_link();
+    size_t before = link->nunits;
+    as_link_add_view(link, f->name, member, data, (size_t)f->offset,
                      (size_t)f->filesize, AS_ADD_SCRIPT_OK);
     munmap(map, len);
+    /* A second allocator: say so now, before the linker floods the
+     * terminal with its own duplicate-symbol errors for the two. */
+    if (link->nunits > before) {
+      const struct as_unit *u = link->units[link->nunits - 1];
+      if (!u->shared && (u->allocator || u->abi_defined) &&
+          ++plugin.allocators == 2 && refuse_early(link)) {
+        free(member);
+        return LDPS_ERR;
+      }
+    }
   }
   free(member);
   return LDPS_OK;

@@ -563,6 +563,31 @@ static void decide(struct rules *r, struct as_decision *out) {
   }
 }
 
+int as_check_early(struct as_link *link, const struct as_request *req,
+                   const struct as_env *env) {
+  struct rules r = {.link = link, .req = req, .env = env};
+  find_target(&r);
+  size_t ndiags = link->ndiags;
+  /* Every unit so far is linked (the plugin's views are what the linker
+   * loaded): the allocators among them are candidates already. */
+  for (size_t i = 0; i < link->nunits; i++)
+    link->units[i]->linked = true;
+  collect_linked(&r);
+  check_count(&r);
+  for (size_t i = 0; i < r.ncands; i++) {
+    free(r.cands[i].name);
+    free(r.cands[i].origin);
+  }
+  free(r.cands);
+  /* Only the two-allocator error is certain this early. */
+  bool two = false;
+  for (size_t i = ndiags; i < link->ndiags; i++)
+    two |= link->diags[i].error == AS_E_TWO_ALLOCATORS;
+  if (!two)
+    as_diag_truncate(link, ndiags);
+  return two ? 1 : 0;
+}
+
 int as_decide(struct as_link *link, const struct as_request *req,
               const struct as_env *env, struct as_decision *out) {
   memset(out, 0, sizeof *out);

@@ -278,6 +278,12 @@ int as_decide(struct as_link *link, const struct as_request *req,
               const struct as_env *env, struct as_decision *out);
 void as_decision_free(struct as_decision *d);
 
+/* While inputs are still coming (the linker plugin's claim_file): are two
+ * allocators among the units so far, all taken as linked? Returns 1 with
+ * the two-allocator error recorded (nothing else), else 0 and nothing. */
+int as_check_early(struct as_link *link, const struct as_request *req,
+                   const struct as_env *env);
+
 /* Starts with LLVM bitcode's magic (raw or wrapped)? */
 bool as_is_bitcode(const void *data, size_t size);
 

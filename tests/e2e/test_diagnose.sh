@@ -149,3 +149,21 @@ expect_err "hint: build the libraries with allocsel's header"
 run "$ALLOCSEL" check --format=json --type=executable b_app.o libexp1.so libexp2.so
 expect_rc 0
 expect_json_py 'any(d["code"] == "shared-abi-exports" for d in j["diagnostics"])'
+
+if [[ ${ALLOCSEL_E2E_NO_PLUGIN:-0} != 1 ]]; then
+  cp "$MY_ALLOCATOR" my_allocator.o
+  compile "$cc" other.o "$FIX/alloc_other.c"
+  for c in "${COMPILERS[@]}"; do
+    for l in bfd gold; do
+      step "$c, plugin under $l: allocsel's diagnosis first, no duplicate-symbol flood"
+      run "$c" -fuse-ld=$l -Wl,-plugin,"$LIBDIR/allocsel-plugin.so" -o app-two vend_app.o other.o my_allocator.o
+      expect_fail
+      first=$(head -n1 "$T/.err")
+      [[ $first == "allocsel: error: cannot link together two allocators: 'other' and 'my_allocator'" ]] ||
+        fail "the first line is not allocsel's diagnosis: $first"
+      expect_no_err "multiple definition"
+      expect_err "hint: link only one of them"
+      expect_no_file app-two
+    done
+  done
+fi
