@@ -332,7 +332,7 @@ static bool names_allocator(void *ctx, const char *name, size_t len,
   (void)len;
   (void)off;
   bool *hit = ctx;
-  *hit = as_classify_name(name) != AS_NAME_NONE;
+  *hit = as_name_decides(as_classify_name(name));
   return !*hit;
 }
 
@@ -356,7 +356,7 @@ int as_archive_read_index(struct as_link *link, uint32_t input) {
   for (size_t i = 0; i < ar->nsyms; i++) {
     ar->members[i] = (struct as_member){ar->syms[i].off, AS_NO_UNIT};
     if (!link->full_needed &&
-        as_classify_name(ar->syms[i].name) != AS_NAME_NONE)
+        as_name_decides(as_classify_name(ar->syms[i].name)))
       link->full_needed = true;
   }
   /* ar writes the index member by member, so it is usually sorted. */

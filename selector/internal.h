@@ -35,8 +35,16 @@ enum as_name_class {
   AS_NAME_NEEDS = AS_ABI_COUNT, /* __allocsel_needs_allocator */
   AS_NAME_MARKER,               /* __allocsel_allocator_NAME */
   AS_NAME_JEMALLOC,             /* mallocx: jemalloc's own code is linked */
+  AS_NAME_RUST_SHIM,            /* __rust_alloc: rustc's allocator shim */
+  AS_NAME_RUST_RUNTIME,         /* rust_eh_personality: Rust's std */
 };
 enum as_name_class as_classify_name(const char *name);
+/* Does a definition of this class in an archive's index make which members
+ * the link pulls in matter (an allocator, a marker, a Rust shim)? */
+static inline bool as_name_decides(enum as_name_class c) {
+  return c != AS_NAME_NONE && c != AS_NAME_JEMALLOC &&
+         c != AS_NAME_RUST_RUNTIME;
+}
 
 /* Bytes that become one unit: a whole input, an archive member or a view
  * the plugin mapped. `data` holds `size` bytes (writable, private: libelf

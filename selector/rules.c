@@ -264,6 +264,36 @@ static void check_shared_exports(struct as_link *link) {
   }
 }
 
+/* Two Rust staticlibs linked whole: each brings rustc's allocator shim
+ * (__rust_alloc and friends) and its runtime, and the linker then reports
+ * thousands of duplicate symbols. One shim per artifact, like one
+ * allocator. */
+static void check_rust_shims(struct as_link *link) {
+  const struct as_unit *first = NULL;
+  for (size_t i = 0; i < link->nunits; i++) {
+    const struct as_unit *u = link->units[i];
+    if (!u->linked || u->shared || !u->rust_shim)
+      continue;
+    if (!first) {
+      first = u;
+      continue;
+    }
+    struct as_diag *d = as_diag_add(
+        link, AS_ERROR, AS_E_TWO_RUST_SHIMS,
+        "cannot link together two Rust allocator shims: %s and %s",
+        as_unit_origin(link, first), as_unit_origin(link, u));
+    as_diag_note(d, "rustc's allocator shim in %s", as_unit_origin(link, first));
+    as_why_notes(link, d, first);
+    as_diag_note(d, "rustc's allocator shim in %s", as_unit_origin(link, u));
+    as_why_notes(link, d, u);
+    as_diag_hint(d, "each Rust staticlib carries the Rust runtime and its "
+                    "allocator shim: build one staticlib from a crate that "
+                    "depends on both, link them without --whole-archive, or "
+                    "build each as a cdylib");
+    return;
+  }
+}
+
 static void check_count(struct rules *r) {
   if (r->ncands < 2)
     return;
@@ -600,6 +630,7 @@ int as_decide(struct as_link *link, const struct as_request *req,
     collect_linked(&r);
     check_count(&r);
     check_shared_exports(link);
+    check_rust_shims(link);
     check_redirects(link);
     check_cycles(link);
   }

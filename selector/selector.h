@@ -58,6 +58,8 @@ struct as_unit {
   const char *allocator; /* name from ALLOCSEL_ALLOCATOR, or NULL */
   bool needs_marker;     /* carries ALLOCSEL_NEEDS_ALLOCATOR */
   bool defines_jemalloc; /* defines mallocx: jemalloc's own code */
+  bool rust_shim;        /* defines rustc's allocator shim (__rust_alloc) */
+  bool rust_runtime;     /* defines rust_eh_personality: Rust's std */
   bool linked;           /* pulled into the link (set by as_link_resolve) */
   /* Why an archive member is linked: it defines why_sym, which why_unit
    * referenced (AS_NO_UNIT / UINT32_MAX: linked for its own sake). */

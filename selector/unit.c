@@ -7,9 +7,27 @@
 
 static const char marker_prefix[] = "__allocsel_allocator_";
 
+/* rustc's allocator shim: __rust_alloc, or since Rust 1.7x its v0-mangled
+ * form, _RNvCs<hash>_7___rustc12___rust_alloc. */
+static bool is_rust_shim(const char *name) {
+  static const char v0[] = "7___rustc12___rust_alloc";
+  size_t n = strlen(name);
+  return strcmp(name, "__rust_alloc") == 0 ||
+         (name[0] == '_' && name[1] == 'R' && n > sizeof v0 &&
+          strcmp(name + n - (sizeof v0 - 1), v0) == 0);
+}
+
 enum as_name_class as_classify_name(const char *name) {
-  if (name[0] != '_' || name[1] != '_')
-    return strcmp(name, "mallocx") == 0 ? AS_NAME_JEMALLOC : AS_NAME_NONE;
+  if (name[0] == '_' && name[1] == 'R')
+    return is_rust_shim(name) ? AS_NAME_RUST_SHIM : AS_NAME_NONE;
+  if (name[0] != '_' || name[1] != '_') {
+    if (strcmp(name, "mallocx") == 0)
+      return AS_NAME_JEMALLOC;
+    return strcmp(name, "rust_eh_personality") == 0 ? AS_NAME_RUST_RUNTIME
+                                                    : AS_NAME_NONE;
+  }
+  if (strcmp(name, "__rust_alloc") == 0)
+    return AS_NAME_RUST_SHIM;
   if (strncmp(name + 2, "rust_", 5) == 0) {
     for (int i = 0; i < AS_ABI_COUNT; i++)
       if (strcmp(name, as_abi[i]) == 0)
@@ -53,6 +71,10 @@ static void note_class(struct as_unit *u, enum as_name_class c,
     u->needs_marker = true;
   else if (c == AS_NAME_JEMALLOC)
     u->defines_jemalloc = true;
+  else if (c == AS_NAME_RUST_SHIM)
+    u->rust_shim = true;
+  else if (c == AS_NAME_RUST_RUNTIME)
+    u->rust_runtime = true;
   else if (!u->allocator)
     u->allocator = as_xstrdup(name + sizeof marker_prefix - 1);
 }
@@ -76,7 +98,7 @@ void as_unit_note_symbol(struct as_unit *u, const char *name, bool defined) {
 
 void as_unit_finish(struct as_link *link, struct as_unit *u) {
   u->abi_undef &= ~u->abi_defined;
-  if (u->allocator || u->abi_defined || u->needs_marker)
+  if (u->allocator || u->abi_defined || u->needs_marker || u->rust_shim)
     link->full_needed = true;
 }
 
@@ -89,4 +111,5 @@ void as_unit_clear(struct as_unit *u) {
   u->allocator = NULL;
   u->abi_defined = u->abi_undef = 0;
   u->needs_marker = u->defines_jemalloc = false;
+  u->rust_shim = u->rust_runtime = false;
 }

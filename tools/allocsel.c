@@ -442,15 +442,33 @@ static void inspect_units(FILE *f, const struct options *o, const char *path,
     name = link->units[i]->allocator;
   if (rec->found)
     name = strcmp(rec->allocator, "none") == 0 ? NULL : rec->allocator;
+  /* A Rust staticlib carries rustc's allocator shim and the runtime. */
+  const struct as_unit *shim = NULL, *runtime = NULL;
+  for (size_t i = 0; i < link->nunits; i++) {
+    if (!shim && link->units[i]->rust_shim)
+      shim = link->units[i];
+    if (!runtime && link->units[i]->rust_runtime)
+      runtime = link->units[i];
+  }
   if (o->json) {
     fputs("{\"command\":\"inspect\"", f);
     json_field(f, "file", path, true);
     json_field(f, "allocator", name, true);
     json_record(f, rec, "symbols");
+    json_field(f, "rust_allocator_shim", shim ? as_unit_origin(link, shim) : NULL,
+               true);
+    json_field(f, "rust_runtime", runtime ? as_unit_origin(link, runtime) : NULL,
+               true);
     fputs(",\"units\":[", f);
   } else {
     fprintf(f, "allocator: %s\n", name ? name : "none");
     print_record_source(f, rec, "the markers in its symbol tables");
+    if (shim)
+      fprintf(f, "rust: allocator shim in %s (rustc's __rust_alloc, one per "
+                 "program)\n",
+              as_unit_origin(link, shim));
+    if (runtime)
+      fprintf(f, "rust: runtime in %s\n", as_unit_origin(link, runtime));
   }
   for (size_t i = 0; i < link->nunits; i++) {
     const struct as_unit *u = link->units[i];
