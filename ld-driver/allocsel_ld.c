@@ -219,8 +219,8 @@ int main(int argc, char **argv) {
   size_t nadded = 0;
   /* --version or --help alone: nothing to decide, nothing to record. */
   if (!(cl.no_inputs_needed && cl.ninputs == 0)) {
-    if ((rc = decide(&cl, type, ld_archive_order(choice, linker), &env, &dec)) !=
-        0)
+    if ((rc = decide(&cl, type, ld_archive_order(choice, linker), &env,
+                     &dec)) != 0)
       goto done;
     nadded = as_decision_inputs(&dec, &env, type, added);
     char *error = NULL;

@@ -523,8 +523,7 @@ void ld_cmdline_add_inputs(const struct ld_cmdline *cl, struct as_link *link) {
     if (in->group)
       as_link_begin_group(link);
     if (!in->path) {
-      as_diag_add(link, AS_ERROR, AS_E_LIBRARY_NOT_FOUND,
-                  "unable to find library %s", in->lib);
+      as_link_library_not_found(link, in->lib);
       continue;
     }
     as_link_add_file(link, in->path,

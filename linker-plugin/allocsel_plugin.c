@@ -36,7 +36,7 @@ static struct {
   int record_fd;
   bool allow_abi_redirect;
   int allocators; /* allocator units among the views so far */
-  char *libdir; /* lib/allocsel: where this plugin was loaded from */
+  char *libdir;   /* lib/allocsel: where this plugin was loaded from */
 } plugin = {.output = -1, .record_fd = -1};
 
 static struct as_link *new_link(enum as_output_type type) {

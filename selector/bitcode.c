@@ -278,8 +278,11 @@ int as_scan_bitcode(struct as_link *link, struct as_unit *u, const char *path,
   char *msg;
   int rc = ask(link, &b->readers[0], NULL, u, path, file_off, size, &msg);
   if (rc == AS_BC_NO_LLVM) {
-    as_diag_add(link, AS_ERROR, AS_E_NO_LLVM, "%s: LLVM bitcode input, but %s",
-                origin, msg);
+    struct as_diag *d =
+        as_diag_add(link, AS_ERROR, AS_E_NO_LLVM,
+                    "%s: LLVM bitcode input, but %s", origin, msg);
+    as_diag_hint(d, "install the LLVM allocsel was built with (Debian's "
+                    "llvm-dev), or link native objects");
     free(msg);
     return -1;
   }

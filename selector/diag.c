@@ -209,8 +209,7 @@ static size_t distance(const char *a, const char *b) {
   return row[lb];
 }
 
-const char *as_nearest(const char *word, const char *const *names,
-                       size_t n) {
+const char *as_nearest(const char *word, const char *const *names, size_t n) {
   const char *best = NULL;
   size_t best_d = SIZE_MAX;
   for (size_t i = 0; i < n; i++) {

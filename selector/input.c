@@ -70,7 +70,10 @@ static bool libelf_ready(struct as_link *link) {
 
 static int input_error(struct as_link *link, const char *origin,
                        const char *reason) {
-  as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "%s: %s", origin, reason);
+  struct as_diag *d =
+      as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "%s: %s", origin, reason);
+  as_diag_hint(d, "check that the command line names the file meant, or "
+                  "rebuild it; a linker cannot use it either");
   return -1;
 }
 

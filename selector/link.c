@@ -116,3 +116,10 @@ void as_link_begin_group(struct as_link *link) {
 void as_link_end_group(struct as_link *link) {
   link->current_group = 0;
 }
+
+void as_link_library_not_found(struct as_link *link, const char *lib) {
+  struct as_diag *d = as_diag_add(link, AS_ERROR, AS_E_LIBRARY_NOT_FOUND,
+                                  "unable to find library %s", lib);
+  as_diag_note(d, "looked for in the -L directories, in order");
+  as_diag_hint(d, "add the directory that holds it with -L, or install it");
+}

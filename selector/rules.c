@@ -65,6 +65,9 @@ int as_link_add_request(struct as_link *link, const struct as_request *req) {
     const char *near = as_nearest(a, names, 2);
     if (near)
       as_diag_hint(d, "did you mean '%s'?", near);
+    else
+      as_diag_hint(d, "name system or jemalloc, or give the path of an "
+                      "allocator object (it must exist)");
     return -1;
   }
   return as_link_add_file(link, a, AS_ADD_REQUESTED | AS_ADD_WHOLE_ARCHIVE);
@@ -162,10 +165,14 @@ static int check_request(struct rules *r) {
     const char *why_not = "jemalloc is installed for the host's machine only";
     if (strcmp(req->allocator, "jemalloc") == 0 &&
         (!r->host || !as_jemalloc_usable(r->env, link->type, &why_not))) {
-      as_diag_add(link, AS_ERROR, AS_E_JEMALLOC_MISSING,
-                  "allocator 'jemalloc' (from %s) is not available%s: %s",
-                  req->origin, r->env->static_link ? " to a static link" : "",
-                  why_not);
+      struct as_diag *d = as_diag_add(
+          link, AS_ERROR, AS_E_JEMALLOC_MISSING,
+          "allocator 'jemalloc' (from %s) is not available%s: %s", req->origin,
+          r->env->static_link ? " to a static link" : "", why_not);
+      as_diag_hint(d, r->host ? "install Debian's libjemalloc-dev (apt-get "
+                                "install libjemalloc-dev), or request system"
+                              : "request system, or an allocator object "
+                                "built for the output's machine");
       return -1;
     }
     add_candidate(r, as_xstrdup(req->allocator),
@@ -178,10 +185,13 @@ static int check_request(struct rules *r) {
     for (size_t u = 0; u < link->nunits; u++)
       if (link->units[u]->input == i && is_allocator(link->units[u]))
         return 0;
-    as_diag_add(link, AS_ERROR, AS_E_NOT_AN_ALLOCATOR,
-                "%s (from %s) is not an allocator: it carries no "
-                "ALLOCSEL_ALLOCATOR() marker and defines none of the ABI",
-                link->inputs[i]->path, req->origin);
+    struct as_diag *d = as_diag_add(
+        link, AS_ERROR, AS_E_NOT_AN_ALLOCATOR,
+        "%s (from %s) is not an allocator: it carries no ALLOCSEL_ALLOCATOR() "
+        "marker and defines none of the ABI",
+        link->inputs[i]->path, req->origin);
+    as_diag_hint(d, "request system or jemalloc, or an object that defines "
+                    "the five entry points and says ALLOCSEL_ALLOCATOR(name)");
     return -1;
   }
   return 0; /* the file could not be read: already reported */
@@ -278,11 +288,12 @@ static void check_rust_shims(struct as_link *link) {
       first = u;
       continue;
     }
-    struct as_diag *d = as_diag_add(
-        link, AS_ERROR, AS_E_TWO_RUST_SHIMS,
-        "cannot link together two Rust allocator shims: %s and %s",
-        as_unit_origin(link, first), as_unit_origin(link, u));
-    as_diag_note(d, "rustc's allocator shim in %s", as_unit_origin(link, first));
+    struct as_diag *d =
+        as_diag_add(link, AS_ERROR, AS_E_TWO_RUST_SHIMS,
+                    "cannot link together two Rust allocator shims: %s and %s",
+                    as_unit_origin(link, first), as_unit_origin(link, u));
+    as_diag_note(d, "rustc's allocator shim in %s",
+                 as_unit_origin(link, first));
     as_why_notes(link, d, first);
     as_diag_note(d, "rustc's allocator shim in %s", as_unit_origin(link, u));
     as_why_notes(link, d, u);
@@ -306,8 +317,8 @@ static void check_count(struct rules *r) {
   for (size_t i = 0; i < r->ncands; i++) {
     const struct candidate *c = &r->cands[i];
     as_diag_note(d, "'%s' %s", c->name, c->origin);
-    if (c->unit && !(r->link->inputs[c->unit->input]->flags &
-                     AS_ADD_REQUESTED)) {
+    if (c->unit &&
+        !(r->link->inputs[c->unit->input]->flags & AS_ADD_REQUESTED)) {
       linked++;
       kept = c;
       members += c->unit->member != NULL;
@@ -320,8 +331,8 @@ static void check_count(struct rules *r) {
     as_diag_hint(d,
                  "the link already holds '%s': drop %s to keep it, or take "
                  "%s out of the link to use '%s'",
-                 kept->name, r->req->origin, as_unit_origin(r->link, kept->unit),
-                 requested->name);
+                 kept->name, r->req->origin,
+                 as_unit_origin(r->link, kept->unit), requested->name);
   else if (members)
     as_diag_hint(d, "link only one: take the other out of the link, or "
                     "keep the library that brings it in a dylib of its own "

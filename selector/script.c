@@ -180,9 +180,13 @@ int as_script_add_inputs(struct as_link *link, uint32_t input, const char *text,
       rc = -1;
       break;
     } else if (!found) {
-      as_diag_add(link, AS_ERROR, AS_E_LIBRARY_NOT_FOUND,
-                  "%s: cannot find %s, named in this linker script", path,
-                  name);
+      struct as_diag *d = as_diag_add(
+          link, AS_ERROR, AS_E_LIBRARY_NOT_FOUND,
+          "%s: cannot find %s, named in this linker script", path, name);
+      as_diag_hint(d,
+                   "install what provides %s, or add its directory with "
+                   "-L",
+                   name);
       rc = -1;
     } else {
       /* The script's own flags (--whole-archive around it, static search)

@@ -64,12 +64,12 @@ struct as_unit {
   /* Why an archive member is linked: it defines why_sym, which why_unit
    * referenced (AS_NO_UNIT / UINT32_MAX: linked for its own sake). */
   uint32_t why_sym, why_unit;
-  bool shared;           /* a shared library: resolves, never injects */
-  bool quick;            /* only the allocator facts read: no defs/undefs */
-  bool bitcode;          /* LLVM bitcode: the link is an LTO link */
-  bool thin_lto;         /* ... a ThinLTO one */
-  bool gimple;           /* GCC LTO (gcc -flto): symbols from its LTO symtab */
-  uint16_t machine;      /* ELF e_machine, 0 for bitcode */
+  bool shared;      /* a shared library: resolves, never injects */
+  bool quick;       /* only the allocator facts read: no defs/undefs */
+  bool bitcode;     /* LLVM bitcode: the link is an LTO link */
+  bool thin_lto;    /* ... a ThinLTO one */
+  bool gimple;      /* GCC LTO (gcc -flto): symbols from its LTO symtab */
+  uint16_t machine; /* ELF e_machine, 0 for bitcode */
   uint8_t elf_class, elf_data; /* ELFCLASS32/64, ELFDATA2LSB/MSB */
   char *origin;                /* cached as_unit_origin() */
 };
@@ -259,6 +259,10 @@ void as_link_end_group(struct as_link *link);
 /* Adds a directory where linker scripts' files are looked for (-L). */
 void as_link_search_dir(struct as_link *link, const char *dir);
 void as_link_set_sysroot(struct as_link *link, const char *sysroot);
+
+/* A -lNAME (`lib`, as spelt) found nowhere: the error every front end
+ * gives for it. */
+void as_link_library_not_found(struct as_link *link, const char *lib);
 
 /* Records an option that points `symbol` elsewhere (--defsym SYM=...,
  * --wrap SYM); `option` names it in diagnostics. */

@@ -13,9 +13,9 @@
 
 #include "ar_format.h"
 #include "ar_writer.h"
+#include "frontend.h"
 #include "ld_decide.h"
 #include "link_command.h"
-#include "frontend.h"
 #include "selector.h"
 
 static const char usage_text[] =
@@ -98,20 +98,20 @@ static int parse(struct options *o, int argc, char **argv) {
     } else if (strncmp(a, "-l", 2) == 0 && a[2]) {
       *AS_PUSH(o->libs, o->nlibs, o->cap_libs) = (char *)a + 2;
     } else if (a[0] == '-' && a[1]) {
-    {
-      static const char *const opts[] = {"--type", "--allocator", "--format"};
-      char key[64];
-      snprintf(key, sizeof key, "%.*s", (int)strcspn(a, "="), a);
-      const char *near = as_nearest(key, opts, 3);
-      if (near) {
-        char *msg = as_xasprintf("unknown option '%%s' (did you mean '%s'?)",
-                                 near);
-        int rc = usage(msg, a);
-        free(msg);
-        return rc;
+      {
+        static const char *const opts[] = {"--type", "--allocator", "--format"};
+        char key[64];
+        snprintf(key, sizeof key, "%.*s", (int)strcspn(a, "="), a);
+        const char *near = as_nearest(key, opts, 3);
+        if (near) {
+          char *msg =
+              as_xasprintf("unknown option '%%s' (did you mean '%s'?)", near);
+          int rc = usage(msg, a);
+          free(msg);
+          return rc;
+        }
+        return usage("unknown option '%s'", a);
       }
-      return usage("unknown option '%s'", a);
-    }
     } else {
       *AS_PUSH(o->files, o->nfiles, o->cap_files) = (char *)a;
     }
@@ -138,8 +138,9 @@ static int scan(struct as_link *link, const struct options *o,
   for (size_t i = 0; i < o->nlibs; i++) {
     char *path = as_find_library(o->libs[i], o->dirs, o->ndirs, false);
     if (!path) {
-      as_diag_add(link, AS_ERROR, AS_E_LIBRARY_NOT_FOUND,
-                  "unable to find library -l%s", o->libs[i]);
+      char *lib = as_xasprintf("-l%s", o->libs[i]);
+      as_link_library_not_found(link, lib);
+      free(lib);
       continue;
     }
     as_link_add_file(link, path, flags);
@@ -229,8 +230,8 @@ static void print_dot(FILE *f, struct as_link *link,
       const char *in = strstr(g->notes[j], ", defined in ");
       if (strncmp(g->notes[j], "  references ", 13) != 0 || !in)
         continue;
-      char *sym = as_xasprintf("%.*s", (int)(in - g->notes[j] - 13),
-                               g->notes[j] + 13);
+      char *sym =
+          as_xasprintf("%.*s", (int)(in - g->notes[j] - 13), g->notes[j] + 13);
       fputs("  ", f);
       dot_node(f, prev);
       fputs(" -> ", f);
@@ -455,17 +456,18 @@ static void inspect_units(FILE *f, const struct options *o, const char *path,
     json_field(f, "file", path, true);
     json_field(f, "allocator", name, true);
     json_record(f, rec, "symbols");
-    json_field(f, "rust_allocator_shim", shim ? as_unit_origin(link, shim) : NULL,
-               true);
-    json_field(f, "rust_runtime", runtime ? as_unit_origin(link, runtime) : NULL,
-               true);
+    json_field(f, "rust_allocator_shim",
+               shim ? as_unit_origin(link, shim) : NULL, true);
+    json_field(f, "rust_runtime",
+               runtime ? as_unit_origin(link, runtime) : NULL, true);
     fputs(",\"units\":[", f);
   } else {
     fprintf(f, "allocator: %s\n", name ? name : "none");
     print_record_source(f, rec, "the markers in its symbol tables");
     if (shim)
-      fprintf(f, "rust: allocator shim in %s (rustc's __rust_alloc, one per "
-                 "program)\n",
+      fprintf(f,
+              "rust: allocator shim in %s (rustc's __rust_alloc, one per "
+              "program)\n",
               as_unit_origin(link, shim));
     if (runtime)
       fprintf(f, "rust: runtime in %s\n", as_unit_origin(link, runtime));
@@ -695,8 +697,7 @@ int main(int argc, char **argv) {
       rc = cmd_inspect(&o);
     else if (strcmp(o.command, "staticlib") == 0)
       rc = cmd_staticlib(&o);
-    else
-    {
+    else {
       static const char *const cmds[] = {"check", "inspect", "staticlib"};
       const char *near = as_nearest(o.command, cmds, 3);
       rc = near ? usage(near[0] == 'c'   ? "unknown command '%s' (did you "

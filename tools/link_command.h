@@ -8,7 +8,7 @@
 struct link_command {
   char **argv; /* the linker's argv (argv[0]: the linker or collect2) */
   size_t argc;
-  char *linker; /* "lld", "bfd", "gold", "mold" */
+  char *linker;      /* "lld", "bfd", "gold", "mold" */
   char *linker_path; /* the real linker, for its search directories */
 };
 

@@ -167,3 +167,19 @@ if [[ ${ALLOCSEL_E2E_NO_PLUGIN:-0} != 1 ]]; then
     done
   done
 fi
+
+step "every error carries a hint"
+printf 'garbage\x00\x01' >garbage.o
+run_hint() { # args for allocsel check --format=json; every error has a hint
+  run "$ALLOCSEL" check --format=json "$@"
+  expect_fail
+  expect_json_py 'all(d["hint"] for d in j["diagnostics"] if d["kind"] == "error") and any(d["kind"] == "error" for d in j["diagnostics"])'
+}
+run_hint --type=executable vend_app.o libvenda.a libvendb.a
+run_hint --type=executable --allocator=nonesuch vend_app.o
+run_hint --type=executable --allocator=./vend_app.o vend_app.o
+run_hint --type=executable garbage.o
+run_hint --type=executable vend_app.o -L. -lnot_there
+run_env ALLOCSEL_JEMALLOC_LIBRARY= -- "$ALLOCSEL" check --format=json --type=executable --allocator=jemalloc vend_app.o
+expect_rc 2
+expect_json_py 'all(d["hint"] for d in j["diagnostics"] if d["kind"] == "error")'
