@@ -160,6 +160,9 @@ static int decide(const struct ld_cmdline *cl, enum as_output_type type,
     fprintf(stderr, "allocsel: allocator: %s (%s)%s\n",
             dec->name ? dec->name : "none", dec->reason,
             dec->inject_bitcode ? ", as bitcode for LTO" : "");
+  if (rc == 0 && (cl->verbose || as_env_flag("ALLOCSEL_VERBOSE")) &&
+      dec->malloc)
+    fprintf(stderr, "allocsel: malloc: %s\n", dec->malloc);
   as_link_free(link);
   return rc;
 }

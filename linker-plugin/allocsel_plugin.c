@@ -271,9 +271,12 @@ static enum ld_plugin_status all_symbols_read(void) {
                            : "see the error above");
     status = LDPS_ERR;
   } else {
-    if (plugin.verbose || as_env_flag("ALLOCSEL_VERBOSE"))
+    if (plugin.verbose || as_env_flag("ALLOCSEL_VERBOSE")) {
       fprintf(stderr, "allocsel: allocator: %s (%s)\n",
               d.name ? d.name : "none", d.reason);
+      if (d.malloc)
+        fprintf(stderr, "allocsel: malloc: %s\n", d.malloc);
+    }
     const char *added[AS_MAX_DECISION_INPUTS];
     size_t nadded = as_decision_inputs(&d, &env, type, added);
     for (size_t i = 0; i < nadded; i++)

@@ -12,6 +12,7 @@
   X(ALLOCATOR_CYCLE, "allocator-cycle", 1)                                     \
   X(ABI_REDIRECTED, "abi-redirected", 1)                                       \
   X(TWO_RUST_SHIMS, "two-rust-allocator-shims", 1)                             \
+  X(TWO_MALLOCS, "two-malloc-implementations", 1)                              \
   /* Inputs and usage (exit 2). */                                             \
   X(BAD_INPUT, "bad-input", 2)                                                 \
   X(NO_LLVM, "no-llvm", 2)                                                     \

@@ -52,6 +52,12 @@ static void read_symbols(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh,
     for (int k = 0; k < AS_ABI_COUNT; k++)
       if (strcmp(name, as_abi[k]) == 0)
         out->abi_defined |= 1u << k;
+    /* A static link's malloc: libc's, unless one of these is in. */
+    if (!out->static_malloc && GELF_ST_BIND(sym.st_info) != STB_LOCAL)
+      out->static_malloc = strcmp(name, "mallocx") == 0     ? "jemalloc"
+                           : strcmp(name, "tc_malloc") == 0 ? "tcmalloc"
+                           : strcmp(name, "mi_malloc") == 0 ? "mimalloc"
+                                                            : NULL;
     if (strncmp(name, prefix, sizeof prefix - 1) == 0 &&
         name[sizeof prefix - 1]) {
       const char *a = name + sizeof prefix - 1;
@@ -73,8 +79,10 @@ static void parse_record(const char *text, size_t len, struct as_record *r) {
   } fields[] = {{"allocator", &r->allocator},
                 {"type", &r->type},
                 {"version", &r->version},
-                {"reason", &r->reason}};
-  for (size_t i = 0; i < 4; i++) {
+                {"reason", &r->reason},
+                {"malloc", &r->malloc}};
+  enum { NFIELDS = sizeof fields / sizeof *fields };
+  for (size_t i = 0; i < NFIELDS; i++) {
     free(*fields[i].slot);
     *fields[i].slot = NULL;
   }
@@ -83,7 +91,7 @@ static void parse_record(const char *text, size_t len, struct as_record *r) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     const char *eol = nl ? nl : end;
     const char *eq = memchr(p, '=', (size_t)(eol - p));
-    for (size_t i = 0; eq && i < 4; i++)
+    for (size_t i = 0; eq && i < NFIELDS; i++)
       if ((size_t)(eq - p) == strlen(fields[i].key) &&
           memcmp(p, fields[i].key, (size_t)(eq - p)) == 0) {
         size_t n = (size_t)(eol - eq - 1);
@@ -167,7 +175,28 @@ void as_record_free(struct as_record *r) {
   free(r->type);
   free(r->version);
   free(r->reason);
-  r->allocator = r->type = r->version = r->reason = NULL;
+  free(r->malloc);
+  r->allocator = r->type = r->version = r->reason = r->malloc = NULL;
+}
+
+/* The malloc implementation among DT_NEEDED, if any: jemalloc, tcmalloc
+ * and mimalloc export malloc and replace libc's in the whole process. */
+static void read_needed(Elf *e, struct as_artifact *out) {
+  GElf_Shdr sh;
+  Elf_Scn *scn = find_section(e, SHT_DYNAMIC, &sh);
+  Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
+  size_t n = data && sh.sh_entsize ? data->d_size / sh.sh_entsize : 0;
+  static const char *const known[] = {"libjemalloc", "libtcmalloc",
+                                      "libmimalloc"};
+  for (size_t i = 0; i < n && !out->malloc_library; i++) {
+    GElf_Dyn dyn;
+    if (!gelf_getdyn(data, (int)i, &dyn) || dyn.d_tag != DT_NEEDED)
+      continue;
+    const char *lib = elf_strptr(e, sh.sh_link, dyn.d_un.d_val);
+    for (size_t k = 0; lib && k < 3; k++)
+      if (strncmp(lib, known[k], strlen(known[k])) == 0)
+        out->malloc_library = as_xstrdup(lib);
+  }
 }
 
 int as_inspect_artifact(struct as_link *link, const char *path,
@@ -195,6 +224,7 @@ int as_inspect_artifact(struct as_link *link, const char *path,
       scn = find_section(e, SHT_DYNSYM, &sh);
     if (scn)
       read_symbols(e, scn, &sh, link, out);
+    read_needed(e, out);
   }
   elf_end(e);
   close(fd);
@@ -202,6 +232,7 @@ int as_inspect_artifact(struct as_link *link, const char *path,
 }
 
 void as_artifact_free(struct as_artifact *a) {
+  free(a->malloc_library);
   for (size_t i = 0; i < a->nallocators; i++)
     free(a->allocators[i]);
   free(a->allocators);

@@ -37,13 +37,14 @@ enum as_name_class {
   AS_NAME_JEMALLOC,             /* mallocx: jemalloc's own code is linked */
   AS_NAME_RUST_SHIM,            /* __rust_alloc: rustc's allocator shim */
   AS_NAME_RUST_RUNTIME,         /* rust_eh_personality: Rust's std */
+  AS_NAME_MALLOC,               /* malloc: a malloc implementation */
 };
 enum as_name_class as_classify_name(const char *name);
 /* Does a definition of this class in an archive's index make which members
  * the link pulls in matter (an allocator, a marker, a Rust shim)? */
 static inline bool as_name_decides(enum as_name_class c) {
   return c != AS_NAME_NONE && c != AS_NAME_JEMALLOC &&
-         c != AS_NAME_RUST_RUNTIME;
+         c != AS_NAME_RUST_RUNTIME && c != AS_NAME_MALLOC;
 }
 
 /* Bytes that become one unit: a whole input, an archive member or a view
@@ -113,6 +114,13 @@ int as_script_add_inputs(struct as_link *link, uint32_t input, const char *text,
 /* Notes on `d` saying why `u` is in the link (rules.c). */
 void as_why_notes(struct as_link *link, struct as_diag *d,
                   const struct as_unit *u);
+
+/* The first linked malloc implementation other than libc's, or NULL. */
+const struct as_unit *as_link_malloc_unit(struct as_link *link);
+/* What serves malloc (malloc.c): fills d->malloc, or records the error
+ * for two malloc implementations and returns 1. */
+int as_decide_malloc(struct as_link *link, const struct as_env *env,
+                     struct as_decision *d);
 
 /* Drops the diagnostics added after the first n (a tentative read). */
 void as_diag_truncate(struct as_link *link, size_t n);

@@ -115,10 +115,10 @@ int as_record_object(const struct as_decision *d, enum as_output_type type,
         as_xasprintf("cannot create the decision record: %s", strerror(errno));
     return -1;
   }
-  char *text =
-      as_xasprintf("allocator=%s\ntype=%s\nversion=%s\nreason=%s\n",
-                   d->name ? d->name : "none", as_output_type_name(type),
-                   AS_VERSION, d->reason ? d->reason : "");
+  char *text = as_xasprintf(
+      "allocator=%s\ntype=%s\nversion=%s\nreason=%s\nmalloc=%s\n",
+      d->name ? d->name : "none", as_output_type_name(type), AS_VERSION,
+      d->reason ? d->reason : "", d->malloc ? d->malloc : "libc");
   int rc = write_object(fd, d, text, error);
   free(text);
   if (rc != 0) {

@@ -561,7 +561,17 @@ static void decide_default(struct rules *r, struct as_decision *out) {
   }
   const char *name = "system";
   const char *why_not;
-  if (link->type == AS_EXECUTABLE) {
+  const struct as_unit *own_malloc =
+      link->type == AS_EXECUTABLE ? as_link_malloc_unit(link) : NULL;
+  /* jemalloc's own library among the inputs is jemalloc: no second one. */
+  if (own_malloc && !own_malloc->defines_jemalloc) {
+    /* jemalloc would be a second malloc: system serves the ABI from the
+     * malloc the link brings. */
+    as_diag_add(link, AS_NOTE, AS_E_JEMALLOC_MISSING,
+                "the link brings a malloc of its own (%s); the %s gets the "
+                "'system' allocator, which serves the ABI from it",
+                as_unit_origin(link, own_malloc), type);
+  } else if (link->type == AS_EXECUTABLE) {
     if (!r->host)
       why_not = "jemalloc is installed for the host's machine only";
     if (r->host && as_jemalloc_usable(r->env, link->type, &why_not))
@@ -663,7 +673,9 @@ int as_decide(struct as_link *link, const struct as_request *req,
         if (link->units[i]->linked && link->units[i]->defines_jemalloc)
           out->needs_jemalloc = false;
     }
-    /* No shipped allocator for the output's machine (shipped_object). */
+    as_decide_malloc(link, env, out);
+    /* No shipped allocator for the output's machine (shipped_object), or
+     * two malloc implementations. */
     if ((rc = as_diag_exit_code(link)) != 0) {
       uint16_t machine = out->machine;
       as_decision_free(out);
@@ -679,6 +691,7 @@ int as_decide(struct as_link *link, const struct as_request *req,
 }
 
 void as_decision_free(struct as_decision *d) {
+  free(d->malloc);
   free(d->reason);
   free(d->inject_object);
   free(d->owned_name);

@@ -60,6 +60,7 @@ struct as_unit {
   bool defines_jemalloc; /* defines mallocx: jemalloc's own code */
   bool rust_shim;        /* defines rustc's allocator shim (__rust_alloc) */
   bool rust_runtime;     /* defines rust_eh_personality: Rust's std */
+  bool defines_malloc;   /* defines (exports) malloc */
   bool linked;           /* pulled into the link (set by as_link_resolve) */
   /* Why an archive member is linked: it defines why_sym, which why_unit
    * referenced (AS_NO_UNIT / UINT32_MAX: linked for its own sake). */
@@ -185,6 +186,9 @@ struct as_decision {
    * is none): the record and the shipped allocators are built for it. */
   uint16_t machine;
   uint8_t elf_class, elf_data;
+  /* What serves malloc in the artifact: "libc", or "jemalloc
+   * (libjemalloc.so.2, replaces libc's malloc in the process)". */
+  char *malloc;
   char *owned_name; /* storage for `name` when derived */
 };
 
@@ -193,8 +197,10 @@ struct as_artifact {
   enum as_output_type type; /* AS_EXECUTABLE or AS_DYLIB */
   char **allocators;        /* allocator markers found */
   size_t nallocators;
-  unsigned abi_defined; /* ABI entry points defined */
-  bool has_symtab;      /* false: stripped, only dynamic symbols seen */
+  unsigned abi_defined;      /* ABI entry points defined */
+  bool has_symtab;           /* false: stripped, only dynamic symbols seen */
+  const char *static_malloc; /* jemalloc, tcmalloc or mimalloc linked in */
+  char *malloc_library;      /* DT_NEEDED jemalloc, tcmalloc or mimalloc */
 };
 int as_inspect_artifact(struct as_link *link, const char *path,
                         struct as_artifact *out);
@@ -205,7 +211,7 @@ struct as_record {
   bool found;
   int count;     /* notes seen: an rlib's ride along into the final link */
   bool conflict; /* two notes of the artifact's type disagree */
-  char *allocator, *type, *version, *reason;
+  char *allocator, *type, *version, *reason, *malloc;
 };
 int as_inspect_record(struct as_link *link, const char *path,
                       const char *want_type, struct as_record *r);

@@ -23,6 +23,8 @@ enum as_name_class as_classify_name(const char *name) {
   if (name[0] != '_' || name[1] != '_') {
     if (strcmp(name, "mallocx") == 0)
       return AS_NAME_JEMALLOC;
+    if (strcmp(name, "malloc") == 0)
+      return AS_NAME_MALLOC;
     return strcmp(name, "rust_eh_personality") == 0 ? AS_NAME_RUST_RUNTIME
                                                     : AS_NAME_NONE;
   }
@@ -75,6 +77,8 @@ static void note_class(struct as_unit *u, enum as_name_class c,
     u->rust_shim = true;
   else if (c == AS_NAME_RUST_RUNTIME)
     u->rust_runtime = true;
+  else if (c == AS_NAME_MALLOC)
+    u->defines_malloc = true;
   else if (!u->allocator)
     u->allocator = as_xstrdup(name + sizeof marker_prefix - 1);
 }
@@ -111,5 +115,5 @@ void as_unit_clear(struct as_unit *u) {
   u->allocator = NULL;
   u->abi_defined = u->abi_undef = 0;
   u->needs_marker = u->defines_jemalloc = false;
-  u->rust_shim = u->rust_runtime = false;
+  u->rust_shim = u->rust_runtime = u->defines_malloc = false;
 }

@@ -256,6 +256,8 @@ static void print_decision(FILE *f, const struct options *o,
   if (!o->json) {
     if (rc == 0)
       fprintf(f, "allocator: %s (%s)\n", d->name ? d->name : "none", d->reason);
+    if (rc == 0 && d->malloc)
+      fprintf(f, "malloc: %s\n", d->malloc);
     if (rc == 0 && o->why && d->unit)
       print_why(f, o, link, d->unit);
     return;
@@ -272,6 +274,7 @@ static void print_decision(FILE *f, const struct options *o,
                                    : "inject",
              true);
   json_field(f, "reason", rc == 0 ? d->reason : NULL, true);
+  json_field(f, "malloc", rc == 0 ? d->malloc : NULL, true);
   json_field(f, "source", d->unit ? as_unit_origin(link, d->unit) : NULL, true);
   json_field(f, "inject", d->inject_object, true);
   if (o->output)
@@ -405,6 +408,29 @@ static bool record_believed(const struct as_artifact *art,
   return false;
 }
 
+/* What serves malloc: the record's word, or what the artifact shows (a
+ * malloc library it needs, a malloc of its own in a static link). */
+static const char *malloc_of(const struct as_artifact *art,
+                             const struct as_record *rec, char *buf,
+                             size_t size) {
+  if (rec->found && rec->malloc)
+    return rec->malloc;
+  if (art->malloc_library) {
+    const char *name = strstr(art->malloc_library, "jemalloc")   ? "jemalloc"
+                       : strstr(art->malloc_library, "tcmalloc") ? "tcmalloc"
+                                                                 : "mimalloc";
+    snprintf(buf, size, "%s (%s, replaces libc's malloc in the process)", name,
+             art->malloc_library);
+    return buf;
+  }
+  if (art->static_malloc && art->type == AS_EXECUTABLE) {
+    snprintf(buf, size, "%s (linked in, replaces libc's malloc in the program)",
+             art->static_malloc);
+    return buf;
+  }
+  return "libc";
+}
+
 /* An executable or dylib: its record, or else its symbols. */
 static void inspect_artifact(FILE *f, const struct options *o, const char *path,
                              const struct as_artifact *art,
@@ -416,17 +442,22 @@ static void inspect_artifact(FILE *f, const struct options *o, const char *path,
     name = strcmp(rec->allocator, "none") == 0 ? NULL : rec->allocator;
   const char *inferred =
       art->has_symtab ? "symbols" : "dynamic symbols (stripped)";
+  char malloc_buf[512];
   if (o->json) {
     fputs("{\"command\":\"inspect\"", f);
     json_field(f, "file", path, true);
     json_field(f, "type", as_output_type_name(art->type), true);
     json_field(f, "allocator", name, true);
+    json_field(f, "malloc", malloc_of(art, rec, malloc_buf, sizeof malloc_buf),
+               true);
     json_record(f, rec, inferred);
     fprintf(f, ",\"entry_points\":%d,\"diagnostics\":[]}\n",
             __builtin_popcount(art->abi_defined));
     return;
   }
   fprintf(f, "allocator: %s\n", name ? name : "none");
+  fprintf(f, "malloc: %s\n",
+          malloc_of(art, rec, malloc_buf, sizeof malloc_buf));
   fprintf(f, "file: %s (%s)\n", path, as_output_type_name(art->type));
   print_record_source(f, rec, inferred);
   fprintf(f, "entry points defined: %d of 5\n",

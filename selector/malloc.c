@@ -1,0 +1,124 @@
+/* What serves malloc in the artifact, and the rule that one does: besides
+ * the allocator ABI, a link can carry whole malloc implementations (Debian's
+ * jemalloc, tcmalloc and mimalloc libraries export malloc and replace
+ * libc's in the whole process). Two in one link are refused; one is named
+ * in the decision, the record and inspect. libc's own malloc, and the
+ * sanitizer runtimes that intercept it on purpose, are aside. */
+#include "internal.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *base_of(const char *path) {
+  const char *s = strrchr(path, '/');
+  return s ? s + 1 : path;
+}
+
+/* libc's malloc (libc.so.6, the dynamic loader, libc.a's members), or a
+ * sanitizer's (libasan, libtsan, clang_rt): not an implementation of the
+ * user's. */
+static bool is_libc_malloc(struct as_link *link, const struct as_unit *u) {
+  const char *b = base_of(link->inputs[u->input]->path);
+  static const char *const aside[] = {
+      "libc.so", "libc.a",    "ld-linux", "libc_nonshared.a", "libasan",
+      "libtsan", "libhwasan", "liblsan",  "libclang_rt.",     "libmsan"};
+  for (size_t i = 0; i < sizeof aside / sizeof *aside; i++)
+    if (strncmp(b, aside[i], strlen(aside[i])) == 0)
+      return true;
+  return false;
+}
+
+/* "jemalloc" for libjemalloc.so.2, "tcmalloc" for libtcmalloc_minimal.so.4,
+ * "mimalloc" for libmimalloc.so.2, else the file's name. */
+static char *implementation_name(const char *path) {
+  static const char *const known[] = {"jemalloc", "tcmalloc", "mimalloc"};
+  const char *b = base_of(path);
+  for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+    if (strstr(b, known[i]))
+      return as_xstrdup(known[i]);
+  return as_xstrdup(b);
+}
+
+const struct as_unit *as_link_malloc_unit(struct as_link *link) {
+  for (size_t i = 0; i < link->nunits; i++) {
+    const struct as_unit *u = link->units[i];
+    if (u->linked && u->defines_malloc && !is_libc_malloc(link, u))
+      return u;
+  }
+  return NULL;
+}
+
+struct impl {
+  char *name, *where;
+  const struct as_unit *unit; /* NULL: what the decision adds */
+};
+
+/* The file a library path resolves to: libjemalloc.so -> libjemalloc.so.2. */
+static char *real_name(const char *path) {
+  char real[PATH_MAX];
+  return as_xstrdup(base_of(realpath(path, real) ? real : path));
+}
+
+int as_decide_malloc(struct as_link *link, const struct as_env *env,
+                     struct as_decision *d) {
+  struct impl impls[2];
+  size_t n = 0;
+  for (size_t i = 0; i < link->nunits && n < 2; i++) {
+    const struct as_unit *u = link->units[i];
+    if (!u->linked || !u->defines_malloc || is_libc_malloc(link, u))
+      continue;
+    const char *origin = as_unit_origin(link, u);
+    impls[n++] =
+        (struct impl){implementation_name(origin), as_xstrdup(origin), u};
+  }
+  /* jemalloc's library, added with the jemalloc allocator, is one too. */
+  if (n < 2 && d->needs_jemalloc && link->type != AS_RLIB) {
+    bool archive = env->static_link || link->type == AS_STATICLIB;
+    const char *lib = archive ? env->jemalloc_static : env->jemalloc_library;
+    if (lib)
+      impls[n++] = (struct impl){as_xstrdup("jemalloc"), real_name(lib), NULL};
+  }
+  int rc = 0;
+  if (n == 2 && strcmp(impls[0].where, impls[1].where) != 0) {
+    struct as_diag *g = as_diag_add(
+        link, AS_ERROR, AS_E_TWO_MALLOCS,
+        "cannot link together two malloc implementations: '%s' and '%s'",
+        impls[0].name, impls[1].name);
+    for (size_t i = 0; i < 2; i++) {
+      if (impls[i].unit) {
+        as_diag_note(g, "'%s' defines malloc in %s", impls[i].name,
+                     impls[i].where);
+        as_why_notes(link, g, impls[i].unit);
+      } else {
+        as_diag_note(g, "'%s' (%s) comes with the allocator '%s' (%s)",
+                     impls[i].name, impls[i].where, d->name, d->reason);
+      }
+    }
+    if (!impls[1].unit)
+      as_diag_hint(g,
+                   "request an allocator that brings no malloc of its own "
+                   "(--allocsel-allocator=system), or take %s out of the "
+                   "link",
+                   impls[0].where);
+    else
+      as_diag_hint(g, "link one malloc implementation: the first in load "
+                      "order would serve some calls and the other the rest");
+    rc = 1;
+  } else if (n > 0) {
+    bool shared = !impls[0].unit || impls[0].unit->shared;
+    d->malloc =
+        as_xasprintf("%s (%s, replaces libc's malloc in the %s)", impls[0].name,
+                     impls[0].where,
+                     shared && !(env->static_link || link->type == AS_STATICLIB)
+                         ? "process"
+                         : "program");
+  } else {
+    d->malloc = as_xstrdup("libc");
+  }
+  for (size_t i = 0; i < n; i++) {
+    free(impls[i].name);
+    free(impls[i].where);
+  }
+  return rc;
+}

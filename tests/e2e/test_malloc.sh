@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# What serves malloc, made visible (the verbose line, allocsel check, the
+# record, inspect, for artifacts linked without allocsel too) and ruled:
+# two malloc implementations in one link are refused, both named, and the
+# default allocator steps aside for a malloc the link brings itself.
+# shellcheck source=tests/e2e/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+cc=${COMPILERS[0]}
+compile "$cc" main.o "$FIX/needs_alloc.c"
+compile_probe "$cc"
+TC=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so
+
+step "the default executable: jemalloc serves malloc in the whole process"
+link_ok "$cc" app probe.o -Wl,--allocsel-verbose
+expect_err "allocsel: malloc: jemalloc (libjemalloc.so.2, replaces libc's malloc in the process)"
+run "$ALLOCSEL" inspect app
+expect_line "malloc: jemalloc (libjemalloc.so.2, replaces libc's malloc in the process)"
+run ./app
+expect_line "jemalloc: yes"
+
+step "system requested: libc's malloc"
+link_ok "$cc" app-sys probe.o -Wl,--allocsel-allocator=system -Wl,--allocsel-verbose
+expect_err "allocsel: malloc: libc"
+run "$ALLOCSEL" inspect app-sys
+expect_line "malloc: libc"
+run ./app-sys
+expect_line "jemalloc: no"
+
+step "-static: jemalloc's archive serves malloc in the program"
+compile "$cc" smain.o "$FIX/needs_alloc.c" -fno-PIC
+link_ok "$cc" app-static -static smain.o
+run "$ALLOCSEL" inspect app-static
+expect_line "malloc: jemalloc (libjemalloc_pic.a, replaces libc's malloc in the program)"
+
+if [[ -e $TC ]]; then
+  step "the link brings tcmalloc: the default steps aside to system"
+  link_ok "$cc" app-tc probe.o -ltcmalloc_minimal -Wl,--allocsel-verbose
+  expect_err "allocsel: note: the link brings a malloc of its own"
+  expect_err "allocsel: allocator: system (default for executable)"
+  expect_err "allocsel: malloc: tcmalloc ("
+  run ./app-tc
+  expect_rc 0
+  expect_line "jemalloc: no"
+  run readelf -d app-tc
+  expect_out "libtcmalloc_minimal"
+  expect_no_out "libjemalloc"
+
+  step "jemalloc requested beside tcmalloc: two mallocs, refused, with the fix"
+  link "$cc" app-two probe.o -ltcmalloc_minimal -Wl,--allocsel-allocator=jemalloc
+  expect_fail
+  expect_err "allocsel: error: cannot link together two malloc implementations: 'tcmalloc' and 'jemalloc'"
+  expect_err "hint: request an allocator that brings no malloc of its own"
+  expect_no_file app-two
+
+  step "-ljemalloc -ltcmalloc_minimal: two mallocs, whoever needs the ABI"
+  echo 'int main(void) { return 0; }' >hello.c
+  compile "$cc" hello.o hello.c
+  link "$cc" app-jt hello.o -ljemalloc -ltcmalloc_minimal
+  expect_fail
+  expect_err "cannot link together two malloc implementations: 'jemalloc' and 'tcmalloc'"
+  run "$ALLOCSEL" check --format=json -- "$cc" -o x hello.o -ljemalloc -ltcmalloc_minimal
+  expect_rc 1
+  expect_json_py 'j["diagnostics"][0]["code"] == "two-malloc-implementations"'
+
+  step "inspect without allocsel: what the artifact needs says it"
+  run "$cc" -o plain-tc hello.o -Wl,--no-as-needed -ltcmalloc_minimal
+  expect_rc 0
+  run "$ALLOCSEL" inspect plain-tc
+  expect_line "malloc: tcmalloc (libtcmalloc_minimal.so.4, replaces libc's malloc in the process)"
+  run "$cc" -o plain hello.o
+  run "$ALLOCSEL" inspect plain
+  expect_line "malloc: libc"
+fi
+
+step "allocsel check says it too"
+run "$ALLOCSEL" check --type=executable main.o
+expect_line "malloc: jemalloc (libjemalloc.so.2, replaces libc's malloc in the process)"
+run "$ALLOCSEL" check --type=dylib main.o
+expect_line "malloc: libc"
