@@ -286,6 +286,18 @@ static void print_decision(FILE *f, const struct options *o,
   fputs("}\n", f);
 }
 
+/* Prints a check's outcome and frees the decision and the link; returns
+ * the exit code. */
+static int finish_check(const struct options *o, struct as_link *link,
+                        struct as_decision *d, int rc) {
+  if (!o->json)
+    as_diag_print(link, stderr);
+  print_decision(stdout, o, link, d, rc);
+  as_decision_free(d);
+  as_link_free(link);
+  return rc;
+}
+
 /* check -- COMMAND: what allocsel-ld would decide for the link COMMAND
  * runs (its linker's own command line, or a compiler driver's, read from
  * its -### output): the same decision, diagnostics and exit code. */
@@ -320,12 +332,7 @@ static int cmd_check_command(const struct options *o) {
     env.static_link = cl.is_static;
     struct as_decision d = {0};
     struct as_link *link = ld_decide(&cl, type, order, &env, &d);
-    rc = as_diag_exit_code(link);
-    if (!o->json)
-      as_diag_print(link, stderr);
-    print_decision(stdout, o, link, &d, rc);
-    as_decision_free(&d);
-    as_link_free(link);
+    rc = finish_check(o, link, &d, as_diag_exit_code(link));
     free(libdir);
   }
   ld_cmdline_free(&cl);
@@ -354,11 +361,7 @@ static int cmd_check(const struct options *o) {
       scan(link, o, &req, o->type == AS_STATICLIB ? AS_ADD_WHOLE_ARCHIVE : 0);
   if (rc == 0)
     rc = as_decide(link, &req, &env, &d);
-  if (!o->json)
-    as_diag_print(link, stderr);
-  print_decision(stdout, o, link, &d, rc);
-  as_decision_free(&d);
-  as_link_free(link);
+  rc = finish_check(o, link, &d, rc);
   free(libdir);
   as_request_free(&req);
   return rc;

@@ -249,6 +249,21 @@ expect_served_by() {
   expect_line "${2:-}served-by: $1"
 }
 
+# frontend_flags FE: SEL=(the compiler flags that link through FE, with its
+# verbose option). FE: ld-lld, ld-mold, ld-bfd, ld-gold (allocsel-ld over
+# that linker), plugin-bfd, plugin-gold (the GNU linker plugin).
+frontend_flags() {
+  case $1 in
+  ld-*) SEL=(-fuse-ld="${1#ld-}" -B"$LIBDIR/ld" -Wl,--allocsel-verbose) ;;
+  plugin-*) SEL=(-fuse-ld="${1#plugin-}" -Wl,-plugin,"$LIBDIR/allocsel-plugin.so" -Wl,-plugin-opt,verbose) ;;
+  *) fail "unknown front end $1" ;;
+  esac
+}
+# FRONTENDS: every front end, the plugin's left out where it cannot load
+# (a sanitized build).
+FRONTENDS=(ld-lld ld-mold ld-bfd ld-gold)
+[[ ${ALLOCSEL_E2E_NO_PLUGIN:-0} == 1 ]] || FRONTENDS+=(plugin-bfd plugin-gold)
+
 # compile_probe CC: probe.o (executable) and libprobe.o (for a dylib).
 compile_probe() {
   compile "$1" probe.o "$PROGRAMS/probe.c"

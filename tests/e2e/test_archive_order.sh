@@ -10,18 +10,12 @@ cc=${COMPILERS[0]}
 compile "$cc" main.o "$FIX/needs_alloc.c"
 cp "$MY_ALLOCATOR" my_allocator.o
 ar rcs libmy.a my_allocator.o
-PLUGIN=$LIBDIR/allocsel-plugin.so
 
-fes=(ld-lld ld-mold ld-bfd ld-gold)
-[[ ${ALLOCSEL_E2E_NO_PLUGIN:-0} == 1 ]] || fes+=(plugin-bfd plugin-gold)
-for fe in "${fes[@]}"; do
-  case $fe in
-  ld-*) sel=(-fuse-ld="${fe#ld-}" -B"$LIBDIR/ld" -Wl,--allocsel-verbose) ;;
-  plugin-*) sel=(-fuse-ld="${fe#plugin-}" -Wl,-plugin,"$PLUGIN" -Wl,-plugin-opt,verbose) ;;
-  esac
+for fe in "${FRONTENDS[@]}"; do
+  frontend_flags "$fe"
 
   step "$fe: the allocator's archive before the object that needs it"
-  run "$cc" "${sel[@]}" -o app-before libmy.a main.o
+  run "$cc" "${SEL[@]}" -o app-before libmy.a main.o
   expect_rc 0
   case $fe in
   ld-lld | ld-mold)
@@ -38,7 +32,7 @@ for fe in "${fes[@]}"; do
   expect_line "allocator: $want"
 
   step "$fe: inside one --start-group, order does not matter"
-  run "$cc" "${sel[@]}" -o app-group -Wl,--start-group libmy.a main.o -Wl,--end-group
+  run "$cc" "${SEL[@]}" -o app-group -Wl,--start-group libmy.a main.o -Wl,--end-group
   expect_rc 0
   expect_err "allocsel: allocator: my_allocator (linked: defined in libmy.a(my_allocator.o))"
   run ./app-group

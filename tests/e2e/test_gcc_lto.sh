@@ -21,7 +21,6 @@ run gcc-ar rcs libother.a other.o
 expect_rc 0
 run gcc-ar rcs libcyclog.a cyclog.o
 expect_rc 0
-PLUGIN=$LIBDIR/allocsel-plugin.so
 
 step "allocsel check reads GIMPLE objects"
 run "$ALLOCSEL" check --type=executable main.o
@@ -33,16 +32,13 @@ expect_line "allocator: other (linked: defined in libother.a(other.o))"
 run "$ALLOCSEL" inspect main.o
 expect_out "needs-allocator"
 
-fes=(ld-bfd ld-gold)
-[[ ${ALLOCSEL_E2E_NO_PLUGIN:-0} == 1 ]] || fes+=(plugin-bfd plugin-gold)
-for fe in "${fes[@]}"; do
-  case $fe in
-  ld-*) sel=(-fuse-ld="${fe#ld-}" -B"$LIBDIR/ld" -Wl,--allocsel-verbose) ;;
-  plugin-*) sel=(-fuse-ld="${fe#plugin-}" -Wl,-plugin,"$PLUGIN" -Wl,-plugin-opt,verbose) ;;
-  esac
+# GCC's LTO needs a linker with plugins: not lld or mold.
+for fe in "${FRONTENDS[@]}"; do
+  [[ $fe == ld-lld || $fe == ld-mold ]] && continue
+  frontend_flags "$fe"
 
   step "$fe: default allocator for a GIMPLE program"
-  run gcc -flto -O2 "${sel[@]}" -o app main.o
+  run gcc -flto -O2 "${SEL[@]}" -o app main.o
   expect_rc 0
   expect_err "allocsel: allocator: jemalloc (default for executable)"
   run ./app
@@ -52,7 +48,7 @@ for fe in "${fes[@]}"; do
 
   step "$fe: the user's GIMPLE allocator, as an object and in a gcc-ar archive"
   for what in other.o libother.a; do
-    run gcc -flto -O2 "${sel[@]}" -o app-other main.o "$what"
+    run gcc -flto -O2 "${SEL[@]}" -o app-other main.o "$what"
     expect_rc 0
     expect_err "allocsel: allocator: other (linked: defined in"
     run ./app-other
@@ -65,13 +61,13 @@ for fe in "${fes[@]}"; do
 
   step "$fe: a GIMPLE allocator plus a requested one are two"
   [[ $fe == plugin-* ]] && req=-Wl,-plugin-opt,allocator=system || req=-Wl,--allocsel-allocator=system
-  run gcc -flto -O2 "${sel[@]}" -o app-two main.o other.o "$req"
+  run gcc -flto -O2 "${SEL[@]}" -o app-two main.o other.o "$req"
   expect_fail
   expect_err "allocsel: error: cannot link together two allocators: 'system' and 'other'"
   expect_no_file app-two
 
   step "$fe: the cycle through a GIMPLE archive member is refused"
-  run gcc -flto -O2 "${sel[@]}" -o app-cyc main.o cyc.o libcyclog.a
+  run gcc -flto -O2 "${SEL[@]}" -o app-cyc main.o cyc.o libcyclog.a
   expect_fail
   expect_err "allocsel: error: allocator 'cyc' depends on a unit that needs an allocator"
   expect_err "references cyc_log, defined in libcyclog.a(cyclog.o)"

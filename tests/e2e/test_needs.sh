@@ -6,17 +6,6 @@
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-PLUGIN=$LIBDIR/allocsel-plugin.so
-frontends=(ld-lld ld-mold ld-bfd ld-gold)
-[[ ${ALLOCSEL_E2E_NO_PLUGIN:-0} == 1 ]] || frontends+=(plugin-bfd plugin-gold)
-
-# sel FRONTEND: compiler flags linking through it, and its verbose option.
-sel() {
-  case $1 in
-  ld-*) SEL=(-fuse-ld="${1#ld-}" -B"$LIBDIR/ld" -Wl,--allocsel-verbose) ;;
-  plugin-*) SEL=(-fuse-ld="${1#plugin-}" -Wl,-plugin,"$PLUGIN" -Wl,-plugin-opt,verbose) ;;
-  esac
-}
 
 cat >hello.c <<'EOF'
 #include <stdio.h>
@@ -59,8 +48,8 @@ for cc in "${COMPILERS[@]}"; do
   rm -f libmix.a
   ar rcs libmix.a lib_user.o lib_plain.o
 
-  for fe in "${frontends[@]}"; do
-    sel "$fe"
+  for fe in "${FRONTENDS[@]}"; do
+    frontend_flags "$fe"
     step "$cc, $fe: hello-world gets no allocator"
     run "$cc" "${SEL[@]}" -o hello hello.o
     expect_rc 0
