@@ -237,7 +237,7 @@ int main(int argc, char **argv) {
 
   /* linker, arguments before the first library, what the decision adds,
    * the record, the rest. */
-  out = as_xcalloc(cl.npass + nadded + 7, sizeof *out);
+  out = as_xcalloc(cl.npass + nadded + AS_MAX_UNIT_LIBRARIES + 7, sizeof *out);
   size_t n = 0;
   out[n++] = linker;
   for (size_t i = 0; i < cl.inject_at; i++)
@@ -261,6 +261,10 @@ int main(int argc, char **argv) {
     out[n++] = "--whole-archive";
   for (size_t i = cl.inject_at; i < cl.npass; i++)
     out[n++] = cl.pass[i];
+  const char *libs[AS_MAX_UNIT_LIBRARIES];
+  size_t nlibs = as_decision_libraries(&dec, type, libs);
+  for (size_t i = 0; i < nlibs; i++)
+    out[n++] = (char *)libs[i];
   rc = run(out);
 
 done:

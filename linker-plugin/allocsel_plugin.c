@@ -26,6 +26,7 @@
 static struct {
   ld_plugin_message message;
   ld_plugin_add_input_file add_input_file;
+  ld_plugin_add_input_library add_input_library;
   int output; /* enum ld_plugin_output_file_type, -1 unknown */
   const char *allocator, *type;
   bool verbose;
@@ -281,6 +282,10 @@ static enum ld_plugin_status all_symbols_read(void) {
     size_t nadded = as_decision_inputs(&d, &env, type, added);
     for (size_t i = 0; i < nadded; i++)
       plugin.add_input_file(added[i]);
+    const char *libs[AS_MAX_UNIT_LIBRARIES];
+    size_t nlibs = as_decision_libraries(&d, type, libs);
+    for (size_t i = 0; i < nlibs && plugin.add_input_library; i++)
+      plugin.add_input_library(libs[i] + 2);
     char *error = NULL;
     plugin.record_fd = as_record_object(&d, type, &plugin.record, &error);
     if (plugin.record_fd >= 0) {
@@ -369,6 +374,9 @@ enum ld_plugin_status onload(struct ld_plugin_tv *tv) {
       break;
     case LDPT_ADD_INPUT_FILE:
       plugin.add_input_file = tv->tv_u.tv_add_input_file;
+      break;
+    case LDPT_ADD_INPUT_LIBRARY:
+      plugin.add_input_library = tv->tv_u.tv_add_input_library;
       break;
 
     default:

@@ -34,6 +34,7 @@ enum as_name_class {
   /* 0 .. AS_ABI_COUNT-1: that ABI entry point */
   AS_NAME_NEEDS = AS_ABI_COUNT, /* __allocsel_needs_allocator */
   AS_NAME_MARKER,               /* __allocsel_allocator_NAME */
+  AS_NAME_LIBRARY,              /* __allocsel_library_NAME: -lNAME needed */
   AS_NAME_JEMALLOC,             /* mallocx: jemalloc's own code is linked */
   AS_NAME_RUST_SHIM,            /* __rust_alloc: rustc's allocator shim */
   AS_NAME_RUST_RUNTIME,         /* rust_eh_personality: Rust's std */

@@ -30,14 +30,20 @@ static bool is_libc_malloc(struct as_link *link, const struct as_unit *u) {
 }
 
 /* "jemalloc" for libjemalloc.so.2, "tcmalloc" for libtcmalloc_minimal.so.4,
- * "mimalloc" for libmimalloc.so.2, else the file's name. */
-static char *implementation_name(const char *path) {
+ * "mimalloc" for libmimalloc.so.2 or -lmimalloc, or NULL. */
+static const char *known_implementation(const char *path) {
   static const char *const known[] = {"jemalloc", "tcmalloc", "mimalloc"};
   const char *b = base_of(path);
   for (size_t i = 0; i < sizeof known / sizeof *known; i++)
     if (strstr(b, known[i]))
-      return as_xstrdup(known[i]);
-  return as_xstrdup(b);
+      return known[i];
+  return NULL;
+}
+
+/* The implementation's name: a known one's, else the file's. */
+static char *implementation_name(const char *path) {
+  const char *known = known_implementation(path);
+  return as_xstrdup(known ? known : base_of(path));
 }
 
 const struct as_unit *as_link_malloc_unit(struct as_link *link) {
@@ -71,6 +77,14 @@ int as_decide_malloc(struct as_link *link, const struct as_env *env,
     const char *origin = as_unit_origin(link, u);
     impls[n++] =
         (struct impl){implementation_name(origin), as_xstrdup(origin), u};
+  }
+  /* A library the allocator names may be a malloc too (mimalloc's,
+   * tcmalloc's export it). */
+  for (uint32_t i = 0; i < d->nlibraries && n < 2; i++) {
+    const char *known = known_implementation(d->libraries[i] + 2);
+    if (known)
+      impls[n++] =
+          (struct impl){as_xstrdup(known), as_xstrdup(d->libraries[i]), NULL};
   }
   /* jemalloc's library, added with the jemalloc allocator, is one too. */
   if (n < 2 && d->needs_jemalloc && link->type != AS_RLIB) {

@@ -105,14 +105,26 @@ size_t as_decision_inputs(const struct as_decision *d, const struct as_env *env,
    * (the former also libm, which it calls; a staticlib's users are told);
    * an rlib none (the final link adds it); anything else the shared
    * library. */
-  if (!d->needs_jemalloc || type == AS_RLIB)
-    return n;
-  if (env->static_link || type == AS_STATICLIB) {
-    out[n++] = env->jemalloc_static;
-    if (type != AS_STATICLIB)
-      out[n++] = "-lm";
-  } else {
-    out[n++] = env->jemalloc_library;
+  if (d->needs_jemalloc && type != AS_RLIB) {
+    if (env->static_link || type == AS_STATICLIB) {
+      out[n++] = env->jemalloc_static;
+      if (type != AS_STATICLIB)
+        out[n++] = "-lm";
+    } else {
+      out[n++] = env->jemalloc_library;
+    }
   }
+  return n;
+}
+
+size_t as_decision_libraries(const struct as_decision *d,
+                             enum as_output_type type,
+                             const char *out[AS_MAX_UNIT_LIBRARIES]) {
+  /* For a link that makes an artifact: an rlib's final link adds them, a
+   * staticlib cannot hold -lNAME. */
+  size_t n = 0;
+  for (uint32_t i = 0;
+       i < d->nlibraries && type != AS_RLIB && type != AS_STATICLIB; i++)
+    out[n++] = d->libraries[i];
   return n;
 }

@@ -602,6 +602,12 @@ static void decide(struct rules *r, struct as_decision *out) {
   }
   const struct as_input *in = r->link->inputs[c->unit->input];
   out->unit = c->unit;
+  /* What the allocator's code needs comes with it, where a link is made
+   * (an rlib keeps the marker for the final link; a staticlib's users are
+   * told). */
+  for (uint32_t i = 0; i < c->unit->nlibraries; i++)
+    out->libraries[out->nlibraries++] =
+        as_xasprintf("-l%s", c->unit->libraries[i]);
   /* Owned: the decision outlives the link in the front ends. */
   out->name = out->owned_name = as_xstrdup(c->name);
   if (in->flags & AS_ADD_REQUESTED) {
@@ -692,6 +698,8 @@ int as_decide(struct as_link *link, const struct as_request *req,
 
 void as_decision_free(struct as_decision *d) {
   free(d->malloc);
+  for (uint32_t i = 0; i < d->nlibraries; i++)
+    free(d->libraries[i]);
   free(d->reason);
   free(d->inject_object);
   free(d->owned_name);

@@ -43,6 +43,8 @@ enum {
   AS_ADD_STATIC_SEARCH = 1u << 5, /* -l in a linker script finds only .a */
 };
 
+enum { AS_MAX_UNIT_LIBRARIES = 4 };
+
 /* A unit: an object file, an archive member or a shared library. */
 struct as_unit {
   uint32_t input;     /* index into as_link.inputs */
@@ -61,7 +63,10 @@ struct as_unit {
   bool rust_shim;        /* defines rustc's allocator shim (__rust_alloc) */
   bool rust_runtime;     /* defines rust_eh_personality: Rust's std */
   bool defines_malloc;   /* defines (exports) malloc */
-  bool linked;           /* pulled into the link (set by as_link_resolve) */
+  /* Libraries its code needs (ALLOCSEL_ALLOCATOR_LIBRARY), as -lNAME. */
+  char *libraries[AS_MAX_UNIT_LIBRARIES];
+  uint32_t nlibraries;
+  bool linked; /* pulled into the link (set by as_link_resolve) */
   /* Why an archive member is linked: it defines why_sym, which why_unit
    * referenced (AS_NO_UNIT / UINT32_MAX: linked for its own sake). */
   uint32_t why_sym, why_unit;
@@ -189,6 +194,9 @@ struct as_decision {
   /* What serves malloc in the artifact: "libc", or "jemalloc
    * (libjemalloc.so.2, replaces libc's malloc in the process)". */
   char *malloc;
+  /* "-lNAME" for each library the allocator names, for linked outputs. */
+  char *libraries[AS_MAX_UNIT_LIBRARIES];
+  uint32_t nlibraries;
   char *owned_name; /* storage for `name` when derived */
 };
 
@@ -239,6 +247,12 @@ bool as_jemalloc_usable(const struct as_env *env, enum as_output_type type,
 /* The inputs a decision adds to the link, in order: the allocator object,
  * then jemalloc's code where it needs it ("-lm" names libm). */
 enum { AS_MAX_DECISION_INPUTS = 3 };
+/* The libraries ("-lNAME") the allocator names, which go after every input
+ * (a linker in command-line order with --as-needed would drop them
+ * before the allocator's member is pulled in). */
+size_t as_decision_libraries(const struct as_decision *d,
+                             enum as_output_type type,
+                             const char *out[AS_MAX_UNIT_LIBRARIES]);
 size_t as_decision_inputs(const struct as_decision *d, const struct as_env *env,
                           enum as_output_type type,
                           const char *out[AS_MAX_DECISION_INPUTS]);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 static const char marker_prefix[] = "__allocsel_allocator_";
+static const char library_prefix[] = "__allocsel_library_";
 
 /* rustc's allocator shim: __rust_alloc, or since Rust 1.7x its v0-mangled
  * form, _RNvCs<hash>_7___rustc12___rust_alloc. */
@@ -43,6 +44,9 @@ enum as_name_class as_classify_name(const char *name) {
   if (strncmp(name, marker_prefix, sizeof marker_prefix - 1) == 0 &&
       name[sizeof marker_prefix - 1])
     return AS_NAME_MARKER;
+  if (strncmp(name, library_prefix, sizeof library_prefix - 1) == 0 &&
+      name[sizeof library_prefix - 1])
+    return AS_NAME_LIBRARY;
   return AS_NAME_NONE;
 }
 
@@ -79,7 +83,14 @@ static void note_class(struct as_unit *u, enum as_name_class c,
     u->rust_runtime = true;
   else if (c == AS_NAME_MALLOC)
     u->defines_malloc = true;
-  else if (!u->allocator)
+  else if (c == AS_NAME_LIBRARY && u->nlibraries < AS_MAX_UNIT_LIBRARIES) {
+    const char *lib = name + sizeof library_prefix - 1;
+    bool dup = false;
+    for (uint32_t i = 0; i < u->nlibraries && !dup; i++)
+      dup = strcmp(u->libraries[i], lib) == 0;
+    if (!dup)
+      u->libraries[u->nlibraries++] = as_xstrdup(lib);
+  } else if (!u->allocator)
     u->allocator = as_xstrdup(name + sizeof marker_prefix - 1);
 }
 
@@ -116,4 +127,7 @@ void as_unit_clear(struct as_unit *u) {
   u->abi_defined = u->abi_undef = 0;
   u->needs_marker = u->defines_jemalloc = false;
   u->rust_shim = u->rust_runtime = u->defines_malloc = false;
+  for (uint32_t i = 0; i < u->nlibraries; i++)
+    free(u->libraries[i]);
+  u->nlibraries = 0;
 }

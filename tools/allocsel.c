@@ -649,6 +649,11 @@ static int cmd_staticlib(const struct options *o) {
                   o->output);
     rc = as_diag_exit_code(link);
   }
+  /* The libraries the allocator names cannot go into an archive. */
+  for (uint32_t i = 0; rc == 0 && i < d.nlibraries; i++)
+    as_diag_add(link, AS_NOTE, AS_E_STATICLIB_NEEDS_LIBM,
+                "link %s with %s: the allocator's code needs it", o->output,
+                d.libraries[i]);
   if (rc == 0) {
     char **bufs = as_xcalloc(link->ninputs, sizeof *bufs);
     size_t *sizes = as_xcalloc(link->ninputs, sizeof *sizes);

@@ -49,6 +49,14 @@ ALLOCSEL_ABI size_t __rust_usable_size(size_t size, size_t align);
   ALLOCSEL_EXTERN_C __attribute__((used, visibility("hidden")))                \
   const char __allocsel_allocator_##name[] = #name
 
+/* Names a library the allocator's code needs, as `-lNAME` (a C identifier:
+ * mimalloc, tcmalloc_minimal): allocsel adds it to every link that takes
+ * this allocator, so `cc main.o my_alloc.o` needs nothing more. A symbol,
+ * not a string, so it shows in symbol tables and archive indexes. */
+#define ALLOCSEL_ALLOCATOR_LIBRARY(name)                                       \
+  ALLOCSEL_EXTERN_C __attribute__((used, visibility("hidden")))                \
+  const char __allocsel_library_##name[] = #name
+
 /* Marks this unit as needing an allocator even if it calls none of the ABI
  * (say, it hands out memory that other units free). Weak, so any number of
  * units may carry it. */
