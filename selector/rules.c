@@ -43,8 +43,33 @@ struct rules {
   bool thin_lto; /* some linked bitcode is ThinLTO */
 };
 
+/* The shipped allocators: name, the library their code needs (beside
+ * jemalloc's, which policy.c handles with its static archive), the Debian
+ * package with the library's headers, and whether Debian ships a static
+ * library for it. */
+static const struct shipped {
+  const char *name, *library, *package;
+  const char *no_static; /* why a static link cannot take it, or NULL */
+} shipped[] = {
+    {"system", NULL, NULL, NULL},
+    {"jemalloc", NULL, "libjemalloc-dev", NULL},
+    {"mimalloc", "-lmimalloc", "libmimalloc-dev",
+     "Debian ships it as a shared library only"},
+    {"tcmalloc", "-ltcmalloc_minimal", "libgoogle-perftools-dev",
+     "its archive would come after libc.a's malloc, and the program would "
+     "hold two"},
+};
+enum { NSHIPPED = sizeof shipped / sizeof *shipped };
+
+static const struct shipped *find_shipped(const char *name) {
+  for (size_t i = 0; i < NSHIPPED; i++)
+    if (strcmp(name, shipped[i].name) == 0)
+      return &shipped[i];
+  return NULL;
+}
+
 static bool is_shipped(const char *name) {
-  return strcmp(name, "system") == 0 || strcmp(name, "jemalloc") == 0;
+  return find_shipped(name) != NULL;
 }
 
 int as_link_add_request(struct as_link *link, const struct as_request *req) {
@@ -59,15 +84,17 @@ int as_link_add_request(struct as_link *link, const struct as_request *req) {
     struct as_diag *d =
         as_diag_add(link, AS_ERROR, AS_E_UNKNOWN_ALLOCATOR,
                     "unknown allocator '%s' (from %s): expected system, "
-                    "jemalloc or the path of an allocator object",
+                    "jemalloc, mimalloc, tcmalloc or the path of an "
+                    "allocator object",
                     a, req->origin);
-    static const char *const names[] = {"system", "jemalloc"};
-    const char *near = as_nearest(a, names, 2);
+    static const char *const names[] = {"system", "jemalloc", "mimalloc",
+                                        "tcmalloc"};
+    const char *near = as_nearest(a, names, 4);
     if (near)
       as_diag_hint(d, "did you mean '%s'?", near);
     else
-      as_diag_hint(d, "name system or jemalloc, or give the path of an "
-                      "allocator object (it must exist)");
+      as_diag_hint(d, "name system, jemalloc, mimalloc or tcmalloc, or give "
+                      "the path of an allocator object (it must exist)");
     return -1;
   }
   return as_link_add_file(link, a, AS_ADD_REQUESTED | AS_ADD_WHOLE_ARCHIVE);
@@ -174,6 +201,31 @@ static int check_request(struct rules *r) {
                               : "request system, or an allocator object "
                                 "built for the output's machine");
       return -1;
+    }
+    const struct shipped *sh = find_shipped(req->allocator);
+    if (sh->library) {
+      /* Built where its headers were; a static link needs its archive. */
+      char *obj = as_xasprintf("%s/%s.o", r->env->libdir, sh->name);
+      bool built = access(obj, R_OK) == 0;
+      free(obj);
+      bool static_link = r->env->static_link || link->type == AS_STATICLIB;
+      if (!built || !r->host || (static_link && sh->no_static)) {
+        struct as_diag *d = as_diag_add(
+            link, AS_ERROR, AS_E_ALLOCATOR_MISSING,
+            "allocator '%s' (from %s) is not available%s: %s", sh->name,
+            req->origin, static_link && built ? " to a static link" : "",
+            !built     ? "allocsel was built without its headers"
+            : !r->host ? "it is installed for the host's machine only"
+                       : sh->no_static);
+        if (!built)
+          as_diag_hint(d,
+                       "install Debian's %s (apt-get install %s) and "
+                       "rebuild allocsel, or request system",
+                       sh->package, sh->package);
+        else
+          as_diag_hint(d, "link dynamically, or request system or jemalloc");
+        return -1;
+      }
     }
     add_candidate(r, as_xstrdup(req->allocator),
                   as_xasprintf("requested by %s", req->origin), NULL);
@@ -594,10 +646,13 @@ static void decide(struct rules *r, struct as_decision *out) {
   }
   const struct candidate *c = &r->cands[0];
   if (!c->unit) {
+    const struct shipped *sh = find_shipped(c->name);
     out->how = AS_INJECT;
-    out->name = strcmp(c->name, "system") == 0 ? "system" : "jemalloc";
+    out->name = sh->name;
     out->reason = as_xstrdup(c->origin);
     out->inject_object = shipped_object(r, out, out->name);
+    if (sh->library)
+      out->libraries[out->nlibraries++] = as_xstrdup(sh->library);
     return;
   }
   const struct as_input *in = r->link->inputs[c->unit->input];

@@ -288,13 +288,25 @@ static void test_request_errors(void **state) {
   as_link_free(link);
 
   /* Neither shipped nor a path. */
-  const struct as_request unknown = {.allocator = "tcmalloc",
-                                     .origin = "--allocator=tcmalloc"};
+  const struct as_request unknown = {.allocator = "hoard",
+                                     .origin = "--allocator=hoard"};
   link = new_link(AS_EXECUTABLE, FX_USER, NULL);
   assert_int_equal(as_link_add_request(link, &unknown), -1);
   const struct as_diag *e = get_diag(link, "unknown-allocator");
   assert_int_equal(as_error_exit(e->error), 2);
-  assert_non_null(strstr(e->message, "tcmalloc"));
+  assert_non_null(strstr(e->message, "hoard"));
+  as_link_free(link);
+
+  /* Shipped, but not built here (env_noje's libdir has no such object):
+   * the error names the Debian package. */
+  const struct as_request mi = {.allocator = "mimalloc",
+                                .origin = "--allocator=mimalloc"};
+  static const struct as_env env_empty = {.libdir = "/nonexistent"};
+  link = new_link(AS_EXECUTABLE, FX_USER, NULL);
+  assert_int_equal(decide(link, &mi, &env_empty, &d), 2);
+  e = get_diag(link, "allocator-missing");
+  assert_non_null(strstr(e->hint, "libmimalloc-dev"));
+  as_decision_free(&d);
   as_link_free(link);
 
   /* A path that holds no allocator. */

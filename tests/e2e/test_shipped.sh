@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# mimalloc and tcmalloc as shipped allocators, by name through every front
+# end (in the spelling every front end takes, -plugin-opt allocator=NAME):
+# each serves the probe and, being Debian's, malloc in the whole process,
+# which allocsel says. A static link is refused with the reason.
+# shellcheck source=tests/e2e/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+cc=${COMPILERS[0]}
+compile_probe "$cc"
+compile "$cc" smain.o "$FIX/needs_alloc.c" -fno-PIC
+declare -A lib=([mimalloc]=libmimalloc.so [tcmalloc]=libtcmalloc_minimal.so)
+
+for alloc in mimalloc tcmalloc; do
+  if [[ ! -f $LIBDIR/$alloc.o ]]; then
+    echo "SKIPPED: $alloc (allocsel was built without its headers)"
+    continue
+  fi
+  for fe in "${FRONTENDS[@]}"; do
+    frontend_flags "$fe"
+    step "$fe: $alloc requested"
+    run "$cc" "${SEL[@]}" -o app probe.o -Wl,-plugin-opt,allocator=$alloc
+    expect_rc 0
+    expect_err "allocsel: allocator: $alloc (requested by "
+    expect_err "allocsel: malloc: $alloc ("
+    run_probe ./app
+    expect_line "jemalloc: no"
+    run readelf -d app
+    expect_out "${lib[$alloc]}"
+    run "$ALLOCSEL" inspect app
+    expect_line "allocator: $alloc"
+    expect_out "malloc: $alloc ("
+  done
+
+  step "$alloc in a dylib, beside a program on jemalloc"
+  link_ok "$cc" libprobe.so -shared libprobe.o -Wl,-plugin-opt,allocator=$alloc
+  run "$ALLOCSEL" inspect libprobe.so
+  expect_line "allocator: $alloc"
+
+  step "$alloc, -static: refused with the reason"
+  link "$cc" app-static -static smain.o -Wl,-plugin-opt,allocator=$alloc
+  expect_fail
+  expect_err "allocsel: error: allocator '$alloc' (from --allocsel-allocator=$alloc) is not available to a static link"
+  expect_no_file app-static
+
+  step "$alloc requested beside jemalloc's library: two mallocs"
+  link "$cc" app-two probe.o -ljemalloc -Wl,-plugin-opt,allocator=$alloc
+  expect_fail
+  expect_err "cannot link together two malloc implementations"
+done
+
+step "a misspelt name"
+run "$ALLOCSEL" check --type=executable --allocator=mimaloc probe.o
+expect_rc 2
+expect_err "did you mean 'mimalloc'?"
