@@ -238,6 +238,7 @@ static enum ld_plugin_status all_symbols_read(void) {
    * LLVMgold.so: the plugin injects native allocators only. */
   env.lto_inject = false;
   env.static_link = cl.is_static;
+  env.adds_after_libc = true; /* add_input_file lands after every input */
   if (type == AS_EXECUTABLE && cl.is_static) {
     /* What add_input_file adds comes after libc.a, whose malloc is in by
      * then: jemalloc cannot replace it from here. */
@@ -281,7 +282,10 @@ static enum ld_plugin_status all_symbols_read(void) {
     const char *added[AS_MAX_DECISION_INPUTS];
     size_t nadded = as_decision_inputs(&d, &env, type, added);
     for (size_t i = 0; i < nadded; i++)
-      plugin.add_input_file(added[i]);
+      if (strncmp(added[i], "-l", 2) == 0 && plugin.add_input_library)
+        plugin.add_input_library(added[i] + 2);
+      else
+        plugin.add_input_file(added[i]);
     const char *libs[AS_MAX_UNIT_LIBRARIES];
     size_t nlibs = as_decision_libraries(&d, type, libs);
     for (size_t i = 0; i < nlibs && plugin.add_input_library; i++)

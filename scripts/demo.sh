@@ -105,6 +105,17 @@ show "$CC" -O2 -flto --ld-path="$LD" -o app-lto probe-lto.o -Wl,--allocsel-verbo
 show ./app-lto
 echo "calls left through the ABI in app-lto: $(objdump -d app-lto | grep -c 'call.*<__rust_' || true)"
 
+if [[ -f $P/lib/allocsel/mimalloc.o ]]; then
+  heading "8b. mimalloc, by name: it serves the ABI, and malloc in the whole process"
+  show "$CC" --ld-path="$LD" -o app-mimalloc probe.o -Wl,-plugin-opt,allocator=mimalloc -Wl,--allocsel-verbose
+  show ./app-mimalloc
+  show "$P/bin/allocsel" inspect app-mimalloc
+
+  heading "8c. Refused: two malloc implementations (jemalloc's library and mimalloc)"
+  show "$CC" --ld-path="$LD" -o app-two-mallocs probe.o -ljemalloc -Wl,-plugin-opt,allocator=mimalloc || true
+  [[ ! -e app-two-mallocs ]] && echo "no output written: app-two-mallocs does not exist"
+fi
+
 heading "9. Asking without linking: allocsel check / inspect"
 show "$P/bin/allocsel" check --type=executable probe.o
 show "$P/bin/allocsel" check --type=dylib libprobe.o my_allocator.o

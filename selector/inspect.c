@@ -179,8 +179,9 @@ void as_record_free(struct as_record *r) {
   r->allocator = r->type = r->version = r->reason = r->malloc = NULL;
 }
 
-/* The malloc implementation among DT_NEEDED, if any: jemalloc, tcmalloc
- * and mimalloc export malloc and replace libc's in the whole process. */
+/* The malloc implementation among DT_NEEDED before libc, if any:
+ * jemalloc, tcmalloc and mimalloc export malloc and, loaded before libc,
+ * replace its malloc in the whole process. */
 static void read_needed(Elf *e, struct as_artifact *out) {
   GElf_Shdr sh;
   Elf_Scn *scn = find_section(e, SHT_DYNAMIC, &sh);
@@ -193,6 +194,9 @@ static void read_needed(Elf *e, struct as_artifact *out) {
     if (!gelf_getdyn(data, (int)i, &dyn) || dyn.d_tag != DT_NEEDED)
       continue;
     const char *lib = elf_strptr(e, sh.sh_link, dyn.d_un.d_val);
+    /* After libc in load order, its malloc is not the one calls bind to. */
+    if (lib && strncmp(lib, "libc.so", 7) == 0)
+      break;
     for (size_t k = 0; lib && k < 3; k++)
       if (strncmp(lib, known[k], strlen(known[k])) == 0)
         out->malloc_library = as_xstrdup(lib);

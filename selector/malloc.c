@@ -79,19 +79,29 @@ int as_decide_malloc(struct as_link *link, const struct as_env *env,
         (struct impl){implementation_name(origin), as_xstrdup(origin), u};
   }
   /* A library the allocator names may be a malloc too (mimalloc's,
-   * tcmalloc's export it). */
+   * tcmalloc's export it), but only where it lands before libc: a shipped
+   * allocator's library from allocsel-ld. One added after every input (the
+   * plugin's, a linked allocator's) serves the ABI, and libc keeps
+   * malloc. */
+  bool archive = env->static_link || link->type == AS_STATICLIB;
+  const char *after_libc = NULL;
   for (uint32_t i = 0; i < d->nlibraries && n < 2; i++) {
     const char *known = known_implementation(d->libraries[i] + 2);
-    if (known)
+    if (!known)
+      continue;
+    if (d->libraries_first && !env->adds_after_libc)
       impls[n++] =
           (struct impl){as_xstrdup(known), as_xstrdup(d->libraries[i]), NULL};
+    else
+      after_libc = d->libraries[i];
   }
   /* jemalloc's library, added with the jemalloc allocator, is one too. */
   if (n < 2 && d->needs_jemalloc && link->type != AS_RLIB) {
-    bool archive = env->static_link || link->type == AS_STATICLIB;
     const char *lib = archive ? env->jemalloc_static : env->jemalloc_library;
-    if (lib)
+    if (lib && (archive || !env->adds_after_libc))
       impls[n++] = (struct impl){as_xstrdup("jemalloc"), real_name(lib), NULL};
+    else if (lib)
+      after_libc = "libjemalloc";
   }
   int rc = 0;
   if (n == 2 && strcmp(impls[0].where, impls[1].where) != 0) {
@@ -127,6 +137,10 @@ int as_decide_malloc(struct as_link *link, const struct as_env *env,
                      shared && !(env->static_link || link->type == AS_STATICLIB)
                          ? "process"
                          : "program");
+  } else if (after_libc) {
+    d->malloc = as_xasprintf("libc (%s comes after libc in the link: it "
+                             "serves the allocator ABI only)",
+                             after_libc);
   } else {
     d->malloc = as_xstrdup("libc");
   }

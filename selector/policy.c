@@ -114,6 +114,11 @@ size_t as_decision_inputs(const struct as_decision *d, const struct as_env *env,
       out[n++] = env->jemalloc_library;
     }
   }
+  /* A shipped allocator's library goes right after its object. */
+  for (uint32_t i = 0; d->libraries_first && i < d->nlibraries &&
+                       type != AS_RLIB && type != AS_STATICLIB;
+       i++)
+    out[n++] = d->libraries[i];
   return n;
 }
 
@@ -123,6 +128,8 @@ size_t as_decision_libraries(const struct as_decision *d,
   /* For a link that makes an artifact: an rlib's final link adds them, a
    * staticlib cannot hold -lNAME. */
   size_t n = 0;
+  if (d->libraries_first) /* as_decision_inputs placed them */
+    return 0;
   for (uint32_t i = 0;
        i < d->nlibraries && type != AS_RLIB && type != AS_STATICLIB; i++)
     out[n++] = d->libraries[i];

@@ -651,8 +651,10 @@ static void decide(struct rules *r, struct as_decision *out) {
     out->name = sh->name;
     out->reason = as_xstrdup(c->origin);
     out->inject_object = shipped_object(r, out, out->name);
-    if (sh->library)
+    if (sh->library) {
       out->libraries[out->nlibraries++] = as_xstrdup(sh->library);
+      out->libraries_first = true;
+    }
     return;
   }
   const struct as_input *in = r->link->inputs[c->unit->input];

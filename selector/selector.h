@@ -194,9 +194,14 @@ struct as_decision {
   /* What serves malloc in the artifact: "libc", or "jemalloc
    * (libjemalloc.so.2, replaces libc's malloc in the process)". */
   char *malloc;
-  /* "-lNAME" for each library the allocator names, for linked outputs. */
+  /* "-lNAME" for each library the allocator names, for linked outputs:
+   * right after the injected object for a shipped allocator
+   * (libraries_first, before libc, so its malloc replaces libc's), after
+   * every input for a linked one (so a linker in command-line order keeps
+   * it; its malloc then comes after libc's). */
   char *libraries[AS_MAX_UNIT_LIBRARIES];
   uint32_t nlibraries;
+  bool libraries_first;
   char *owned_name; /* storage for `name` when derived */
 };
 
@@ -238,6 +243,10 @@ struct as_env {
   bool lto_inject;
   /* The output links statically (-static): jemalloc comes as its archive. */
   bool static_link;
+  /* What the front end adds lands after every input, libc included (the
+   * linker plugin): a shared library it adds does not replace libc's
+   * malloc. */
+  bool adds_after_libc;
 };
 
 /* Can this link take jemalloc? If not, *why_not says why. */
@@ -246,7 +255,7 @@ bool as_jemalloc_usable(const struct as_env *env, enum as_output_type type,
 
 /* The inputs a decision adds to the link, in order: the allocator object,
  * then jemalloc's code where it needs it ("-lm" names libm). */
-enum { AS_MAX_DECISION_INPUTS = 3 };
+enum { AS_MAX_DECISION_INPUTS = 3 + AS_MAX_UNIT_LIBRARIES };
 /* The libraries ("-lNAME") the allocator names, which go after every input
  * (a linker in command-line order with --as-needed would drop them
  * before the allocator's member is pulled in). */

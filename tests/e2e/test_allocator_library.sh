@@ -2,8 +2,8 @@
 # ALLOCSEL_ALLOCATOR_LIBRARY(name): a user's allocator object names the
 # library its code needs, and allocsel adds -lNAME to every link that takes
 # it, so `cc main.o mi_alloc.o` needs nothing more, through allocsel-ld and
-# the plugin. Here the library is Debian's mimalloc, which then also serves
-# malloc in the process, and says so.
+# the plugin. Here the library is Debian's mimalloc; added after every input
+# it serves the ABI while libc keeps malloc, and allocsel says so.
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -52,7 +52,8 @@ step "the marker is seen"
 run "$ALLOCSEL" check --type=executable main.o mi_alloc.o
 expect_rc 0
 expect_line "allocator: mi_user (linked: defined in mi_alloc.o)"
-expect_out "malloc: mimalloc (-lmimalloc, replaces libc's malloc in the process)"
+# -lmimalloc goes after every input, libc included: libc keeps malloc.
+expect_out "malloc: libc (-lmimalloc comes after libc in the link: it serves the allocator ABI only)"
 
 for fe in "${FRONTENDS[@]}"; do
   frontend_flags "$fe"
@@ -68,7 +69,7 @@ for fe in "${FRONTENDS[@]}"; do
     expect_line "allocated"
     run "$ALLOCSEL" inspect app
     expect_line "allocator: mi_user"
-    expect_line "malloc: mimalloc (-lmimalloc, replaces libc's malloc in the process)"
+    expect_line "malloc: libc (-lmimalloc comes after libc in the link: it serves the allocator ABI only)"
   done
 done
 

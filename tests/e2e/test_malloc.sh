@@ -18,6 +18,7 @@ run "$ALLOCSEL" inspect app
 expect_line "malloc: jemalloc (libjemalloc.so.2, replaces libc's malloc in the process)"
 run ./app
 expect_line "jemalloc: yes"
+expect_line "malloc-from: libjemalloc.so.2"
 
 step "system requested: libc's malloc"
 link_ok "$cc" app-sys probe.o -Wl,--allocsel-allocator=system -Wl,--allocsel-verbose
@@ -26,6 +27,7 @@ run "$ALLOCSEL" inspect app-sys
 expect_line "malloc: libc"
 run ./app-sys
 expect_line "jemalloc: no"
+expect_line "malloc-from: libc.so.6"
 
 step "-static: jemalloc's archive serves malloc in the program"
 compile "$cc" smain.o "$FIX/needs_alloc.c" -fno-PIC
@@ -42,6 +44,7 @@ if [[ -e $TC ]]; then
   run ./app-tc
   expect_rc 0
   expect_line "jemalloc: no"
+  expect_line "malloc-from: libtcmalloc_minimal.so.4"
   run readelf -d app-tc
   expect_out "libtcmalloc_minimal"
   expect_no_out "libjemalloc"
@@ -78,3 +81,16 @@ run "$ALLOCSEL" check --type=executable main.o
 expect_line "malloc: jemalloc (libjemalloc.so.2, replaces libc's malloc in the process)"
 run "$ALLOCSEL" check --type=dylib main.o
 expect_line "malloc: libc"
+
+if [[ ${ALLOCSEL_E2E_NO_PLUGIN:-0} != 1 ]]; then
+  step "the plugin adds jemalloc's library after libc: libc keeps malloc, and it is said"
+  frontend_flags plugin-bfd
+  run "$cc" "${SEL[@]}" -o app-plugin probe.o
+  expect_rc 0
+  expect_err "allocsel: malloc: libc (libjemalloc comes after libc in the link: it serves the allocator ABI only)"
+  run ./app-plugin
+  expect_line "jemalloc: yes"
+  expect_line "malloc-from: libc.so.6"
+  run "$ALLOCSEL" inspect app-plugin
+  expect_line "malloc: libc (libjemalloc comes after libc in the link: it serves the allocator ABI only)"
+fi

@@ -10,6 +10,7 @@ cc=${COMPILERS[0]}
 compile_probe "$cc"
 compile "$cc" smain.o "$FIX/needs_alloc.c" -fno-PIC
 declare -A lib=([mimalloc]=libmimalloc.so [tcmalloc]=libtcmalloc_minimal.so)
+declare -A from=([mimalloc]=libmimalloc.so.2 [tcmalloc]=libtcmalloc_minimal.so.4)
 
 for alloc in mimalloc tcmalloc; do
   if [[ ! -f $LIBDIR/$alloc.o ]]; then
@@ -22,14 +23,27 @@ for alloc in mimalloc tcmalloc; do
     run "$cc" "${SEL[@]}" -o app probe.o -Wl,-plugin-opt,allocator=$alloc
     expect_rc 0
     expect_err "allocsel: allocator: $alloc (requested by "
-    expect_err "allocsel: malloc: $alloc ("
+    # allocsel-ld puts the library before libc: its malloc is the
+    # process's. The plugin can only add it after every input: libc's
+    # malloc stays, and allocsel says so.
+    if [[ $fe == plugin-* ]]; then
+      want_err="allocsel: malloc: libc (-l"
+      want_from=libc.so.6
+      want_inspect="malloc: libc"
+    else
+      want_err="allocsel: malloc: $alloc ("
+      want_from=${from[$alloc]}
+      want_inspect="malloc: $alloc ("
+    fi
+    expect_err "$want_err"
     run_probe ./app
     expect_line "jemalloc: no"
+    expect_line "malloc-from: $want_from"
     run readelf -d app
     expect_out "${lib[$alloc]}"
     run "$ALLOCSEL" inspect app
     expect_line "allocator: $alloc"
-    expect_out "malloc: $alloc ("
+    expect_out "$want_inspect"
   done
 
   step "$alloc in a dylib, beside a program on jemalloc"

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DETECT_SIZE ((size_t)1 << 20)
@@ -192,7 +193,8 @@ static bool detect_align(char *why, size_t whylen) {
 
 /* Runs the detection and writes the report lines into buf:
  *   jemalloc: yes|no / custom: N|none / system: yes|no /
- *   align: ok|BAD <details> / served-by: jemalloc|system|custom|unknown
+ *   align: ok|BAD <details> / served-by: jemalloc|system|custom|unknown /
+ *   malloc-from: the library whose malloc the process calls
  * Returns whether the alignment checks passed. */
 static bool detect_report(char *buf, size_t buflen) {
   struct detect_buf b = {buf, buflen, 0};
@@ -232,6 +234,16 @@ static bool detect_report(char *buf, size_t buflen) {
                 : je   ? "jemalloc"
                 : sys  ? "system"
                        : "unknown");
+  /* Whose malloc the process calls: the shared object defining the malloc
+   * this program's references bound to (its own name where it is static). */
+  Dl_info info;
+  void *(*malloc_fn)(size_t) = malloc;
+  const char *from = "unknown";
+  if (dladdr(*(void **)&malloc_fn, &info) && info.dli_fname) {
+    from = strrchr(info.dli_fname, '/');
+    from = from ? from + 1 : info.dli_fname;
+  }
+  detect_printf(&b, "malloc-from: %s\n", from);
   return aligned;
 }
 
