@@ -1,18 +1,14 @@
 /* Reads a GNU-style linker command line (see ld_cmdline.h). */
 #include "ld_cmdline.h"
 
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "frontend.h"
-
-extern char **environ;
 
 /* Long options whose argument may come as the next word (lld's
  * Separate/JoinedOrSeparate set, bfd's equivalents). Either one or two
@@ -543,31 +539,15 @@ void ld_cmdline_add_inputs(const struct ld_cmdline *cl, struct as_link *link) {
  * found in the -L ones. */
 static size_t linker_dirs(const char *linker, const char *sysroot,
                           char ***out) {
-  int pipefd[2];
   *out = NULL;
-  if (pipe2(pipefd, O_CLOEXEC) != 0)
-    return 0;
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
   char *argv[] = {(char *)linker, "--verbose", NULL};
-  pid_t pid;
-  int err = posix_spawnp(&pid, linker, &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  close(pipefd[1]);
-  char *text = NULL;
-  size_t len = 0, cap = 0;
-  char buf[4096];
-  ssize_t n;
-  while (err == 0 && (n = read(pipefd[0], buf, sizeof buf)) > 0 &&
-         len < (1u << 20))
-    for (ssize_t i = 0; i < n; i++)
-      *AS_PUSH(text, len, cap) = buf[i];
-  *AS_PUSH(text, len, cap) = '\0';
-  close(pipefd[0]);
-  if (err == 0)
-    waitpid(pid, NULL, 0);
+  int status;
+  char *error = NULL;
+  char *text = capture_output(argv, false, &status, &error);
+  if (!text) {
+    free(error); /* no directories: the -l stays not found, and says so */
+    return 0;
+  }
   size_t ndirs = 0, cap_dirs = 0;
   for (const char *p = text; (p = strstr(p, "SEARCH_DIR(\""));) {
     p += 12;

@@ -3,9 +3,6 @@
  * line, each word quoted. Nothing is compiled or linked. */
 #include "link_command.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "frontend.h"
 #include "ld_cmdline.h"
-
-extern char **environ;
 
 static const char *base_of(const char *path) {
   const char *s = strrchr(path, '/');
@@ -73,39 +69,10 @@ static char *driver_plan(char **argv, size_t argc, char **error) {
   for (size_t i = 0; i < argc; i++)
     args[i] = argv[i];
   args[argc] = "-###";
-  int pipefd[2];
-  if (pipe2(pipefd, O_CLOEXEC) != 0) {
-    free(args);
-    *error = as_xasprintf("cannot run %s: %s", argv[0], strerror(errno));
-    return NULL;
-  }
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
-  pid_t pid;
-  int err = posix_spawnp(&pid, argv[0], &fa, NULL, args, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  close(pipefd[1]);
-  free(args);
-  if (err != 0) {
-    close(pipefd[0]);
-    *error = as_xasprintf("cannot run %s: %s", argv[0], strerror(err));
-    return NULL;
-  }
-  char *text = NULL;
-  size_t len = 0, cap = 0;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(pipefd[0], buf, sizeof buf)) > 0 && len < (16u << 20))
-    for (ssize_t i = 0; i < n; i++)
-      *AS_PUSH(text, len, cap) = buf[i];
-  *AS_PUSH(text, len, cap) = '\0';
-  close(pipefd[0]);
   int status;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-    ;
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  char *text = capture_output(args, true, &status, error);
+  free(args);
+  if (text && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
     *error = as_xasprintf("%s -### failed: %.400s", argv[0], text);
     free(text);
     return NULL;
