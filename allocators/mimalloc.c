@@ -37,7 +37,8 @@ void __rust_deallocate(void *ptr, size_t old_size, size_t align) {
  * the block holds the size and is not much too big, else move by hand. */
 void *__rust_reallocate(void *ptr, size_t old_size, size_t size, size_t align) {
   size = nonzero(size);
-  if (size <= mi_usable_size(ptr) && size >= mi_usable_size(ptr) / 2)
+  size_t usable = mi_usable_size(ptr);
+  if (size <= usable && size >= usable / 2)
     return ptr;
   void *moved = aligned(size, align);
   if (!moved)

@@ -49,6 +49,19 @@ static int usage(const char *fmt, const char *arg) {
   return 2;
 }
 
+/* "unknown WHAT 'word'", with "did you mean" where `key` is a typo of one
+ * of `names`. */
+static int usage_unknown(const char *what, const char *word, const char *key,
+                         const char *const *names, size_t n) {
+  const char *near = as_nearest(key, names, n);
+  char *msg = near ? as_xasprintf("unknown %s '%s' (did you mean '%s'?)", what,
+                                  word, near)
+                   : as_xasprintf("unknown %s '%s'", what, word);
+  int rc = usage("%s", msg);
+  free(msg);
+  return rc;
+}
+
 /* "--name=value" or "--name value": returns the value or NULL. */
 static const char *value_of(const char *name, int argc, char **argv, int *i) {
   size_t n = strlen(name);
@@ -102,15 +115,7 @@ static int parse(struct options *o, int argc, char **argv) {
         static const char *const opts[] = {"--type", "--allocator", "--format"};
         char key[64];
         snprintf(key, sizeof key, "%.*s", (int)strcspn(a, "="), a);
-        const char *near = as_nearest(key, opts, 3);
-        if (near) {
-          char *msg =
-              as_xasprintf("unknown option '%%s' (did you mean '%s'?)", near);
-          int rc = usage(msg, a);
-          free(msg);
-          return rc;
-        }
-        return usage("unknown option '%s'", a);
+        return usage_unknown("option", a, key, opts, 3);
       }
     } else {
       *AS_PUSH(o->files, o->nfiles, o->cap_files) = (char *)a;
@@ -738,15 +743,7 @@ int main(int argc, char **argv) {
       rc = cmd_staticlib(&o);
     else {
       static const char *const cmds[] = {"check", "inspect", "staticlib"};
-      const char *near = as_nearest(o.command, cmds, 3);
-      rc = near ? usage(near[0] == 'c'   ? "unknown command '%s' (did you "
-                                           "mean 'check'?)"
-                        : near[0] == 'i' ? "unknown command '%s' (did you "
-                                           "mean 'inspect'?)"
-                                         : "unknown command '%s' (did you "
-                                           "mean 'staticlib'?)",
-                        o.command)
-                : usage("unknown command '%s'", o.command);
+      rc = usage_unknown("command", o.command, o.command, cmds, 3);
     }
   }
   free(o.files);
