@@ -53,3 +53,13 @@ size_t __rust_usable_size(size_t size, size_t align) {
   size = nonzero(size);
   return nallocx(size, align_flags(size, align));
 }
+
+/* The jemalloc serving this artifact's ABI, for the artifact's own code:
+ * in a dylib or staticlib jemalloc is a private copy whose mallctl is not
+ * exported, so its statistics and settings are reached through this name.
+ * Hidden: each artifact reaches its own. */
+int allocsel_jemalloc_mallctl(const char *name, void *oldp, size_t *oldlenp,
+                              void *newp, size_t newlen) {
+  return mallctl(name, oldp, oldlenp, newp, newlen);
+}
+

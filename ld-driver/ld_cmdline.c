@@ -380,8 +380,10 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
         (in_our_plugin || is_our_plugin_opt(optarg))) {
       for (size_t j = option_word; j <= i; j++)
         keep[j] = false;
-      if (optarg && strncmp(optarg, "allocator=", 10) == 0 && !cl->allocator)
+      if (optarg && strncmp(optarg, "allocator=", 10) == 0 && !cl->allocator) {
         cl->allocator = optarg + 10;
+        cl->allocator_option = "-plugin-opt allocator";
+      }
       else if (optarg && strncmp(optarg, "type=", 5) == 0 && !cl->type)
         cl->type = optarg + 5;
       else if (optarg && strcmp(optarg, "verbose") == 0)

@@ -51,6 +51,9 @@ struct ld_cmdline {
 
   /* allocsel's own options. */
   const char *allocator; /* --allocsel-allocator */
+  /* How the request was spelt, for its origin: "--allocsel-allocator" or
+   * "-plugin-opt allocator" (NULL: the former). */
+  const char *allocator_option;
   const char *linker;    /* --allocsel-linker */
   const char *type;      /* --allocsel-type */
   bool verbose;

@@ -22,7 +22,9 @@ struct as_link *ld_decide(const struct ld_cmdline *cl, enum as_output_type type,
                           enum as_archive_order order, struct as_env *env,
                           struct as_decision *dec) {
   struct as_request req;
-  as_request_init(&req, cl->allocator, "--allocsel-allocator");
+  as_request_init(&req, cl->allocator,
+                  cl->allocator_option ? cl->allocator_option
+                                       : "--allocsel-allocator");
   struct as_link *link = as_link_new(type);
   link->libdir = env->libdir;
   link->order = order;

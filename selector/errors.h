@@ -22,6 +22,7 @@
   X(NOT_AN_ALLOCATOR, "not-an-allocator", 2)                                   \
   X(JEMALLOC_MISSING, "jemalloc-missing", 2)                                   \
   X(ALLOCATOR_MISSING, "allocator-missing", 2)                                 \
+  X(GUEST_MALLOC, "guest-would-replace-malloc", 1)                             \
   X(NO_ALLOCATOR_FOR_TARGET, "no-allocator-for-target", 2)                     \
   X(SHARED_IN_STATICLIB, "shared-in-staticlib", 2)                             \
   X(WRITE_FAILED, "write-failed", 2)                                           \

@@ -96,7 +96,9 @@ int as_decide_malloc(struct as_link *link, const struct as_env *env,
       after_libc = d->libraries[i];
   }
   /* jemalloc's library, added with the jemalloc allocator, is one too. */
-  if (n < 2 && d->needs_jemalloc && link->type != AS_RLIB) {
+  bool private_jemalloc = d->needs_jemalloc && as_output_is_guest(link->type);
+  if (n < 2 && d->needs_jemalloc && link->type != AS_RLIB &&
+      !private_jemalloc) {
     const char *lib = archive ? env->jemalloc_static : env->jemalloc_library;
     if (lib && (archive || !env->adds_after_libc))
       impls[n++] = (struct impl){as_xstrdup("jemalloc"), real_name(lib), NULL};
@@ -137,6 +139,10 @@ int as_decide_malloc(struct as_link *link, const struct as_env *env,
                      shared && !(env->static_link || link->type == AS_STATICLIB)
                          ? "process"
                          : "program");
+  } else if (private_jemalloc) {
+    d->malloc = as_xasprintf("libc (jemalloc is the %s's private copy: it "
+                             "serves the allocator ABI only)",
+                             as_output_type_name(link->type));
   } else if (after_libc) {
     d->malloc = as_xasprintf("libc (%s comes after libc in the link: it "
                              "serves the allocator ABI only)",

@@ -49,12 +49,21 @@ void as_env_init(struct as_env *env, const char *libdir) {
   if (!pic)
     pic = ALLOCSEL_JEMALLOC_STATIC;
   char *obj = as_xasprintf("%s/jemalloc.o", libdir);
+  char *priv = as_xasprintf("%s/jemalloc-private.o", libdir);
   if (readable(obj)) {
     env->jemalloc_library = lib;
-    if (*pic && readable(pic))
+    if (*pic && readable(pic)) {
       env->jemalloc_static = pic;
+      /* Built from the archive: without it (or told so), none. */
+      env->jemalloc_private = readable(priv);
+    }
   }
   free(obj);
+  free(priv);
+}
+
+bool as_output_is_guest(enum as_output_type type) {
+  return type == AS_DYLIB || type == AS_STATICLIB;
 }
 
 bool as_jemalloc_usable(const struct as_env *env, enum as_output_type type,
@@ -63,7 +72,13 @@ bool as_jemalloc_usable(const struct as_env *env, enum as_output_type type,
     *why_not = env->jemalloc_why_not;
     return false;
   }
-  if ((env->static_link || type == AS_STATICLIB) && !env->jemalloc_static) {
+  if (as_output_is_guest(type) && !env->jemalloc_private) {
+    *why_not = "jemalloc's private copy for dylibs and staticlibs "
+               "(lib/allocsel/jemalloc-private.o, built from "
+               "libjemalloc_pic.a) is not installed";
+    return false;
+  }
+  if (env->static_link && !env->jemalloc_static) {
     *why_not = env->jemalloc_static_why_not;
     return false;
   }
@@ -101,15 +116,16 @@ size_t as_decision_inputs(const struct as_decision *d, const struct as_env *env,
   size_t n = 0;
   if (d->inject_object)
     out[n++] = d->inject_object;
-  /* jemalloc's code: a static executable or a staticlib takes its archive
-   * (the former also libm, which it calls; a staticlib's users are told);
-   * an rlib none (the final link adds it); anything else the shared
-   * library. */
-  if (d->needs_jemalloc && type != AS_RLIB) {
-    if (env->static_link || type == AS_STATICLIB) {
+  /* jemalloc's code: a dylib's private copy holds it already (and calls
+   * libm); a static executable takes its archive and libm; an rlib none
+   * (the final link adds it); a dynamic executable the shared library. A
+   * staticlib's users are told to link libm. */
+  if (d->needs_jemalloc && type != AS_RLIB && type != AS_STATICLIB) {
+    if (type == AS_DYLIB) {
+      out[n++] = "-lm";
+    } else if (env->static_link) {
       out[n++] = env->jemalloc_static;
-      if (type != AS_STATICLIB)
-        out[n++] = "-lm";
+      out[n++] = "-lm";
     } else {
       out[n++] = env->jemalloc_library;
     }

@@ -203,6 +203,27 @@ static int check_request(struct rules *r) {
       return -1;
     }
     const struct shipped *sh = find_shipped(req->allocator);
+    if (sh->library && as_output_is_guest(link->type)) {
+      /* Its code is a shared library that exports malloc: in a dylib it
+       * would come into the host's process and could take over the host's
+       * malloc; a staticlib's host would have to link it. */
+      struct as_diag *d = as_diag_add(
+          link, AS_ERROR, AS_E_GUEST_MALLOC,
+          "allocator '%s' (from %s) cannot serve a %s: its code is %s, "
+          "which exports malloc, and a %s must not replace its host's "
+          "malloc",
+          sh->name, req->origin, as_output_type_name(link->type), sh->library,
+          as_output_type_name(link->type));
+      as_diag_note(d,
+                   "allocsel keeps only jemalloc private to a %s "
+                   "(lib/allocsel/jemalloc-private.o)",
+                   as_output_type_name(link->type));
+      as_diag_hint(d,
+                   "request jemalloc (the %s gets a private copy that "
+                   "exports nothing) or system",
+                   as_output_type_name(link->type));
+      return -1;
+    }
     if (sh->library) {
       /* Built where its headers were; a static link needs its archive. */
       char *obj = as_xasprintf("%s/%s.o", r->env->libdir, sh->name);
@@ -557,6 +578,10 @@ static char *shipped_object(const struct rules *r, struct as_decision *d,
                  arch);
     return NULL;
   }
+  /* A guest's jemalloc is its private copy: native code, with jemalloc's
+   * own inside. */
+  if (strcmp(name, "jemalloc") == 0 && as_output_is_guest(r->link->type))
+    return as_xasprintf("%s/jemalloc-private.o", env->libdir);
   if (d->lto && env->lto_inject) {
     char *bc = as_xasprintf("%s/lto/%s%s.o", env->libdir,
                             r->thin_lto ? "thin/" : "", name);

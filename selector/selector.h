@@ -238,6 +238,9 @@ struct as_env {
   const char *jemalloc_static;  /* libjemalloc_pic.a, NULL: not installed */
   const char *jemalloc_why_not; /* why jemalloc_library is NULL */
   const char *jemalloc_static_why_not; /* why jemalloc_static is NULL */
+  /* jemalloc-private.o was built: jemalloc for guests (dylib, staticlib)
+   * with its code inside and its malloc local. */
+  bool jemalloc_private;
   /* The front end can add bitcode to an LTO link: the shipped allocators
    * then come as bitcode (lib/allocsel/lto/), so the ABI inlines. */
   bool lto_inject;
@@ -248,6 +251,12 @@ struct as_env {
    * malloc. */
   bool adds_after_libc;
 };
+
+/* A dylib or staticlib is a guest in a process that is not its own: its
+ * allocator must not export or interpose malloc. jemalloc comes to it as a
+ * private copy (jemalloc-private.o); an allocator whose code is a shared
+ * library exporting malloc (mimalloc, tcmalloc) cannot. */
+bool as_output_is_guest(enum as_output_type type);
 
 /* Can this link take jemalloc? If not, *why_not says why. */
 bool as_jemalloc_usable(const struct as_env *env, enum as_output_type type,

@@ -64,6 +64,16 @@ ALLOCSEL_ABI size_t __rust_usable_size(size_t size, size_t align);
   ALLOCSEL_EXTERN_C __attribute__((used, weak, visibility("hidden")))          \
   const char __allocsel_needs_allocator = 1
 
+/* jemalloc's mallctl for the artifact whose ABI jemalloc serves: defined
+ * by the shipped jemalloc allocator. A dylib's or staticlib's jemalloc is a
+ * private copy that exports nothing, so this hidden name is how that
+ * artifact's own code reads its statistics or changes its settings. Weak:
+ * NULL where jemalloc does not serve the artifact. */
+ALLOCSEL_EXTERN_C int allocsel_jemalloc_mallctl(const char *name, void *oldp,
+                                                size_t *oldlenp, void *newp,
+                                                size_t newlen)
+    __attribute__((weak, visibility("hidden")));
+
 /* Readable wrappers. `align` must be a power of two. */
 static inline void *allocsel_allocate(size_t size, size_t align) {
   return __rust_allocate(size, align);

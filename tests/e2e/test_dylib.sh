@@ -2,7 +2,8 @@
 # Dylibs: the default is system; a dylib linked with my_allocator keeps its
 # own allocator whatever the executable loading it uses (linked against it
 # or dlopen'ed): the dylib's counter moves, the executable's allocator
-# serves the executable.
+# serves the executable. A dylib on jemalloc gets a private copy: it serves
+# the dylib's ABI and neither exports nor brings in a malloc for its host.
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -74,3 +75,47 @@ for cc in "${COMPILERS[@]}"; do
 
   cd ..
 done
+
+# A dylib is a guest: jemalloc comes to it as lib/allocsel/jemalloc-private.o
+# (jemalloc's code inside, its malloc local). Every front end; hosts on
+# system and on Debian's libjemalloc (two jemallocs, each serving its own).
+cc=${COMPILERS[0]}
+mkdir private && cd private
+compile_probe "$cc"
+link_ok "$cc" app-sys probe.o -Wl,--allocsel-allocator=system
+link_ok "$cc" app-je probe.o -Wl,--allocsel-allocator=jemalloc
+for fe in "${FRONTENDS[@]}"; do
+  frontend_flags "$fe"
+  lib=libprobe_je_$fe.so
+  step "$fe: a dylib on jemalloc gets a private copy"
+  run "$cc" "${SEL[@]}" -shared -o "$lib" libprobe.o -Wl,-plugin-opt,allocator=jemalloc
+  expect_rc 0
+  expect_err "allocsel: malloc: libc (jemalloc is the dylib's private copy: it serves the allocator ABI only)"
+  run readelf -d "$lib"
+  expect_no_out "libjemalloc"
+  run nm -D --defined-only "$lib"
+  expect_out "libprobe_report"
+  for sym in " malloc" " free" " mallocx" " mallctl" " __libc_malloc" "__rust_"; do
+    expect_no_out "$sym"
+  done
+  run "$ALLOCSEL" inspect "$lib"
+  expect_line "allocator: jemalloc"
+  expect_line "malloc: libc (jemalloc is the dylib's private copy: it serves the allocator ABI only)"
+
+  # jemalloc's code uses initial-exec TLS (2.6 KiB), more than glibc keeps
+  # spare for dlopen: as with Debian's libjemalloc.so.2, a dlopen needs the
+  # tunable (docs/usage.md).
+  step "$fe: the private jemalloc serves the dylib; the host keeps libc's malloc"
+  run_probe env GLIBC_TUNABLES=glibc.rtld.optional_static_tls=4096 ./app-sys "$PWD/$lib"
+  expect_served_by system
+  expect_line "malloc-from: libc.so.6"
+  expect_served_by jemalloc "libprobe "
+
+  step "$fe: a host on Debian's jemalloc keeps it; the dylib keeps its own"
+  run_probe env GLIBC_TUNABLES=glibc.rtld.optional_static_tls=4096 ./app-je "$PWD/$lib"
+  expect_served_by jemalloc
+  expect_line "malloc-from: libjemalloc.so.2"
+  expect_served_by jemalloc "libprobe "
+done
+cd ..
+

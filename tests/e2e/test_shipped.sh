@@ -46,15 +46,30 @@ for alloc in mimalloc tcmalloc; do
     expect_out "$want_inspect"
   done
 
-  step "$alloc in a dylib, beside a program on jemalloc"
-  link_ok "$cc" libprobe.so -shared libprobe.o -Wl,-plugin-opt,allocator=$alloc
-  run "$ALLOCSEL" inspect libprobe.so
-  expect_line "allocator: $alloc"
+  # A dylib is a guest: libmimalloc.so / libtcmalloc_minimal.so export
+  # malloc into the host's process. Refused through every front end, before
+  # any output is written.
+  for fe in "${FRONTENDS[@]}"; do
+    frontend_flags "$fe"
+    step "$fe: $alloc for a dylib: refused, jemalloc offered"
+    run "$cc" "${SEL[@]}" -shared -o libprobe.so libprobe.o -Wl,-plugin-opt,allocator=$alloc
+    expect_fail
+    expect_err "allocsel: error: allocator '$alloc' (from "
+    expect_err "cannot serve a dylib: its code is -l"
+    expect_err "hint: request jemalloc (the dylib gets a private copy that exports nothing) or system"
+    expect_no_file libprobe.so
+  done
+
+  step "$alloc for a staticlib: refused the same way"
+  run "$ALLOCSEL" staticlib -o libst.a --allocator=$alloc libprobe.o
+  expect_rc 1
+  expect_err "cannot serve a staticlib"
+  expect_no_file libst.a
 
   step "$alloc, -static: refused with the reason"
   link "$cc" app-static -static smain.o -Wl,-plugin-opt,allocator=$alloc
   expect_fail
-  expect_err "allocsel: error: allocator '$alloc' (from --allocsel-allocator=$alloc) is not available to a static link"
+  expect_err "allocsel: error: allocator '$alloc' (from -plugin-opt allocator=$alloc) is not available to a static link"
   expect_no_file app-static
 
   step "$alloc requested beside jemalloc's library: two mallocs"

@@ -87,14 +87,21 @@ for cc in "${COMPILERS[@]}"; do
   step "$cc: staticlib with --allocator=jemalloc, used by a plain cc link"
   run "$ALLOCSEL" staticlib -o libje.a --allocator=jemalloc helper.o
   expect_rc 0
+  # jemalloc's private copy: it serves the ABI, the foreign program keeps
+  # its malloc, and the archive offers no malloc to pull in.
+  expect_out "malloc: libc (jemalloc is the staticlib's private copy"
   # jemalloc's own code calls libm (its profiler): documented, and said.
   expect_err "allocsel: note: link libje.a with -lm"
   run "$ALLOCSEL" inspect libje.a
   expect_out_first_line "allocator: jemalloc"
+  run nm -g --defined-only libje.a
+  expect_no_out " T malloc"
+  expect_no_out " T free"
   run "$cc" -o app-je probe.o libje.a -lm
   expect_rc 0
   run_probe ./app-je
   expect_served_by jemalloc
+  expect_line "malloc-from: libc.so.6"
 
   cd ..
 done

@@ -65,14 +65,16 @@ struct detect_sources {
 
 static struct detect_sources detect_find(void) {
   struct detect_sources s = {0};
-  void *p = detect_dlsym("mallctl");
+  /* This artifact's own jemalloc first (a dylib's or staticlib's is a
+   * private copy that dlsym cannot see), then the process's. */
+  void *p = DETECT_WEAK(allocsel_jemalloc_mallctl);
+  if (!p)
+    p = detect_dlsym("mallctl");
+  if (!p)
+    p = DETECT_WEAK(mallctl);
   /* ISO C has no object-to-function pointer conversion; POSIX dlsym
    * guarantees the representation, so copy the bits. */
   memcpy(&s.mallctl, &p, sizeof p);
-  if (!s.mallctl) {
-    p = DETECT_WEAK(mallctl);
-    memcpy(&s.mallctl, &p, sizeof p);
-  }
   if (DETECT_WEAK(my_allocator_calls)) {
     s.counter = my_allocator_calls;
   } else {

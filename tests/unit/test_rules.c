@@ -10,7 +10,8 @@
 /* libdir is the build's staging directory, as the tools see lib/allocsel;
  * jemalloc_library is only tested for presence. */
 static const struct as_env env_je = {.libdir = STAGE_LIBDIR,
-                                     .jemalloc_library = JEMALLOC_SO};
+                                     .jemalloc_library = JEMALLOC_SO,
+                                     .jemalloc_private = true};
 static const struct as_env env_noje = {.libdir = STAGE_LIBDIR};
 
 static const struct as_request req_system = {.allocator = "system",
@@ -252,12 +253,51 @@ static void test_request_wins_over_default(void **state) {
   as_decision_free(&d);
   as_link_free(link);
 
-  link = new_link(AS_DYLIB, FX_USER, NULL);
-  assert_int_equal(decide(link, &req_jemalloc, &env_je, &d), 0);
-  assert_inject_shipped(&d, "jemalloc");
-  assert_true(d.needs_jemalloc);
-  as_decision_free(&d);
-  as_link_free(link);
+}
+
+/* A dylib or staticlib is a guest: jemalloc comes as its private copy,
+ * which leaves malloc to the host; allocators whose code is a shared
+ * library exporting malloc are refused; without the private copy, jemalloc
+ * is unavailable to them. */
+static void test_guest_allocators(void **state) {
+  (void)state;
+  static const enum as_output_type guests[] = {AS_DYLIB, AS_STATICLIB};
+  for (size_t i = 0; i < 2; i++) {
+    struct as_link *link = new_link(guests[i], FX_USER, NULL);
+    struct as_decision d;
+    assert_int_equal(decide(link, &req_jemalloc, &env_je, &d), 0);
+    assert_string_equal(d.inject_object, STAGE_LIBDIR "/jemalloc-private.o");
+    assert_string_equal(d.name, "jemalloc");
+    assert_true(d.needs_jemalloc);
+    assert_non_null(strstr(d.malloc, "libc (jemalloc is the "));
+    assert_non_null(strstr(d.malloc, "private copy"));
+    const char *added[AS_MAX_DECISION_INPUTS];
+    size_t n = as_decision_inputs(&d, &env_je, guests[i], added);
+    /* Its code is inside: libm for a dylib, nothing for a staticlib. */
+    assert_int_equal(n, guests[i] == AS_DYLIB ? 2 : 1);
+    if (n == 2)
+      assert_string_equal(added[1], "-lm");
+    as_decision_free(&d);
+    as_link_free(link);
+
+    const struct as_request req_mi = {.allocator = "mimalloc",
+                                      .origin = "--allocator=mimalloc"};
+    link = new_link(guests[i], FX_USER, NULL);
+    assert_int_equal(decide(link, &req_mi, &env_je, &d), 1);
+    const struct as_diag *g = get_diag(link, "guest-would-replace-malloc");
+    assert_int_equal(g->kind, AS_ERROR);
+    assert_non_null(strstr(g->message, "its code is -lmimalloc"));
+    assert_non_null(g->hint);
+    as_link_free(link);
+
+    static const struct as_env env_no_private = {
+        .libdir = STAGE_LIBDIR, .jemalloc_library = JEMALLOC_SO};
+    link = new_link(guests[i], FX_USER, NULL);
+    assert_int_equal(decide(link, &req_jemalloc, &env_no_private, &d), 2);
+    assert_non_null(
+        strstr(get_diag(link, "jemalloc-missing")->message, "private copy"));
+    as_link_free(link);
+  }
 }
 
 /* A requested object is scanned, and injected by path. */
@@ -488,6 +528,7 @@ int main(void) {
       cmocka_unit_test(test_archive_with_two_allocators),
       cmocka_unit_test(test_unmarked_allocator),
       cmocka_unit_test(test_request_wins_over_default),
+    cmocka_unit_test(test_guest_allocators),
       cmocka_unit_test(test_request_path),
       cmocka_unit_test(test_request_errors),
       cmocka_unit_test(test_request_plus_linked),
