@@ -373,11 +373,14 @@ int as_archive_read_index(struct as_link *link, uint32_t input) {
   return 0;
 }
 
-/* The common case of members_may_need, without libelf: a native ELF64
- * relocatable object, read in place. 1: it references the ABI or defines
- * the needs marker; 0: it does neither; -1: not this case, or anything
- * out of the ordinary (then libelf reads it). */
-static int elf64_needs(const unsigned char *p, size_t size) {
+/* A native ELF64 relocatable member's global symbols, read in place:
+ * visit(ctx, name, sym) for each named one until it returns nonzero, which
+ * is returned. -1: not this case, or anything out of the ordinary (a GCC
+ * LTO object, whose symbols are elsewhere, included): libelf reads it. */
+static int elf64_walk(const unsigned char *p, size_t size,
+                      int (*visit)(void *ctx, const char *name,
+                                   const Elf64_Sym *sym),
+                      void *ctx) {
   Elf64_Ehdr eh;
   if (size < sizeof eh)
     return -1;
@@ -408,20 +411,41 @@ static int elf64_needs(const unsigned char *p, size_t size) {
       memcpy(&s, p + sym.sh_offset + j * sizeof s, sizeof s);
       if (s.st_name >= str.sh_size)
         return -1;
+      int bind = ELF64_ST_BIND(s.st_info);
       const char *name = strtab + s.st_name;
-      if (name[0] != '_' || name[1] != '_')
+      if (!*name ||
+          (bind != STB_GLOBAL && bind != STB_WEAK && bind != STB_GNU_UNIQUE))
         continue;
-      if (strcmp(name, "__gnu_lto_slim") == 0)
-        return -1; /* GCC LTO: its symbols are elsewhere (elf_symbols.c) */
-      enum as_name_class c = as_classify_name(name);
-      if ((c != AS_NAME_NONE && (int)c < AS_ABI_COUNT &&
-           s.st_shndx == SHN_UNDEF) ||
-          (c == AS_NAME_NEEDS && s.st_shndx != SHN_UNDEF))
-        return 1;
+      if (name[0] == '_' && name[1] == '_' && name[2] == 'g' &&
+          strcmp(name, "__gnu_lto_slim") == 0)
+        return -1;
+      int rc = visit(ctx, name, &s);
+      if (rc)
+        return rc;
     }
     return 0;
   }
-  return 0; /* no symbol table: needs nothing */
+  return 0; /* no symbol table */
+}
+
+/* 1 if the symbol makes its unit need an allocator: a reference to the
+ * ABI, or the needs marker. */
+static int needs_visit(void *ctx, const char *name, const Elf64_Sym *s) {
+  (void)ctx;
+  if (name[0] != '_' || name[1] != '_')
+    return 0;
+  enum as_name_class c = as_classify_name(name);
+  return (c != AS_NAME_NONE && (int)c < AS_ABI_COUNT &&
+          s->st_shndx == SHN_UNDEF) ||
+         (c == AS_NAME_NEEDS && s->st_shndx != SHN_UNDEF);
+}
+
+/* Interns a strong reference: the names the resolution can be asked
+ * about. */
+static int refs_visit(void *ctx, const char *name, const Elf64_Sym *s) {
+  if (s->st_shndx == SHN_UNDEF && ELF64_ST_BIND(s->st_info) != STB_WEAK)
+    as_symtab_intern(ctx, name, strlen(name));
+  return 0;
 }
 
 /* One member's part of members_may_need: 1 it may need, 0 it does not. */
@@ -431,7 +455,7 @@ static int member_may_need(struct as_link *link, uint32_t input,
   unsigned char *p = b->data;
   if (b->size < SELFMAG || memcmp(p, ELFMAG, SELFMAG) != 0)
     return 1;
-  int quick = elf64_needs(p, b->size);
+  int quick = elf64_walk(p, b->size, needs_visit, NULL);
   if (quick >= 0)
     return quick;
   Elf *e = elf_memory((char *)p, b->size);
@@ -471,6 +495,26 @@ static bool members_may_need(struct as_link *link, uint32_t input) {
       return true;
   }
   return false;
+}
+
+bool as_archive_intern_refs(struct as_link *link, uint32_t input) {
+  struct as_archive *ar = link->inputs[input]->archive;
+  for (size_t off = AS_AR_MAGIC_LEN; off < ar->size;) {
+    struct member_view m;
+    if (read_member(ar, off, &m))
+      return false;
+    off = m.next;
+    if (is_special(&m))
+      continue;
+    /* A thin archive's members are files of their own: not read twice. */
+    if (m.external)
+      return false;
+    const unsigned char *p = ar->map + m.data_off;
+    if (m.size < SELFMAG || memcmp(p, ELFMAG, SELFMAG) != 0 ||
+        elf64_walk(p, m.size, refs_visit, link->symtab) != 0)
+      return false;
+  }
+  return true;
 }
 
 int as_archive_open(struct as_link *link, uint32_t input, int fd, size_t size,
@@ -531,10 +575,14 @@ void as_archive_index(struct as_link *link, uint32_t input,
   if (!ar->index_read)
     as_archive_read_index(link, input);
   if (ar->nsyms) {
-    for (size_t i = 0; i < ar->nsyms; i++)
-      fn(ctx, input,
-         as_symtab_intern(link->symtab, ar->syms[i].name, ar->syms[i].len),
-         ar->syms[i].off);
+    for (size_t i = 0; i < ar->nsyms; i++) {
+      const struct as_arsym *a = &ar->syms[i];
+      uint32_t id = link->referenced_only
+                        ? as_symtab_find(link->symtab, a->name, a->len)
+                        : as_symtab_intern(link->symtab, a->name, a->len);
+      if (id != AS_NO_UNIT)
+        fn(ctx, input, id, a->off);
+    }
     return;
   }
   /* No index: each member's own definitions. fn may extract members and

@@ -188,6 +188,14 @@ int as_scan_elf(struct as_link *link, struct as_unit *u, Elf *e, size_t size,
 
 int as_unit_rescan(struct as_link *link, uint32_t unit) {
   struct as_unit *u = link->units[unit];
+  if (u->raw) {
+    struct as_elf_syms *raw = u->raw;
+    u->raw = NULL;
+    as_unit_clear(u);
+    int rc = as_scan_elf_syms(link, u, raw, false);
+    free(raw);
+    return rc == 0 ? 0 : -1;
+  }
   const struct as_input *in = link->inputs[u->input];
   int fd = open(in->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {

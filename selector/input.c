@@ -103,20 +103,44 @@ static uint32_t source_error(struct as_link *link, const struct as_source *src,
   return AS_NO_UNIT;
 }
 
-/* Scans an ELF unit held by libelf. */
+/* Scans an ELF unit: a file (fd, its first headlen bytes in head) or the
+ * source's bytes in memory (fd < 0). Natively where it can (elf_native.c),
+ * else through libelf. */
 static uint32_t add_elf_unit(struct as_link *link, const struct as_source *src,
-                             Elf *e) {
+                             int fd, const unsigned char *head,
+                             size_t headlen) {
   uint32_t unit = as_unit_new(link, src->input, src->member, src->member_off);
   struct as_unit *u = link->units[unit];
-  /* Quick (allocator facts only) for whole inputs; an archive member or a
-   * lazy object is read in full: resolution loads it for its symbols. */
-  bool quick = !link->want_symbols && !src->full &&
+  /* Quick (allocator facts only) for whole inputs until some input makes
+   * the full resolution necessary; an archive member or a lazy object is
+   * read in full: resolution loads it for its symbols. */
+  bool quick = !link->want_symbols && !link->full_needed && !src->full &&
                !(link->inputs[src->input]->flags & AS_ADD_LAZY);
+  struct as_elf_syms *raw =
+      fd >= 0 ? as_elf_syms_read_fd(fd, src->size, head, headlen)
+              : as_elf_syms_read_memory(src->data, src->size);
+  int rc = raw ? as_scan_elf_syms(link, u, raw, quick) : 1;
+  if (rc == 0 && quick) {
+    u->raw = raw; /* the full resolution reads it from here */
+    return unit;
+  }
+  free(raw);
+  if (rc == 0)
+    return unit;
+  as_unit_clear(u);
+  if (rc < 0)
+    return AS_NO_UNIT;
+  Elf *e = fd >= 0 ? elf_begin(fd, ELF_C_READ, NULL)
+                   : elf_memory(src->data, src->size);
   if (!e) {
     input_error(link, as_unit_origin(link, u), elf_errmsg(-1));
     return AS_NO_UNIT;
   }
-  if (as_scan_elf(link, u, e, src->size, quick) != 0) {
+  /* Read with pread, section by section as libelf needs them (ELF_C_READ):
+   * only the headers, symbol and string tables are touched. */
+  rc = as_scan_elf(link, u, e, src->size, quick);
+  elf_end(e);
+  if (rc != 0) {
     as_unit_clear(u);
     return AS_NO_UNIT;
   }
@@ -137,12 +161,8 @@ static uint32_t add_bitcode_unit(struct as_link *link,
 
 uint32_t as_add_unit(struct as_link *link, const struct as_source *src) {
   switch (identify(src->data, src->size)) {
-  case KIND_ELF: {
-    Elf *e = elf_memory(src->data, src->size);
-    uint32_t unit = add_elf_unit(link, src, e);
-    elf_end(e);
-    return unit;
-  }
+  case KIND_ELF:
+    return add_elf_unit(link, src, -1, NULL, 0);
   case KIND_BITCODE:
     return add_bitcode_unit(link, src);
   case KIND_ARCHIVE:
@@ -195,13 +215,9 @@ static int add_open_file(struct as_link *link, uint32_t input, int fd,
     return add_bitcode_unit(link, &src) == AS_NO_UNIT ? -1 : 0;
   }
   case KIND_ELF: {
-    /* Read with pread, section by section as libelf needs them
-     * (ELF_C_READ): only the headers, symbol and string tables are
-     * touched, with no mapping to fault in and tear down. */
-    Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+    /* Read with pread, no mapping to fault in and tear down. */
     struct as_source src = {.input = input, .size = in->size};
-    uint32_t unit = add_elf_unit(link, &src, e);
-    elf_end(e);
+    uint32_t unit = add_elf_unit(link, &src, fd, magic, len);
     in->nunits = 1;
     in->kind = link->units[link->nunits - 1]->shared ? AS_INPUT_SHARED
                                                      : AS_INPUT_OBJECT;
@@ -238,13 +254,18 @@ int as_link_add_file(struct as_link *link, const char *path, unsigned flags) {
                                            : "not a regular file");
   }
   link->inputs[input]->size = (size_t)st.st_size;
-  unsigned char magic[512];
-  ssize_t n = pread(fd, magic, sizeof magic, 0);
+  /* One read that holds all of a typical object (elf_native.c reads the
+   * rest, if any, where its symbol table lies). */
+  enum { HEAD = 64 * 1024 };
+  size_t want = (size_t)st.st_size < HEAD ? (size_t)st.st_size : HEAD;
+  unsigned char *head = as_xmalloc(want ? want : 1);
+  ssize_t n = pread(fd, head, want, 0);
   int rc;
   if (n < 0)
     rc = input_error(link, path, strerror(errno));
   else
-    rc = add_open_file(link, input, fd, magic, (size_t)n);
+    rc = add_open_file(link, input, fd, head, (size_t)n);
+  free(head);
   close(fd); /* an archive keeps its mapping, not the descriptor */
   return rc;
 }

@@ -14,7 +14,6 @@
 struct as_sym {
   const char *name;
   uint32_t len;
-  uint32_t hash;
   uint32_t def;        /* first linked unit defining it, or AS_NO_UNIT */
   uint32_t lazy_input; /* archive or lazy object offering it, or AS_NO_UNIT */
   size_t lazy_off;     /* that member's offset in the archive */
@@ -25,6 +24,11 @@ struct as_sym {
 struct as_symtab *as_symtab_new(void);
 void as_symtab_free(struct as_symtab *st);
 uint32_t as_symtab_intern(struct as_symtab *st, const char *name, size_t len);
+/* The name's id if interned, else AS_NO_UNIT. */
+uint32_t as_symtab_find(const struct as_symtab *st, const char *name,
+                        size_t len);
+/* Room for n more names without growing the table on the way. */
+void as_symtab_reserve(struct as_symtab *st, size_t n);
 struct as_sym *as_symtab_get(const struct as_symtab *st, uint32_t id);
 uint32_t as_symtab_count(const struct as_symtab *st);
 
@@ -73,6 +77,11 @@ int as_archive_read_index(struct as_link *link, uint32_t input);
  * first time only). */
 uint32_t as_archive_load_member(struct as_link *link, uint32_t input,
                                 size_t off);
+/* Interns every strong reference of every member (read in place), so the
+ * resolution knows all names it can be asked about before it starts.
+ * false: some member cannot be read that way (not native ELF64, a GCC LTO
+ * object, a thin archive's): every name must then be interned. */
+bool as_archive_intern_refs(struct as_link *link, uint32_t input);
 /* Every member, for --whole-archive and archives without an index. */
 int as_archive_load_all(struct as_link *link, uint32_t input);
 /* Visits the archive's symbol index: (symbol id, member offset). fn may
@@ -87,7 +96,29 @@ void as_archive_close(struct as_input *in);
  * shared library. `quick` reads only the allocator facts. */
 int as_scan_elf(struct as_link *link, struct as_unit *u, Elf *e, size_t size,
                 bool quick);
-/* Reads every symbol of a unit first read quickly (see as_link). */
+/* Native ELF64 little-endian symbol tables (elf_native.c): the global
+ * part of the symbol table and its string table, in one allocation. NULL
+ * where the file is anything else or out of the ordinary: libelf reads it
+ * then. A unit read quickly keeps them (as_unit.raw). */
+struct as_elf_syms {
+  Elf64_Sym *syms;
+  char *strtab;
+  uint32_t nsyms, strsize;
+  bool shared;
+  uint16_t machine;
+};
+/* From a file whose first `headlen` bytes are in `head`, or from memory. */
+struct as_elf_syms *as_elf_syms_read_fd(int fd, size_t size,
+                                        const unsigned char *head,
+                                        size_t headlen);
+struct as_elf_syms *as_elf_syms_read_memory(const void *data, size_t size);
+/* Scans them into the unit: 0, -1 with a diagnostic, or 1 for a GCC LTO
+ * object (its symbols are in sections libelf reads). */
+int as_scan_elf_syms(struct as_link *link, struct as_unit *u,
+                     const struct as_elf_syms *r, bool quick);
+
+/* Reads every symbol of a unit first read quickly (see as_link): from what
+ * it kept, else from its file again. */
 int as_unit_rescan(struct as_link *link, uint32_t unit);
 
 /* Building a unit (unit.c), shared by the ELF and bitcode scanners: make
@@ -97,6 +128,9 @@ uint32_t as_unit_new(struct as_link *link, uint32_t input, const char *member,
 struct as_unit_caps {
   size_t defs, undefs;
 };
+/* Makes room for `defs` definitions and `undefs` references at once. */
+void as_unit_reserve(struct as_unit *u, struct as_unit_caps *caps,
+                     uint32_t defs, uint32_t undefs);
 void as_unit_add_symbol(struct as_link *link, struct as_unit *u,
                         struct as_unit_caps *caps, const char *name, size_t len,
                         bool defined, bool weak);

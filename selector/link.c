@@ -58,6 +58,7 @@ void as_link_free(struct as_link *link) {
     free((char *)u->allocator);
     free(u->origin);
     free(u->file);
+    free(u->raw);
     for (uint32_t j = 0; j < u->nlibraries; j++)
       free(u->libraries[j]);
     free(u);

@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 struct resolver {
   struct as_link *link;
@@ -97,6 +98,42 @@ static void forget_lazies(struct resolver *r) {
   r->nlazies = 0;
 }
 
+/* Resolution answers one question per name: does a linked unit reference
+ * it, and who defines it? A name no unit references cannot pull a member
+ * in or keep one out, so only referenced names need a place in the symbol
+ * table: all of them are interned here first (from the symbol tables the
+ * units kept and, in place, from every archive member), and the
+ * definitions and index entries of other names are then skipped. Most of
+ * a link's names are definitions nobody outside their unit refers to.
+ * false where some unit could not be read this way: then every name is
+ * interned, as before. */
+static bool intern_references(struct as_link *link) {
+  for (uint32_t i = 0; i < link->nunits; i++) {
+    const struct as_unit *u = link->units[i];
+    if (!u->quick)
+      continue; /* read in full already: its references are interned */
+    if (!u->raw)
+      return false;
+    for (uint32_t j = 0; j < u->raw->nsyms; j++) {
+      const Elf64_Sym *s = &u->raw->syms[j];
+      int bind = ELF64_ST_BIND(s->st_info);
+      if (s->st_shndx != SHN_UNDEF || s->st_name >= u->raw->strsize ||
+          (bind != STB_GLOBAL && bind != STB_GNU_UNIQUE))
+        continue;
+      const char *name = u->raw->strtab + s->st_name;
+      if (*name)
+        as_symtab_intern(link->symtab, name, strlen(name));
+    }
+  }
+  for (uint32_t i = 0; i < link->ninputs; i++) {
+    const struct as_input *in = link->inputs[i];
+    if (in->kind == AS_INPUT_ARCHIVE && in->archive &&
+        !as_archive_intern_refs(link, i))
+      return false;
+  }
+  return true;
+}
+
 void as_link_resolve(struct as_link *link) {
   /* Nothing among the inputs defines the ABI or carries a marker: no
    * allocator can be linked and no cycle can exist, so which members the
@@ -109,6 +146,8 @@ void as_link_resolve(struct as_link *link) {
         link->units[link->inputs[i]->first_unit + u]->linked = true;
     return;
   }
+  link->referenced_only = !link->want_symbols && intern_references(link);
+  /* Units read quickly are read in full now, from what they kept. */
   for (uint32_t u = 0; u < link->nunits; u++)
     if (link->units[u]->quick)
       as_unit_rescan(link, u);

@@ -45,6 +45,8 @@ enum {
 
 enum { AS_MAX_UNIT_LIBRARIES = 4 };
 
+struct as_elf_syms; /* a native symbol table, selector/elf_native.c */
+
 /* A unit: an object file, an archive member or a shared library. */
 struct as_unit {
   uint32_t input;     /* index into as_link.inputs */
@@ -78,6 +80,9 @@ struct as_unit {
   uint16_t machine; /* ELF e_machine, 0 for bitcode */
   uint8_t elf_class, elf_data; /* ELFCLASS32/64, ELFDATA2LSB/MSB */
   char *origin;                /* cached as_unit_origin() */
+  /* A quick unit's symbol table, kept so the full resolution need not
+   * read its file again (elf_native.c); NULL once read in full. */
+  struct as_elf_syms *raw;
 };
 
 struct as_input {
@@ -128,6 +133,10 @@ struct as_link {
    * makes as_link_resolve work out every member the link pulls in). */
   bool want_symbols;
   bool full_needed;
+  /* Every name a linked unit can reference is interned (as_link_resolve
+   * did so before resolving): a definition or an index entry of any other
+   * name can neither pull a unit in nor keep one out, so it is skipped. */
+  bool referenced_only;
   /* How archives resolve: lld and mold let any later reference extract a
    * member of an archive seen before; ld.bfd and gold only references
    * made before the archive (or within its --start-group). */

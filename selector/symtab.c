@@ -14,20 +14,37 @@ struct as_chunk {
   char data[];
 };
 
+/* A slot holds the name's hash beside its id, so a probe compares names
+ * only when the hashes agree, without touching the symbol. */
+struct slot {
+  uint32_t hash;
+  uint32_t id1; /* id + 1, 0 = empty */
+};
+
 struct as_symtab {
   struct as_sym *syms;
   size_t nsyms, cap_syms;
-  uint32_t *slots; /* id + 1, 0 = empty */
+  struct slot *slots;
   size_t nslots;
   struct as_chunk *chunks;
   size_t chunk_size;
 };
 
+/* Eight bytes a step (symbol names run to hundreds of bytes in C++), mixed
+ * by multiplication; the tail is read in one piece too. */
 static uint32_t hash_name(const char *s, size_t len) {
-  uint32_t h = 2166136261u; /* FNV-1a */
-  for (size_t i = 0; i < len; i++)
-    h = (h ^ (unsigned char)s[i]) * 16777619u;
-  return h;
+  uint64_t h = 0x9e3779b97f4a7c15u ^ len;
+  for (; len >= 8; s += 8, len -= 8) {
+    uint64_t w;
+    memcpy(&w, s, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdu;
+    h ^= h >> 32;
+  }
+  uint64_t w = 0;
+  memcpy(&w, s, len);
+  h = (h ^ w) * 0xc4ceb9fe1a85ec53u;
+  h ^= h >> 29;
+  return (uint32_t)h;
 }
 
 struct as_symtab *as_symtab_new(void) {
@@ -67,45 +84,71 @@ static const char *copy_name(struct as_symtab *st, const char *name,
   return p;
 }
 
-static void rehash(struct as_symtab *st) {
-  size_t n = st->nslots * 2;
-  uint32_t *slots = as_xcalloc(n, sizeof *slots);
-  for (size_t i = 0; i < st->nsyms; i++) {
-    size_t j = st->syms[i].hash & (n - 1);
-    while (slots[j])
+static void resize(struct as_symtab *st, size_t n) {
+  struct slot *slots = as_xcalloc(n, sizeof *slots);
+  for (size_t i = 0; i < st->nslots; i++) {
+    struct slot sl = st->slots[i];
+    if (!sl.id1)
+      continue;
+    size_t j = sl.hash & (n - 1);
+    while (slots[j].id1)
       j = (j + 1) & (n - 1);
-    slots[j] = (uint32_t)i + 1;
+    slots[j] = sl;
   }
   free(st->slots);
   st->slots = slots;
   st->nslots = n;
 }
 
-uint32_t as_symtab_intern(struct as_symtab *st, const char *name, size_t len) {
+void as_symtab_reserve(struct as_symtab *st, size_t n) {
+  size_t want = st->nslots;
+  while ((st->nsyms + n) * 2 > want)
+    want *= 2;
+  if (want != st->nslots)
+    resize(st, want);
+  st->syms = as_grow(st->syms, &st->cap_syms, st->nsyms + n, sizeof *st->syms);
+}
+
+uint32_t as_symtab_find(const struct as_symtab *st, const char *name,
+                        size_t len) {
   uint32_t h = hash_name(name, len);
   size_t mask = st->nslots - 1;
   for (size_t j = h & mask;; j = (j + 1) & mask) {
-    uint32_t slot = st->slots[j];
-    if (!slot)
-      break;
-    struct as_sym *s = &st->syms[slot - 1];
-    if (s->hash == h && s->len == len && memcmp(s->name, name, len) == 0)
-      return slot - 1;
+    struct slot sl = st->slots[j];
+    if (!sl.id1)
+      return AS_NO_UNIT;
+    const struct as_sym *s = &st->syms[sl.id1 - 1];
+    if (sl.hash == h && s->len == len && memcmp(s->name, name, len) == 0)
+      return sl.id1 - 1;
   }
-  if ((st->nsyms + 1) * 2 > st->nslots)
-    rehash(st);
+}
+
+uint32_t as_symtab_intern(struct as_symtab *st, const char *name, size_t len) {
+  uint32_t h = hash_name(name, len);
+  size_t mask = st->nslots - 1, j = h & mask;
+  for (;; j = (j + 1) & mask) {
+    struct slot sl = st->slots[j];
+    if (!sl.id1)
+      break;
+    if (sl.hash != h)
+      continue;
+    const struct as_sym *s = &st->syms[sl.id1 - 1];
+    if (s->len == len && memcmp(s->name, name, len) == 0)
+      return sl.id1 - 1;
+  }
+  if ((st->nsyms + 1) * 2 > st->nslots) {
+    resize(st, st->nslots * 2);
+    mask = st->nslots - 1;
+    for (j = h & mask; st->slots[j].id1; j = (j + 1) & mask)
+      ;
+  }
   uint32_t id = (uint32_t)st->nsyms;
   struct as_sym *s = AS_PUSH(st->syms, st->nsyms, st->cap_syms);
   *s = (struct as_sym){.name = copy_name(st, name, len),
                        .len = (uint32_t)len,
-                       .hash = h,
                        .def = AS_NO_UNIT,
                        .lazy_input = AS_NO_UNIT};
-  mask = st->nslots - 1;
-  size_t j = h & mask;
-  while (st->slots[j])
-    j = (j + 1) & mask;
-  st->slots[j] = id + 1;
+  st->slots[j] = (struct slot){h, id + 1};
   return id;
 }
 

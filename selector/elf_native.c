@@ -1,0 +1,158 @@
+/* Native ELF64 little-endian symbol tables, read without libelf: the host's
+ * objects and shared libraries, nearly every input of a link. The file is
+ * read with as few preads as its layout allows (one, for an object that fits
+ * the first read), and only the global part of the symbol table and its
+ * string table are kept: a unit read quickly keeps them, so a link that
+ * turns out to need the full resolution walks them again instead of reading
+ * the file a second time. Anything out of the ordinary (another class or
+ * byte order, extended section numbering, damage) is left to libelf, which
+ * reads it and says what is wrong. */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Where the bytes are: a file (its first `headlen` bytes already read) or
+ * memory (an archive member, a plugin's view). */
+struct elf_source {
+  int fd;
+  const unsigned char *data;
+  size_t size, headlen;
+};
+
+static bool source_read(const struct elf_source *s, void *dst, size_t off,
+                        size_t len) {
+  if (off > s->size || len > s->size - off)
+    return false;
+  if (off + len <= s->headlen) {
+    memcpy(dst, s->data + off, len);
+    return true;
+  }
+  if (s->fd < 0)
+    return false;
+  for (size_t done = 0; done < len;) {
+    ssize_t n =
+        pread(s->fd, (char *)dst + done, len - done, (off_t)(off + done));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    done += (size_t)n;
+  }
+  return true;
+}
+
+static struct as_elf_syms *read_syms(const struct elf_source *s) {
+  Elf64_Ehdr eh;
+  if (!source_read(s, &eh, 0, sizeof eh) ||
+      eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh.e_ident[EI_DATA] != ELFDATA2LSB ||
+      (eh.e_type != ET_REL && eh.e_type != ET_DYN) ||
+      eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shnum == 0 ||
+      eh.e_shoff > s->size ||
+      eh.e_shnum > (s->size - eh.e_shoff) / sizeof(Elf64_Shdr))
+    return NULL;
+  size_t shbytes = (size_t)eh.e_shnum * sizeof(Elf64_Shdr);
+  Elf64_Shdr *sh = as_xmalloc(shbytes);
+  struct as_elf_syms *out = NULL;
+  if (!source_read(s, sh, eh.e_shoff, shbytes))
+    goto done;
+  Elf64_Word want = eh.e_type == ET_REL ? SHT_SYMTAB : SHT_DYNSYM;
+  const Elf64_Shdr *sym = NULL;
+  for (size_t i = 0; i < eh.e_shnum && !sym; i++)
+    if (sh[i].sh_type == want)
+      sym = &sh[i];
+  if (!sym) {
+    out = as_xcalloc(1, sizeof *out); /* no symbols: links, needs nothing */
+    out->shared = eh.e_type == ET_DYN;
+    out->machine = eh.e_machine;
+    goto done;
+  }
+  if (sym->sh_entsize != sizeof(Elf64_Sym) || sym->sh_link >= eh.e_shnum ||
+      sym->sh_offset > s->size || sym->sh_size > s->size - sym->sh_offset ||
+      sym->sh_size % sizeof(Elf64_Sym) != 0)
+    goto done;
+  const Elf64_Shdr *str = &sh[sym->sh_link];
+  size_t n = sym->sh_size / sizeof(Elf64_Sym);
+  if (str->sh_type != SHT_STRTAB || str->sh_size == 0 ||
+      str->sh_offset > s->size || str->sh_size > s->size - str->sh_offset ||
+      sym->sh_info > n || str->sh_size > UINT32_MAX || n > UINT32_MAX)
+    goto done;
+  size_t nglobal = n - sym->sh_info;
+  out = as_xmalloc(sizeof *out + nglobal * sizeof(Elf64_Sym) + str->sh_size);
+  *out = (struct as_elf_syms){.nsyms = (uint32_t)nglobal,
+                              .strsize = (uint32_t)str->sh_size,
+                              .shared = eh.e_type == ET_DYN,
+                              .machine = eh.e_machine};
+  out->syms = (Elf64_Sym *)(out + 1);
+  out->strtab = (char *)(out->syms + nglobal);
+  if (!source_read(s, out->syms,
+                   sym->sh_offset + (size_t)sym->sh_info * sizeof(Elf64_Sym),
+                   nglobal * sizeof(Elf64_Sym)) ||
+      !source_read(s, out->strtab, str->sh_offset, str->sh_size) ||
+      out->strtab[str->sh_size - 1] != '\0') {
+    free(out);
+    out = NULL;
+  }
+done:
+  free(sh);
+  return out;
+}
+
+struct as_elf_syms *as_elf_syms_read_fd(int fd, size_t size,
+                                        const unsigned char *head,
+                                        size_t headlen) {
+  struct elf_source s = {.fd = fd,
+                         .data = head,
+                         .size = size,
+                         .headlen = headlen < size ? headlen : size};
+  return read_syms(&s);
+}
+
+struct as_elf_syms *as_elf_syms_read_memory(const void *data, size_t size) {
+  struct elf_source s = {.fd = -1, .data = data, .size = size, .headlen = size};
+  return read_syms(&s);
+}
+
+int as_scan_elf_syms(struct as_link *link, struct as_unit *u,
+                     const struct as_elf_syms *r, bool quick) {
+  u->machine = r->machine;
+  u->elf_class = ELFCLASS64;
+  u->elf_data = ELFDATA2LSB;
+  u->shared = r->shared;
+  u->quick = quick;
+  struct as_unit_caps caps = {0};
+  if (!quick) {
+    uint32_t defs = 0;
+    for (uint32_t i = 0; i < r->nsyms; i++)
+      defs += r->syms[i].st_shndx != SHN_UNDEF;
+    as_unit_reserve(u, &caps, defs, r->nsyms - defs);
+  }
+  for (uint32_t i = 0; i < r->nsyms; i++) {
+    const Elf64_Sym *sym = &r->syms[i];
+    int bind = ELF64_ST_BIND(sym->st_info);
+    if (bind != STB_GLOBAL && bind != STB_WEAK && bind != STB_GNU_UNIQUE)
+      continue;
+    if (sym->st_name >= r->strsize) {
+      as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "%s: malformed symbol name",
+                  as_unit_origin(link, u));
+      return -1;
+    }
+    const char *name = r->strtab + sym->st_name;
+    if (!*name)
+      continue;
+    /* GCC LTO: the real symbols are in its LTO symbol table (libelf). */
+    if (name[0] == '_' && name[1] == '_' && name[2] == 'g' &&
+        strcmp(name, "__gnu_lto_slim") == 0)
+      return 1;
+    if (quick)
+      as_unit_note_symbol(u, name, sym->st_shndx != SHN_UNDEF);
+    else
+      as_unit_add_symbol(link, u, &caps, name, strlen(name),
+                         sym->st_shndx != SHN_UNDEF, bind == STB_WEAK);
+  }
+  as_unit_finish(link, u);
+  return 0;
+}
