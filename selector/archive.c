@@ -28,12 +28,6 @@ struct as_member {
   uint32_t unit; /* AS_NO_UNIT until loaded, AS_BAD_UNIT if it failed */
 };
 
-struct as_arsym {
-  const char *name; /* in the mapping, NUL-terminated there */
-  size_t len;
-  size_t off; /* the defining member's header */
-};
-
 struct as_archive {
   unsigned char *map; /* private, writable: libelf may convert in place */
   size_t size;
@@ -42,10 +36,9 @@ struct as_archive {
   const unsigned char *index; /* GNU index member's data, or NULL */
   size_t index_size;
   bool index64;
-  bool thin;             /* "!<thin>": members are files of their own */
-  bool index_read;       /* syms and members below are filled in */
-  struct as_arsym *syms; /* the index, in file order */
-  size_t nsyms;
+  bool thin;                 /* "!<thin>": members are files of their own */
+  bool index_read;           /* syms and members below are filled in */
+  size_t nsyms;              /* entries in the index, read in place */
   struct as_member *members; /* sorted by offset */
   size_t nmembers, cap_members;
 };
@@ -321,12 +314,6 @@ static long walk_index(const struct as_archive *ar,
   return (long)count;
 }
 
-static bool push_sym(void *ctx, const char *name, size_t len, size_t off) {
-  struct as_archive *ar = ctx;
-  ar->syms[ar->nsyms++] = (struct as_arsym){name, len, off};
-  return true;
-}
-
 static bool names_allocator(void *ctx, const char *name, size_t len,
                             size_t off) {
   (void)len;
@@ -334,6 +321,26 @@ static bool names_allocator(void *ctx, const char *name, size_t len,
   bool *hit = ctx;
   *hit = as_name_decides(as_classify_name(name));
   return !*hit;
+}
+
+/* One index entry offered to as_archive_index's visitor by symbol id:
+ * where only referenced names are interned, an entry for any other name is
+ * skipped (nothing can ask for it). */
+struct offer {
+  struct as_link *link;
+  uint32_t input;
+  void (*fn)(void *ctx, uint32_t input, uint32_t sym, size_t off);
+  void *ctx;
+};
+
+static bool offer_entry(void *ctx, const char *name, size_t len, size_t off) {
+  struct offer *o = ctx;
+  struct as_symtab *st = o->link->symtab;
+  uint32_t id = o->link->referenced_only ? as_symtab_find(st, name, len)
+                                         : as_symtab_intern(st, name, len);
+  if (id != AS_NO_UNIT)
+    o->fn(o->ctx, o->input, id, off);
+  return true;
 }
 
 /* The index and the members it names, sorted; without an index every
@@ -350,14 +357,17 @@ int as_archive_read_index(struct as_link *link, uint32_t input) {
     link->full_needed = true;
     return as_archive_load_all(link, input);
   }
-  ar->syms = as_xmalloc((size_t)count * sizeof *ar->syms);
-  walk_index(ar, push_sym, ar);
+  /* The members it names, from its offsets: no name is needed for that. */
+  ar->nsyms = (size_t)count;
+  size_t word = ar->index64 ? 8 : 4;
   ar->members = as_xmalloc(ar->nsyms * sizeof *ar->members);
-  for (size_t i = 0; i < ar->nsyms; i++) {
-    ar->members[i] = (struct as_member){ar->syms[i].off, AS_NO_UNIT};
-    if (!link->full_needed &&
-        as_name_decides(as_classify_name(ar->syms[i].name)))
-      link->full_needed = true;
+  for (size_t i = 0; i < ar->nsyms; i++)
+    ar->members[i] = (struct as_member){
+        (size_t)read_be(ar->index + word + i * word, word), AS_NO_UNIT};
+  if (!link->full_needed) {
+    bool hit = false;
+    walk_index(ar, names_allocator, &hit);
+    link->full_needed = hit;
   }
   /* ar writes the index member by member, so it is usually sorted. */
   bool sorted = true;
@@ -575,14 +585,8 @@ void as_archive_index(struct as_link *link, uint32_t input,
   if (!ar->index_read)
     as_archive_read_index(link, input);
   if (ar->nsyms) {
-    for (size_t i = 0; i < ar->nsyms; i++) {
-      const struct as_arsym *a = &ar->syms[i];
-      uint32_t id = link->referenced_only
-                        ? as_symtab_find(link->symtab, a->name, a->len)
-                        : as_symtab_intern(link->symtab, a->name, a->len);
-      if (id != AS_NO_UNIT)
-        fn(ctx, input, id, a->off);
-    }
+    struct offer o = {link, input, fn, ctx};
+    walk_index(ar, offer_entry, &o);
     return;
   }
   /* No index: each member's own definitions. fn may extract members and
@@ -603,7 +607,6 @@ void as_archive_close(struct as_input *in) {
   if (!ar)
     return;
   munmap(ar->map, ar->size);
-  free(ar->syms);
   free(ar->members);
   free(ar);
   in->archive = NULL;

@@ -44,7 +44,8 @@ static bool source_read(const struct elf_source *s, void *dst, size_t off,
   return true;
 }
 
-static struct as_elf_syms *read_syms(const struct elf_source *s) {
+static struct as_elf_syms *read_syms(const struct elf_source *s,
+                                     bool in_place) {
   Elf64_Ehdr eh;
   if (!source_read(s, &eh, 0, sizeof eh) ||
       eh.e_ident[EI_CLASS] != ELFCLASS64 ||
@@ -81,18 +82,29 @@ static struct as_elf_syms *read_syms(const struct elf_source *s) {
       sym->sh_info > n || str->sh_size > UINT32_MAX || n > UINT32_MAX)
     goto done;
   size_t nglobal = n - sym->sh_info;
-  out = as_xmalloc(sizeof *out + nglobal * sizeof(Elf64_Sym) + str->sh_size);
+  size_t syms_off = sym->sh_offset + (size_t)sym->sh_info * sizeof(Elf64_Sym);
+  size_t syms_size = nglobal * sizeof(Elf64_Sym);
+  out = as_xmalloc(sizeof *out + (in_place ? 0 : syms_size + str->sh_size));
   *out = (struct as_elf_syms){.nsyms = (uint32_t)nglobal,
                               .strsize = (uint32_t)str->sh_size,
                               .shared = eh.e_type == ET_DYN,
                               .machine = eh.e_machine};
-  out->syms = (Elf64_Sym *)(out + 1);
-  out->strtab = (char *)(out->syms + nglobal);
-  if (!source_read(s, out->syms,
-                   sym->sh_offset + (size_t)sym->sh_info * sizeof(Elf64_Sym),
-                   nglobal * sizeof(Elf64_Sym)) ||
-      !source_read(s, out->strtab, str->sh_offset, str->sh_size) ||
-      out->strtab[str->sh_size - 1] != '\0') {
+  if (in_place) {
+    out->syms = s->data + syms_off;
+    out->strtab = (const char *)s->data + str->sh_offset;
+  } else {
+    unsigned char *syms = (unsigned char *)(out + 1);
+    char *strtab = (char *)syms + syms_size;
+    out->syms = syms;
+    out->strtab = strtab;
+    if (!source_read(s, syms, syms_off, syms_size) ||
+        !source_read(s, strtab, str->sh_offset, str->sh_size)) {
+      free(out);
+      out = NULL;
+      goto done;
+    }
+  }
+  if (out->strtab[str->sh_size - 1] != '\0') {
     free(out);
     out = NULL;
   }
@@ -108,12 +120,17 @@ struct as_elf_syms *as_elf_syms_read_fd(int fd, size_t size,
                          .data = head,
                          .size = size,
                          .headlen = headlen < size ? headlen : size};
-  return read_syms(&s);
+  return read_syms(&s, false);
 }
 
 struct as_elf_syms *as_elf_syms_read_memory(const void *data, size_t size) {
   struct elf_source s = {.fd = -1, .data = data, .size = size, .headlen = size};
-  return read_syms(&s);
+  return read_syms(&s, false);
+}
+
+struct as_elf_syms *as_elf_syms_view_memory(const void *data, size_t size) {
+  struct elf_source s = {.fd = -1, .data = data, .size = size, .headlen = size};
+  return read_syms(&s, true);
 }
 
 int as_scan_elf_syms(struct as_link *link, struct as_unit *u,
@@ -127,11 +144,12 @@ int as_scan_elf_syms(struct as_link *link, struct as_unit *u,
   if (!quick) {
     uint32_t defs = 0;
     for (uint32_t i = 0; i < r->nsyms; i++)
-      defs += r->syms[i].st_shndx != SHN_UNDEF;
+      defs += as_elf_sym(r, i).st_shndx != SHN_UNDEF;
     as_unit_reserve(u, &caps, defs, r->nsyms - defs);
   }
   for (uint32_t i = 0; i < r->nsyms; i++) {
-    const Elf64_Sym *sym = &r->syms[i];
+    Elf64_Sym s = as_elf_sym(r, i);
+    const Elf64_Sym *sym = &s;
     int bind = ELF64_ST_BIND(sym->st_info);
     if (bind != STB_GLOBAL && bind != STB_WEAK && bind != STB_GNU_UNIQUE)
       continue;

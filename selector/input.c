@@ -116,9 +116,12 @@ static uint32_t add_elf_unit(struct as_link *link, const struct as_source *src,
    * read in full: resolution loads it for its symbols. */
   bool quick = !link->want_symbols && !link->full_needed && !src->full &&
                !(link->inputs[src->input]->flags & AS_ADD_LAZY);
+  /* Kept, a quick unit's table is a copy; read in full, it is read in
+   * place where the bytes are in memory. */
   struct as_elf_syms *raw =
       fd >= 0 ? as_elf_syms_read_fd(fd, src->size, head, headlen)
-              : as_elf_syms_read_memory(src->data, src->size);
+      : quick ? as_elf_syms_read_memory(src->data, src->size)
+              : as_elf_syms_view_memory(src->data, src->size);
   int rc = raw ? as_scan_elf_syms(link, u, raw, quick) : 1;
   if (rc == 0 && quick) {
     u->raw = raw; /* the full resolution reads it from here */

@@ -4,6 +4,7 @@
 #define ALLOCSEL_SELECTOR_INTERNAL_H
 
 #include <libelf.h>
+#include <string.h>
 
 #include "selector.h"
 #include "util.h"
@@ -101,8 +102,8 @@ int as_scan_elf(struct as_link *link, struct as_unit *u, Elf *e, size_t size,
  * where the file is anything else or out of the ordinary: libelf reads it
  * then. A unit read quickly keeps them (as_unit.raw). */
 struct as_elf_syms {
-  Elf64_Sym *syms;
-  char *strtab;
+  const unsigned char *syms; /* Elf64_Sym each: read with as_elf_sym */
+  const char *strtab;
   uint32_t nsyms, strsize;
   bool shared;
   uint16_t machine;
@@ -112,6 +113,14 @@ struct as_elf_syms *as_elf_syms_read_fd(int fd, size_t size,
                                         const unsigned char *head,
                                         size_t headlen);
 struct as_elf_syms *as_elf_syms_read_memory(const void *data, size_t size);
+/* The same read in place: the result points into `data` (which must
+ * outlive it) and owns nothing but itself. */
+struct as_elf_syms *as_elf_syms_view_memory(const void *data, size_t size);
+static inline Elf64_Sym as_elf_sym(const struct as_elf_syms *r, uint32_t i) {
+  Elf64_Sym s; /* in place, a member's table may be misaligned */
+  memcpy(&s, r->syms + (size_t)i * sizeof s, sizeof s);
+  return s;
+}
 /* Scans them into the unit: 0, -1 with a diagnostic, or 1 for a GCC LTO
  * object (its symbols are in sections libelf reads). */
 int as_scan_elf_syms(struct as_link *link, struct as_unit *u,

@@ -115,12 +115,12 @@ static bool intern_references(struct as_link *link) {
     if (!u->raw)
       return false;
     for (uint32_t j = 0; j < u->raw->nsyms; j++) {
-      const Elf64_Sym *s = &u->raw->syms[j];
-      int bind = ELF64_ST_BIND(s->st_info);
-      if (s->st_shndx != SHN_UNDEF || s->st_name >= u->raw->strsize ||
+      Elf64_Sym s = as_elf_sym(u->raw, j);
+      int bind = ELF64_ST_BIND(s.st_info);
+      if (s.st_shndx != SHN_UNDEF || s.st_name >= u->raw->strsize ||
           (bind != STB_GLOBAL && bind != STB_GNU_UNIQUE))
         continue;
-      const char *name = u->raw->strtab + s->st_name;
+      const char *name = u->raw->strtab + s.st_name;
       if (*name)
         as_symtab_intern(link->symtab, name, strlen(name));
     }

@@ -18,17 +18,28 @@ static bool is_rust_shim(const char *name) {
           strcmp(name + n - (sizeof v0 - 1), v0) == 0);
 }
 
+/* Called for every symbol of every input: most names are told apart by
+ * their first bytes, without a string comparison. */
 enum as_name_class as_classify_name(const char *name) {
-  if (name[0] == '_' && name[1] == 'R')
-    return is_rust_shim(name) ? AS_NAME_RUST_SHIM : AS_NAME_NONE;
-  if (name[0] != '_' || name[1] != '_') {
-    if (strcmp(name, "mallocx") == 0)
-      return AS_NAME_JEMALLOC;
-    if (strcmp(name, "malloc") == 0)
-      return AS_NAME_MALLOC;
+  switch (name[0]) {
+  case 'm': /* malloc, mallocx */
+    if (strncmp(name, "malloc", 6) != 0)
+      return AS_NAME_NONE;
+    return !name[6]                     ? AS_NAME_MALLOC
+           : name[6] == 'x' && !name[7] ? AS_NAME_JEMALLOC
+                                        : AS_NAME_NONE;
+  case 'r':
     return strcmp(name, "rust_eh_personality") == 0 ? AS_NAME_RUST_RUNTIME
                                                     : AS_NAME_NONE;
+  case '_':
+    break;
+  default:
+    return AS_NAME_NONE;
   }
+  if (name[1] == 'R')
+    return is_rust_shim(name) ? AS_NAME_RUST_SHIM : AS_NAME_NONE;
+  if (name[1] != '_')
+    return AS_NAME_NONE;
   if (strcmp(name, "__rust_alloc") == 0)
     return AS_NAME_RUST_SHIM;
   if (strncmp(name + 2, "rust_", 5) == 0) {
