@@ -5,7 +5,9 @@ OBJECTS objects linked directly and ARCHIVES archives of MEMBERS members,
 each unit defining SYMS functions and calling a few in other units, written
 as assembly (as is far faster than a C compiler at this size). The default
 is about a million symbols: 1000 objects + 40 archives x 50 members, 330
-symbols each. Usage: gen.py OUTDIR [objects archives members syms]."""
+symbols each. Besides main.o it writes needs.o, which calls the allocator
+ABI (a link with it needs an allocator). Usage: gen.py OUTDIR [objects
+archives members syms]."""
 import os
 import subprocess
 import sys
@@ -66,6 +68,14 @@ with open(os.path.join(out, "main.c"), "w") as f:
     f.write("void o0_f0(void);\nint main(void) { o0_f0(); return 0; }\n")
 subprocess.run(["cc", "-c", "-o", os.path.join(out, "main.o"),
                 os.path.join(out, "main.c")], check=True)
+with open(os.path.join(out, "needs.c"), "w") as f:
+    f.write("#include <stddef.h>\n"
+            "void *__rust_allocate(size_t, size_t);\n"
+            "void __rust_deallocate(void *, size_t, size_t);\n"
+            "void needs_allocator(void) {\n"
+            "  __rust_deallocate(__rust_allocate(64, 16), 64, 16);\n}\n")
+subprocess.run(["cc", "-c", "-o", os.path.join(out, "needs.o"),
+                os.path.join(out, "needs.c")], check=True)
 total = (objects + archives * members) * syms
 print(f"{out}: {objects} objects, {archives} archives x {members} members, "
       f"{total} symbols")

@@ -14,7 +14,7 @@ prefix=$(cd "${1:?usage: bench/instructions.sh PREFIX [DIR]}" && pwd)
 dir=${2:-/tmp/allocsel-bench-small}
 here=$(cd "$(dirname "$0")" && pwd)
 # 200 objects + 10 archives x 20 members, 330 symbols each: 132 000 symbols.
-[ -f "$dir/main.o" ] || python3 "$here/gen.py" "$dir" 200 10 20 330
+[ -f "$dir/needs.o" ] || python3 "$here/gen.py" "$dir" 200 10 20 330
 
 cd "$dir"
 inputs=(main.o $(ls o*.o | sort -V) -L. $(ls liba*.a | sort -V |
@@ -32,22 +32,32 @@ instructions() {
   cat cg/*.out | awk '/^summary:/ {s += $2} END {printf "%d\n", s}'
 }
 
-printf '%-6s %-12s %14s %14s %7s\n' linker variant base_Ir with_Ir ratio
+my_allocator="$prefix/lib/allocsel/examples/my_allocator.o"
+printf '%-6s %-12s %-6s %14s %14s %7s\n' linker variant path base_Ir with_Ir ratio
 for ld in ${LINKERS:-lld mold bfd gold}; do
-  base=$(instructions gcc -fuse-ld=$ld "${by_hand[@]}" "${inputs[@]}" -o out.base)
   variants=(allocsel-ld)
   case $ld in bfd | gold) variants+=(plugin) ;; esac
-  for variant in "${variants[@]}"; do
-    case $variant in
-    allocsel-ld)
-      with=$(instructions gcc -B"$prefix/lib/allocsel/ld" -fuse-ld=$ld \
-        "${inputs[@]}" -o out.with) ;;
-    plugin)
-      with=$(instructions gcc -fuse-ld=$ld -Wl,-plugin,"$plugin" \
-        "${inputs[@]}" -o out.with) ;;
-    esac
-    awk -v ld=$ld -v v=$variant -v b="$base" -v w="$with" \
-      'BEGIN { printf "%-6s %-12s %14d %14d %7.4f\n", ld, v, b, w, w / b }'
+  # quick: needs.o calls the ABI, allocsel injects jemalloc (the baseline
+  # adds it by hand); full: the user's allocator is among the inputs.
+  for path in quick full; do
+    if [[ $path == quick ]]; then
+      extra=(needs.o) base_extra=(needs.o "${by_hand[@]}")
+    else
+      extra=(needs.o "$my_allocator") base_extra=(needs.o "$my_allocator")
+    fi
+    base=$(instructions gcc -fuse-ld=$ld "${base_extra[@]}" "${inputs[@]}" -o out.base)
+    for variant in "${variants[@]}"; do
+      case $variant in
+      allocsel-ld)
+        with=$(instructions gcc -B"$prefix/lib/allocsel/ld" -fuse-ld=$ld \
+          "${extra[@]}" "${inputs[@]}" -o out.with) ;;
+      plugin)
+        with=$(instructions gcc -fuse-ld=$ld -Wl,-plugin,"$plugin" \
+          "${extra[@]}" "${inputs[@]}" -o out.with) ;;
+      esac
+      awk -v ld=$ld -v v=$variant -v p=$path -v b="$base" -v w="$with" \
+        'BEGIN { printf "%-6s %-12s %-6s %14d %14d %7.4f\n", ld, v, p, b, w, w / b }'
+    done
   done
 done
 rm -rf cg cg.log out.base out.with

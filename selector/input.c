@@ -111,10 +111,12 @@ static uint32_t add_elf_unit(struct as_link *link, const struct as_source *src,
                              size_t headlen) {
   uint32_t unit = as_unit_new(link, src->input, src->member, src->member_off);
   struct as_unit *u = link->units[unit];
-  /* Quick (allocator facts only) for whole inputs until some input makes
-   * the full resolution necessary; an archive member or a lazy object is
-   * read in full: resolution loads it for its symbols. */
-  bool quick = !link->want_symbols && !link->full_needed && !src->full &&
+  /* Quick (allocator facts only) for whole inputs, even once some input
+   * has made the full resolution necessary: it reads them again from what
+   * they keep, after it has interned every reference (resolve.c). An
+   * archive member or a lazy object is read in full: resolution loads it
+   * for its symbols. */
+  bool quick = !link->want_symbols && !src->full &&
                !(link->inputs[src->input]->flags & AS_ADD_LAZY);
   /* Kept, a quick unit's table is a copy; read in full, it is read in
    * place where the bytes are in memory. */

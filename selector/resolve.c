@@ -110,8 +110,8 @@ static void forget_lazies(struct resolver *r) {
 static bool intern_references(struct as_link *link) {
   for (uint32_t i = 0; i < link->nunits; i++) {
     const struct as_unit *u = link->units[i];
-    if (!u->quick)
-      continue; /* read in full already: its references are interned */
+    if (!u->quick || u->shared)
+      continue; /* read in full already, or references that pull nothing */
     if (!u->raw)
       return false;
     for (uint32_t j = 0; j < u->raw->nsyms; j++) {

@@ -21,7 +21,14 @@ struct slot {
   uint32_t id1; /* id + 1, 0 = empty */
 };
 
+/* A bit per (length, first and last eight bytes) of every interned name:
+ * most lookups are for names never interned (a definition nobody
+ * references), and this answers them from 32 KiB, without hashing the
+ * whole name or probing the table. */
+enum { FILTER_BITS = 1 << 18 };
+
 struct as_symtab {
+  uint64_t filter[FILTER_BITS / 64];
   struct as_sym *syms;
   size_t nsyms, cap_syms;
   struct slot *slots;
@@ -45,6 +52,16 @@ static uint32_t hash_name(const char *s, size_t len) {
   h = (h ^ w) * 0xc4ceb9fe1a85ec53u;
   h ^= h >> 29;
   return (uint32_t)h;
+}
+
+static uint32_t filter_key(const char *s, size_t len) {
+  uint64_t head = 0, tail = 0;
+  memcpy(&head, s, len < 8 ? len : 8);
+  if (len > 8)
+    memcpy(&tail, s + len - 8, 8);
+  uint64_t h =
+      (head ^ (tail * 0x9e3779b97f4a7c15u) ^ len) * 0xff51afd7ed558ccdu;
+  return (uint32_t)(h >> 46); /* the top 18 bits */
 }
 
 struct as_symtab *as_symtab_new(void) {
@@ -111,6 +128,9 @@ void as_symtab_reserve(struct as_symtab *st, size_t n) {
 
 uint32_t as_symtab_find(const struct as_symtab *st, const char *name,
                         size_t len) {
+  uint32_t k = filter_key(name, len);
+  if (!(st->filter[k / 64] >> (k % 64) & 1))
+    return AS_NO_UNIT;
   uint32_t h = hash_name(name, len);
   size_t mask = st->nslots - 1;
   for (size_t j = h & mask;; j = (j + 1) & mask) {
@@ -149,6 +169,8 @@ uint32_t as_symtab_intern(struct as_symtab *st, const char *name, size_t len) {
                        .def = AS_NO_UNIT,
                        .lazy_input = AS_NO_UNIT};
   st->slots[j] = (struct slot){h, id + 1};
+  uint32_t k = filter_key(name, len);
+  st->filter[k / 64] |= (uint64_t)1 << (k % 64);
   return id;
 }
 
