@@ -9,6 +9,7 @@
  * libpthread.a and libdl.a are since 2.34. */
 #include "internal.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -36,9 +37,10 @@ struct as_archive {
   const unsigned char *index; /* GNU index member's data, or NULL */
   size_t index_size;
   bool index64;
-  bool thin;                 /* "!<thin>": members are files of their own */
-  bool index_read;           /* syms and members below are filled in */
-  size_t nsyms;              /* entries in the index, read in place */
+  bool thin;       /* "!<thin>": members are files of their own */
+  bool index_read; /* syms and members below are filled in */
+  size_t nsyms;    /* entries in the index, read in place */
+  long checked;    /* entries, once a walk found the index sound; else -1 */
   struct as_member *members; /* sorted by offset */
   size_t nmembers, cap_members;
 };
@@ -128,6 +130,23 @@ static struct as_member *find_member(struct as_archive *ar, size_t off) {
                                                          : NULL;
 }
 
+/* The slot for the member at `off`, made (in order) if the walk over the
+ * headers did not reach it: an index entry pointing elsewhere, or a member
+ * past a damaged one. */
+static struct as_member *member_slot(struct as_archive *ar, size_t off) {
+  struct as_member *slot = find_member(ar, off);
+  if (slot)
+    return slot;
+  size_t at = 0;
+  while (at < ar->nmembers && ar->members[at].off < off)
+    at++;
+  AS_PUSH(ar->members, ar->nmembers, ar->cap_members);
+  memmove(&ar->members[at + 1], &ar->members[at],
+          (ar->nmembers - 1 - at) * sizeof *ar->members);
+  ar->members[at] = (struct as_member){off, AS_NO_UNIT};
+  return &ar->members[at];
+}
+
 /* The bytes of a member: in the archive's mapping, or a thin archive's
  * member mapped from its own file (private, writable, as libelf wants). */
 struct member_bytes {
@@ -214,8 +233,8 @@ uint32_t as_archive_load_member(struct as_link *link, uint32_t input,
   struct as_archive *ar = link->inputs[input]->archive;
   if (!ar->index_read)
     as_archive_read_index(link, input);
-  struct as_member *slot = find_member(ar, off);
-  if (slot && slot->unit != AS_NO_UNIT)
+  struct as_member *slot = member_slot(ar, off);
+  if (slot->unit != AS_NO_UNIT)
     return slot->unit == AS_BAD_UNIT ? AS_NO_UNIT : slot->unit;
   struct member_view m;
   const char *why = read_member(ar, off, &m);
@@ -225,21 +244,14 @@ uint32_t as_archive_load_member(struct as_link *link, uint32_t input,
                   "symbol index names a member that does not exist");
   else
     unit = scan_member(link, input, &m, off);
-  /* Reported once: later references to a broken member stay quiet. */
-  if (slot)
-    slot->unit = unit == AS_NO_UNIT ? AS_BAD_UNIT : unit;
+  /* Reported once: later references to a broken member stay quiet. The
+   * slot is found again: scanning may have added others. */
+  member_slot(ar, off)->unit = unit == AS_NO_UNIT ? AS_BAD_UNIT : unit;
   return unit;
 }
 
 static void remember_member(struct as_archive *ar, size_t off, uint32_t unit) {
-  struct as_member *slot = find_member(ar, off);
-  if (slot) {
-    slot->unit = unit;
-    return;
-  }
-  /* Members come in file order, so appending keeps the array sorted. */
-  *AS_PUSH(ar->members, ar->nmembers, ar->cap_members) =
-      (struct as_member){off, unit};
+  member_slot(ar, off)->unit = unit;
 }
 
 int as_archive_load_all(struct as_link *link, uint32_t input) {
@@ -272,17 +284,16 @@ int as_archive_load_all(struct as_link *link, uint32_t input) {
   return rc;
 }
 
-static int cmp_off(const void *a, const void *b) {
-  size_t x = ((const struct as_member *)a)->off;
-  size_t y = ((const struct as_member *)b)->off;
-  return x < y ? -1 : x > y;
-}
-
+/* A big-endian word of the index: 4 bytes, or 8 in a /SYM64/ index. */
 static uint64_t read_be(const unsigned char *p, size_t n) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < n; i++)
-    v = v << 8 | p[i];
-  return v;
+  if (n == 4) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return be32toh(v);
+  }
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return be64toh(v);
 }
 
 /* Walks the GNU index's names: fn(name, len, offset) for each entry, or
@@ -306,8 +317,7 @@ static long walk_index(const struct as_archive *ar,
     size_t len = strnlen(name, (size_t)(end - name));
     if (len == (size_t)(end - name))
       return -1; /* unterminated */
-    uint64_t off = read_be(p + word + i * word, word);
-    if (fn && !fn(ctx, name, len, (size_t)off))
+    if (fn && !fn(ctx, name, len, (size_t)read_be(p + word + i * word, word)))
       break;
     name += len + 1;
   }
@@ -319,7 +329,7 @@ static bool names_allocator(void *ctx, const char *name, size_t len,
   (void)len;
   (void)off;
   bool *hit = ctx;
-  *hit = as_name_decides(as_classify_name(name));
+  *hit = as_name_may_matter(name) && as_name_decides(as_classify_name(name));
   return !*hit;
 }
 
@@ -349,7 +359,9 @@ static bool offer_entry(void *ctx, const char *name, size_t len, size_t off) {
 int as_archive_read_index(struct as_link *link, uint32_t input) {
   struct as_archive *ar = link->inputs[input]->archive;
   ar->index_read = true;
-  long count = ar->index ? walk_index(ar, NULL, NULL) : 0;
+  long count = !ar->index         ? 0
+               : ar->checked >= 0 ? ar->checked
+                                  : walk_index(ar, NULL, NULL);
   if (count < 0)
     return archive_error(link, link->inputs[input]->path,
                          "malformed archive symbol index");
@@ -357,29 +369,24 @@ int as_archive_read_index(struct as_link *link, uint32_t input) {
     link->full_needed = true;
     return as_archive_load_all(link, input);
   }
-  /* The members it names, from its offsets: no name is needed for that. */
   ar->nsyms = (size_t)count;
-  size_t word = ar->index64 ? 8 : 4;
-  ar->members = as_xmalloc(ar->nsyms * sizeof *ar->members);
-  for (size_t i = 0; i < ar->nsyms; i++)
-    ar->members[i] = (struct as_member){
-        (size_t)read_be(ar->index + word + i * word, word), AS_NO_UNIT};
   if (!link->full_needed) {
     bool hit = false;
     walk_index(ar, names_allocator, &hit);
     link->full_needed = hit;
   }
-  /* ar writes the index member by member, so it is usually sorted. */
-  bool sorted = true;
-  for (size_t i = 1; i < ar->nsyms && sorted; i++)
-    sorted = ar->members[i - 1].off <= ar->members[i].off;
-  if (!sorted)
-    qsort(ar->members, ar->nsyms, sizeof *ar->members, cmp_off);
-  size_t w = 0;
-  for (size_t i = 0; i < ar->nsyms; i++)
-    if (w == 0 || ar->members[w - 1].off != ar->members[i].off)
-      ar->members[w++] = ar->members[i];
-  ar->nmembers = ar->cap_members = w;
+  /* The members, from their headers (tens, where the index has thousands
+   * of entries), in file order: sorted by offset. An index entry that
+   * names no member is caught when it is loaded. */
+  for (size_t off = AS_AR_MAGIC_LEN; off < ar->size;) {
+    struct member_view m;
+    if (read_member(ar, off, &m))
+      break;
+    if (!is_special(&m))
+      *AS_PUSH(ar->members, ar->nmembers, ar->cap_members) =
+          (struct as_member){off, AS_NO_UNIT};
+    off = m.next;
+  }
   return 0;
 }
 
@@ -429,6 +436,8 @@ static int elf64_walk(const unsigned char *p, size_t size,
       if (name[0] == '_' && name[1] == '_' && name[2] == 'g' &&
           strcmp(name, "__gnu_lto_slim") == 0)
         return -1;
+      if (s.st_shndx != SHN_UNDEF && !as_name_may_matter(name))
+        continue; /* a definition neither visitor wants */
       int rc = visit(ctx, name, &s);
       if (rc)
         return rc;
@@ -539,6 +548,7 @@ int as_archive_open(struct as_link *link, uint32_t input, int fd, size_t size,
   struct as_archive *ar = as_xcalloc(1, sizeof *ar);
   ar->map = map;
   ar->size = size;
+  ar->checked = -1;
   ar->thin = thin;
   in->archive = ar;
   /* The index and the long-name table come first, in either order. */
@@ -568,7 +578,9 @@ int as_archive_open(struct as_link *link, uint32_t input, int fd, size_t size,
    * makes the full resolution necessary (as_archive_index). */
   if (!link->want_symbols && ar->index) {
     bool hit = false;
-    if (walk_index(ar, names_allocator, &hit) >= 0 && !hit) {
+    long count = walk_index(ar, names_allocator, &hit);
+    if (count >= 0 && !hit) {
+      ar->checked = count; /* walked to the end: read_index need not */
       if (!link->full_needed && members_may_need(link, input))
         link->full_needed = true;
       return 0;

@@ -141,12 +141,6 @@ int as_scan_elf_syms(struct as_link *link, struct as_unit *u,
   u->shared = r->shared;
   u->quick = quick;
   struct as_unit_caps caps = {0};
-  if (!quick) {
-    uint32_t defs = 0;
-    for (uint32_t i = 0; i < r->nsyms; i++)
-      defs += as_elf_sym(r, i).st_shndx != SHN_UNDEF;
-    as_unit_reserve(u, &caps, defs, r->nsyms - defs);
-  }
   for (uint32_t i = 0; i < r->nsyms; i++) {
     Elf64_Sym s = as_elf_sym(r, i);
     const Elf64_Sym *sym = &s;
@@ -165,11 +159,19 @@ int as_scan_elf_syms(struct as_link *link, struct as_unit *u,
     if (name[0] == '_' && name[1] == '_' && name[2] == 'g' &&
         strcmp(name, "__gnu_lto_slim") == 0)
       return 1;
-    if (quick)
-      as_unit_note_symbol(u, name, sym->st_shndx != SHN_UNDEF);
-    else
-      as_unit_add_symbol(link, u, &caps, name, strlen(name),
-                         sym->st_shndx != SHN_UNDEF, bind == STB_WEAK);
+    bool defined = sym->st_shndx != SHN_UNDEF;
+    if (quick) {
+      if (as_name_may_matter(name))
+        as_unit_note_symbol(u, name, defined);
+      continue;
+    }
+    size_t len = strlen(name);
+    /* Most definitions: a name nobody references, where only referenced
+     * names count, and nothing allocsel looks for. */
+    if (defined && link->referenced_only && !as_name_may_matter(name) &&
+        as_symtab_find(link->symtab, name, len) == AS_NO_UNIT)
+      continue;
+    as_unit_add_symbol(link, u, &caps, name, len, defined, bind == STB_WEAK);
   }
   as_unit_finish(link, u);
   return 0;

@@ -25,11 +25,53 @@ struct as_sym {
 struct as_symtab *as_symtab_new(void);
 void as_symtab_free(struct as_symtab *st);
 uint32_t as_symtab_intern(struct as_symtab *st, const char *name, size_t len);
-/* The name's id if interned, else AS_NO_UNIT. */
-uint32_t as_symtab_find(const struct as_symtab *st, const char *name,
-                        size_t len);
-/* Room for n more names without growing the table on the way. */
-void as_symtab_reserve(struct as_symtab *st, size_t n);
+/* The table of interned names (symtab.c), defined here so that the
+ * filter test of as_symtab_find inlines into the scanners' loops.
+ *
+ * A slot holds the name's hash beside its id, so a probe compares names
+ * only when the hashes agree, without touching the symbol. */
+struct as_slot {
+  uint32_t hash;
+  uint32_t id1; /* id + 1, 0 = empty */
+};
+
+/* A bit per (length, first and last eight bytes) of every interned name:
+ * most lookups are for names never interned (a definition nobody
+ * references), and this answers them from 32 KiB, without hashing the
+ * whole name or probing the table. */
+enum { AS_FILTER_BITS = 1 << 18 };
+
+struct as_symtab {
+  uint64_t filter[AS_FILTER_BITS / 64];
+  struct as_sym *syms;
+  size_t nsyms, cap_syms;
+  struct as_slot *slots;
+  size_t nslots;
+  struct as_chunk *chunks; /* names, copied */
+  size_t chunk_size;
+};
+
+static inline uint32_t as_symtab_filter_key(const char *s, size_t len) {
+  uint64_t head = 0, tail = 0;
+  memcpy(&head, s, len < 8 ? len : 8);
+  if (len > 8)
+    memcpy(&tail, s + len - 8, 8);
+  uint64_t h =
+      (head ^ (tail * 0x9e3779b97f4a7c15u) ^ len) * 0xff51afd7ed558ccdu;
+  return (uint32_t)(h >> 46); /* the top 18 bits */
+}
+
+/* The name's id if interned, else AS_NO_UNIT: most names asked for were
+ * never interned, and the filter answers for them in the caller. */
+uint32_t as_symtab_find_slow(const struct as_symtab *st, const char *name,
+                             size_t len);
+static inline uint32_t as_symtab_find(const struct as_symtab *st,
+                                      const char *name, size_t len) {
+  uint32_t k = as_symtab_filter_key(name, len);
+  if (!(st->filter[k / 64] >> (k % 64) & 1))
+    return AS_NO_UNIT;
+  return as_symtab_find_slow(st, name, len);
+}
 struct as_sym *as_symtab_get(const struct as_symtab *st, uint32_t id);
 uint32_t as_symtab_count(const struct as_symtab *st);
 
@@ -46,6 +88,13 @@ enum as_name_class {
   AS_NAME_MALLOC,               /* malloc: a malloc implementation */
 };
 enum as_name_class as_classify_name(const char *name);
+/* Could as_classify_name find anything in this name? Every name allocsel
+ * looks for starts "__", "_R", "m" or "r": the test the scanners make
+ * inline before any call, for every symbol of every input. */
+static inline bool as_name_may_matter(const char *name) {
+  return name[0] == '_' ? name[1] == '_' || name[1] == 'R'
+                        : name[0] == 'm' || name[0] == 'r';
+}
 /* Does a definition of this class in an archive's index make which members
  * the link pulls in matter (an allocator, a marker, a Rust shim)? */
 static inline bool as_name_decides(enum as_name_class c) {
@@ -116,9 +165,12 @@ struct as_elf_syms *as_elf_syms_read_memory(const void *data, size_t size);
 /* The same read in place: the result points into `data` (which must
  * outlive it) and owns nothing but itself. */
 struct as_elf_syms *as_elf_syms_view_memory(const void *data, size_t size);
+/* The symbol's name, binding and section: its first eight bytes, all a
+ * scanner reads (value and size stay 0). In place, a member's table may be
+ * misaligned, hence the copy. */
 static inline Elf64_Sym as_elf_sym(const struct as_elf_syms *r, uint32_t i) {
-  Elf64_Sym s; /* in place, a member's table may be misaligned */
-  memcpy(&s, r->syms + (size_t)i * sizeof s, sizeof s);
+  Elf64_Sym s = {0};
+  memcpy(&s, r->syms + (size_t)i * sizeof s, offsetof(Elf64_Sym, st_value));
   return s;
 }
 /* Scans them into the unit: 0, -1 with a diagnostic, or 1 for a GCC LTO
@@ -137,9 +189,6 @@ uint32_t as_unit_new(struct as_link *link, uint32_t input, const char *member,
 struct as_unit_caps {
   size_t defs, undefs;
 };
-/* Makes room for `defs` definitions and `undefs` references at once. */
-void as_unit_reserve(struct as_unit *u, struct as_unit_caps *caps,
-                     uint32_t defs, uint32_t undefs);
 void as_unit_add_symbol(struct as_link *link, struct as_unit *u,
                         struct as_unit_caps *caps, const char *name, size_t len,
                         bool defined, bool weak);

@@ -14,29 +14,6 @@ struct as_chunk {
   char data[];
 };
 
-/* A slot holds the name's hash beside its id, so a probe compares names
- * only when the hashes agree, without touching the symbol. */
-struct slot {
-  uint32_t hash;
-  uint32_t id1; /* id + 1, 0 = empty */
-};
-
-/* A bit per (length, first and last eight bytes) of every interned name:
- * most lookups are for names never interned (a definition nobody
- * references), and this answers them from 32 KiB, without hashing the
- * whole name or probing the table. */
-enum { FILTER_BITS = 1 << 18 };
-
-struct as_symtab {
-  uint64_t filter[FILTER_BITS / 64];
-  struct as_sym *syms;
-  size_t nsyms, cap_syms;
-  struct slot *slots;
-  size_t nslots;
-  struct as_chunk *chunks;
-  size_t chunk_size;
-};
-
 /* Eight bytes a step (symbol names run to hundreds of bytes in C++), mixed
  * by multiplication; the tail is read in one piece too. */
 static uint32_t hash_name(const char *s, size_t len) {
@@ -52,16 +29,6 @@ static uint32_t hash_name(const char *s, size_t len) {
   h = (h ^ w) * 0xc4ceb9fe1a85ec53u;
   h ^= h >> 29;
   return (uint32_t)h;
-}
-
-static uint32_t filter_key(const char *s, size_t len) {
-  uint64_t head = 0, tail = 0;
-  memcpy(&head, s, len < 8 ? len : 8);
-  if (len > 8)
-    memcpy(&tail, s + len - 8, 8);
-  uint64_t h =
-      (head ^ (tail * 0x9e3779b97f4a7c15u) ^ len) * 0xff51afd7ed558ccdu;
-  return (uint32_t)(h >> 46); /* the top 18 bits */
 }
 
 struct as_symtab *as_symtab_new(void) {
@@ -102,9 +69,9 @@ static const char *copy_name(struct as_symtab *st, const char *name,
 }
 
 static void resize(struct as_symtab *st, size_t n) {
-  struct slot *slots = as_xcalloc(n, sizeof *slots);
+  struct as_slot *slots = as_xcalloc(n, sizeof *slots);
   for (size_t i = 0; i < st->nslots; i++) {
-    struct slot sl = st->slots[i];
+    struct as_slot sl = st->slots[i];
     if (!sl.id1)
       continue;
     size_t j = sl.hash & (n - 1);
@@ -117,24 +84,12 @@ static void resize(struct as_symtab *st, size_t n) {
   st->nslots = n;
 }
 
-void as_symtab_reserve(struct as_symtab *st, size_t n) {
-  size_t want = st->nslots;
-  while ((st->nsyms + n) * 2 > want)
-    want *= 2;
-  if (want != st->nslots)
-    resize(st, want);
-  st->syms = as_grow(st->syms, &st->cap_syms, st->nsyms + n, sizeof *st->syms);
-}
-
-uint32_t as_symtab_find(const struct as_symtab *st, const char *name,
-                        size_t len) {
-  uint32_t k = filter_key(name, len);
-  if (!(st->filter[k / 64] >> (k % 64) & 1))
-    return AS_NO_UNIT;
+uint32_t as_symtab_find_slow(const struct as_symtab *st, const char *name,
+                             size_t len) {
   uint32_t h = hash_name(name, len);
   size_t mask = st->nslots - 1;
   for (size_t j = h & mask;; j = (j + 1) & mask) {
-    struct slot sl = st->slots[j];
+    struct as_slot sl = st->slots[j];
     if (!sl.id1)
       return AS_NO_UNIT;
     const struct as_sym *s = &st->syms[sl.id1 - 1];
@@ -147,7 +102,7 @@ uint32_t as_symtab_intern(struct as_symtab *st, const char *name, size_t len) {
   uint32_t h = hash_name(name, len);
   size_t mask = st->nslots - 1, j = h & mask;
   for (;; j = (j + 1) & mask) {
-    struct slot sl = st->slots[j];
+    struct as_slot sl = st->slots[j];
     if (!sl.id1)
       break;
     if (sl.hash != h)
@@ -168,8 +123,8 @@ uint32_t as_symtab_intern(struct as_symtab *st, const char *name, size_t len) {
                        .len = (uint32_t)len,
                        .def = AS_NO_UNIT,
                        .lazy_input = AS_NO_UNIT};
-  st->slots[j] = (struct slot){h, id + 1};
-  uint32_t k = filter_key(name, len);
+  st->slots[j] = (struct as_slot){h, id + 1};
+  uint32_t k = as_symtab_filter_key(name, len);
   st->filter[k / 64] |= (uint64_t)1 << (k % 64);
   return id;
 }

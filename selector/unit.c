@@ -105,16 +105,11 @@ static void note_class(struct as_unit *u, enum as_name_class c,
     u->allocator = as_xstrdup(name + sizeof marker_prefix - 1);
 }
 
-void as_unit_reserve(struct as_unit *u, struct as_unit_caps *caps,
-                     uint32_t defs, uint32_t undefs) {
-  u->defs = as_grow(u->defs, &caps->defs, defs, sizeof *u->defs);
-  u->undefs = as_grow(u->undefs, &caps->undefs, undefs, sizeof *u->undefs);
-}
-
 void as_unit_add_symbol(struct as_link *link, struct as_unit *u,
                         struct as_unit_caps *caps, const char *name, size_t len,
                         bool defined, bool weak) {
-  note_class(u, as_classify_name(name), name, defined);
+  if (as_name_may_matter(name))
+    note_class(u, as_classify_name(name), name, defined);
   if (defined && link->referenced_only) {
     uint32_t id = as_symtab_find(link->symtab, name, len);
     if (id != AS_NO_UNIT)
