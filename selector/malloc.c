@@ -96,7 +96,7 @@ int as_decide_malloc(struct as_link *link, const struct as_env *env,
       after_libc = d->libraries[i];
   }
   /* jemalloc's library, added with the jemalloc allocator, is one too. */
-  bool private_jemalloc = d->needs_jemalloc && as_output_is_guest(link->type);
+  bool private_jemalloc = d->needs_jemalloc && d->jemalloc_private;
   if (n < 2 && d->needs_jemalloc && link->type != AS_RLIB &&
       !private_jemalloc) {
     const char *lib = archive ? env->jemalloc_static : env->jemalloc_library;

@@ -66,6 +66,12 @@ bool as_output_is_guest(enum as_output_type type) {
   return type == AS_DYLIB || type == AS_STATICLIB;
 }
 
+bool as_jemalloc_private(const struct as_env *env, enum as_output_type type) {
+  return as_output_is_guest(type) ||
+         (type == AS_EXECUTABLE && env->adds_after_libc && !env->static_link &&
+          env->jemalloc_private);
+}
+
 bool as_jemalloc_usable(const struct as_env *env, enum as_output_type type,
                         const char **why_not) {
   if (!env->jemalloc_library) {
@@ -116,16 +122,18 @@ size_t as_decision_inputs(const struct as_decision *d, const struct as_env *env,
   size_t n = 0;
   if (d->inject_object)
     out[n++] = d->inject_object;
-  /* jemalloc's code: a dylib's private copy holds it already (and calls
-   * libm); a static executable takes its archive and libm; an rlib none
-   * (the final link adds it); a dynamic executable the shared library. A
-   * staticlib's users are told to link libm. */
-  if (d->needs_jemalloc && type != AS_RLIB && type != AS_STATICLIB) {
-    if (type == AS_DYLIB) {
-      out[n++] = "-lm";
-    } else if (env->static_link) {
+  /* jemalloc's code: its private copy holds it already (and calls libm);
+   * a static executable or a staticlib takes its archive (the former also
+   * libm); an rlib none (the final link adds it); a dynamic link the shared
+   * library. A staticlib's users are told to link libm. */
+  if (d->needs_jemalloc && type != AS_RLIB) {
+    if (d->jemalloc_private) {
+      if (type != AS_STATICLIB)
+        out[n++] = "-lm";
+    } else if (env->static_link || type == AS_STATICLIB) {
       out[n++] = env->jemalloc_static;
-      out[n++] = "-lm";
+      if (type != AS_STATICLIB)
+        out[n++] = "-lm";
     } else {
       out[n++] = env->jemalloc_library;
     }

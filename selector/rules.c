@@ -578,10 +578,13 @@ static char *shipped_object(const struct rules *r, struct as_decision *d,
                  arch);
     return NULL;
   }
-  /* A guest's jemalloc is its private copy: native code, with jemalloc's
-   * own inside. */
-  if (strcmp(name, "jemalloc") == 0 && as_output_is_guest(r->link->type))
+  /* jemalloc as its private copy (as_jemalloc_private): native code, with
+   * jemalloc's own inside. */
+  if (strcmp(name, "jemalloc") == 0 &&
+      as_jemalloc_private(env, r->link->type)) {
+    d->jemalloc_private = true;
     return as_xasprintf("%s/jemalloc-private.o", env->libdir);
+  }
   if (d->lto && env->lto_inject) {
     char *bc = as_xasprintf("%s/lto/%s%s.o", env->libdir,
                             r->thin_lto ? "thin/" : "", name);

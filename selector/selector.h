@@ -192,6 +192,8 @@ struct as_decision {
   char *reason;               /* "default for executable", ... */
   char *inject_object;        /* object to add, AS_INJECT only */
   bool needs_jemalloc;        /* add Debian's libjemalloc after it */
+  bool jemalloc_private;      /* inject_object is jemalloc-private.o, which
+                                 holds jemalloc's code (as_jemalloc_private) */
   bool lto;                   /* some linked input is LLVM bitcode */
   bool inject_bitcode;        /* inject_object is a bitcode allocator */
   const struct as_unit *unit; /* allocator unit among the inputs; valid
@@ -266,6 +268,11 @@ struct as_env {
  * private copy (jemalloc-private.o); an allocator whose code is a shared
  * library exporting malloc (mimalloc, tcmalloc) cannot. */
 bool as_output_is_guest(enum as_output_type type);
+/* Does jemalloc come to this link as its private copy? A guest's does; so
+ * does an executable's where what the front end adds lands after libc
+ * (the plugin): its jemalloc could serve the ABI only either way, and the
+ * private copy spares the linker a shared library added late. */
+bool as_jemalloc_private(const struct as_env *env, enum as_output_type type);
 
 /* Can this link take jemalloc? If not, *why_not says why. */
 bool as_jemalloc_usable(const struct as_env *env, enum as_output_type type,
