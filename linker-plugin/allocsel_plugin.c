@@ -31,14 +31,31 @@ static struct {
   const char *allocator, *type;
   bool verbose;
   struct as_link *link;
-  bool saw_bitcode; /* some view was LLVM bitcode: no plugin before us
-                     * claims it */
-  char *record;     /* the decision note's object, "/dev/fd/N" */
+  /* A plugin stands before ours on the command line (gcc's lto-plugin,
+   * LLVMgold.so): what it claims is never shown to us, so the decision
+   * reads the link from the command line and the views are not read. */
+  bool from_cmdline;
+  char *record; /* the decision note's object, "/dev/fd/N" */
   int record_fd;
   bool allow_abi_redirect;
   int allocators; /* allocator units among the views so far */
   char *libdir;   /* lib/allocsel: where this plugin was loaded from */
 } plugin = {.output = -1, .record_fd = -1};
+
+/* The decision, made once: at the first input when the plugin reads the
+ * link from the command line (so a refusal comes before the linker has
+ * read anything, let alone printed its own duplicate-symbol errors), else
+ * at all_symbols_read from the views. */
+static struct {
+  bool made;
+  int rc; /* as_diag_exit_code */
+  enum as_output_type type;
+  struct as_env env;
+  struct as_decision d;
+} decided;
+
+static void decide(void);
+static enum ld_plugin_status refused(void);
 
 static struct as_link *new_link(enum as_output_type type) {
   struct as_link *link = as_link_new(type);
@@ -114,6 +131,12 @@ static bool refuse_early(struct as_link *link) {
 static enum ld_plugin_status claim_file(const struct ld_plugin_input_file *f,
                                         int *claimed) {
   *claimed = 0;
+  if (plugin.from_cmdline) {
+    /* The inputs are read once, from the command line, at the first. */
+    if (!decided.made)
+      decide();
+    return decided.rc == 0 ? LDPS_OK : refused();
+  }
   /* Map just this unit: the linker has the file open already. */
   long page = sysconf(_SC_PAGESIZE);
   off_t base = f->offset - f->offset % page;
@@ -129,7 +152,6 @@ static enum ld_plugin_status claim_file(const struct ld_plugin_input_file *f,
                 member ? ")" : "");
   } else {
     char *data = (char *)map + (f->offset - base);
-    plugin.saw_bitcode |= as_is_bitcode(data, (size_t)f->filesize);
     struct as_link *link = the_link();
     size_t before = link->nunits;
     as_link_add_view(link, f->name, member, data, (size_t)f->offset,
@@ -200,22 +222,24 @@ static void read_cmdline(struct ld_cmdline *cl) {
   free(buf);
 }
 
-static enum ld_plugin_status all_symbols_read(void) {
+static void decide(void) {
+  decided.made = true;
   struct as_link *link = the_link();
   enum as_output_type type = output_type();
   if (plugin.type && as_output_type_parse(plugin.type, &type) != 0) {
-    plugin.message(LDPL_FATAL, "allocsel: unknown output type '%s'",
-                   plugin.type);
-    return LDPS_ERR;
+    as_diag_add(link, AS_ERROR, AS_E_USAGE, "unknown output type '%s'",
+                plugin.type);
+    as_diag_print(link, stderr);
+    decided.rc = 2;
+    return;
   }
-  link->type = type;
+  link->type = decided.type = type;
 
   struct as_request req;
   as_request_init(&req, plugin.allocator, "-plugin-opt allocator");
   struct ld_cmdline cl;
   read_cmdline(&cl);
-  bool from_cmdline = cl.plugin_before && !plugin.saw_bitcode;
-  if (from_cmdline) {
+  if (plugin.from_cmdline) {
     /* The linker we run inside also searches its built-in directories. */
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -223,33 +247,32 @@ static enum ld_plugin_status all_symbols_read(void) {
       exe[n] = '\0';
       ld_cmdline_search_linker_dirs(&cl, exe);
     }
-    /* A plugin before ours (clang puts LLVMgold.so first under -flto)
-     * claimed the bitcode inputs, so claim_file never showed them to us:
-     * read the whole link from the command line instead, as allocsel-ld
-     * does, so inputs keep their order. */
-    as_link_free(link);
-    link = plugin.link = new_link(type);
+    /* A plugin before ours (gcc's lto-plugin, which gcc always loads;
+     * LLVMgold.so, which clang puts first under -flto) may claim inputs,
+     * which claim_file then never sees: read the whole link from the
+     * command line instead, as allocsel-ld does, so inputs keep their
+     * order. */
     ld_cmdline_add_inputs(&cl, link);
   }
 
-  struct as_env env;
-  as_env_init(&env, plugin.libdir);
+  struct as_env *env = &decided.env;
+  as_env_init(env, plugin.libdir);
   /* What add_input_file adds after all_symbols_read is never offered to
    * LLVMgold.so: the plugin injects native allocators only. */
-  env.lto_inject = false;
-  env.static_link = cl.is_static;
-  env.adds_after_libc = true; /* add_input_file lands after every input */
+  env->lto_inject = false;
+  env->static_link = cl.is_static;
+  env->adds_after_libc = true; /* add_input_file lands after every input */
   if (type == AS_EXECUTABLE && cl.is_static) {
     /* What add_input_file adds comes after libc.a, whose malloc is in by
      * then: jemalloc cannot replace it from here. */
-    env.jemalloc_static = NULL;
-    env.jemalloc_static_why_not = "the linker plugin cannot add jemalloc to "
-                                  "a static executable (allocsel-ld can)";
+    env->jemalloc_static = NULL;
+    env->jemalloc_static_why_not = "the linker plugin cannot add jemalloc to "
+                                   "a static executable (allocsel-ld can)";
   }
   /* What the views cannot tell: options that redirect symbols, and which
    * files were given with --just-symbols (the linker shows them to
    * plugins like any input). */
-  if (!from_cmdline) { /* ld_cmdline_add_inputs did both */
+  if (!plugin.from_cmdline) { /* ld_cmdline_add_inputs did both */
     for (size_t i = 0; i < cl.nredirects; i++)
       as_link_redirect(link, cl.redirects[i].option, cl.redirects[i].symbol);
     for (size_t i = 0; i < cl.ninputs; i++)
@@ -259,50 +282,57 @@ static enum ld_plugin_status all_symbols_read(void) {
   }
   link->allow_abi_redirect |=
       cl.allow_abi_redirect || plugin.allow_abi_redirect;
-  struct as_decision d = {0};
   if (as_diag_exit_code(link) == 0 && as_link_add_request(link, &req) == 0) {
     as_link_resolve(link);
-    as_decide(link, &req, &env, &d);
+    as_decide(link, &req, env, &decided.d);
   }
   as_diag_print(link, stderr);
-  int rc = as_diag_exit_code(link);
-  enum ld_plugin_status status = LDPS_OK;
-  if (rc != 0) {
-    plugin.message(LDPL_FATAL, "allocsel: link refused (%s)",
-                   rc == 1 ? "an allocator rule is broken"
-                           : "see the error above");
-    status = LDPS_ERR;
-  } else {
-    if (plugin.verbose || as_env_flag("ALLOCSEL_VERBOSE")) {
-      fprintf(stderr, "allocsel: allocator: %s (%s)\n",
-              d.name ? d.name : "none", d.reason);
-      if (d.malloc)
-        fprintf(stderr, "allocsel: malloc: %s\n", d.malloc);
-    }
-    const char *added[AS_MAX_DECISION_INPUTS];
-    size_t nadded = as_decision_inputs(&d, &env, type, added);
-    for (size_t i = 0; i < nadded; i++)
-      if (strncmp(added[i], "-l", 2) == 0 && plugin.add_input_library)
-        plugin.add_input_library(added[i] + 2);
-      else
-        plugin.add_input_file(added[i]);
-    const char *libs[AS_MAX_UNIT_LIBRARIES];
-    size_t nlibs = as_decision_libraries(&d, type, libs);
-    for (size_t i = 0; i < nlibs && plugin.add_input_library; i++)
-      plugin.add_input_library(libs[i] + 2);
-    char *error = NULL;
-    plugin.record_fd = as_record_object(&d, type, &plugin.record, &error);
-    if (plugin.record_fd >= 0) {
-      plugin.add_input_file(plugin.record);
-    } else {
-      plugin.message(LDPL_FATAL, "allocsel: %s", error);
-      status = LDPS_ERR;
-    }
-    free(error);
+  decided.rc = as_diag_exit_code(link);
+  if (decided.rc == 0 && (plugin.verbose || as_env_flag("ALLOCSEL_VERBOSE"))) {
+    fprintf(stderr, "allocsel: allocator: %s (%s)\n",
+            decided.d.name ? decided.d.name : "none", decided.d.reason);
+    if (decided.d.malloc)
+      fprintf(stderr, "allocsel: malloc: %s\n", decided.d.malloc);
   }
-  as_decision_free(&d);
   ld_cmdline_free(&cl);
   as_request_free(&req);
+}
+
+static enum ld_plugin_status refused(void) {
+  plugin.message(LDPL_FATAL, "allocsel: link refused (%s)",
+                 decided.rc == 1 ? "an allocator rule is broken"
+                                 : "see the error above");
+  return LDPS_ERR;
+}
+
+static enum ld_plugin_status all_symbols_read(void) {
+  if (!decided.made)
+    decide();
+  if (decided.rc != 0)
+    return refused();
+  const struct as_decision *d = &decided.d;
+  enum as_output_type type = decided.type;
+  const char *added[AS_MAX_DECISION_INPUTS];
+  size_t nadded = as_decision_inputs(d, &decided.env, type, added);
+  for (size_t i = 0; i < nadded; i++)
+    if (strncmp(added[i], "-l", 2) == 0 && plugin.add_input_library)
+      plugin.add_input_library(added[i] + 2);
+    else
+      plugin.add_input_file(added[i]);
+  const char *libs[AS_MAX_UNIT_LIBRARIES];
+  size_t nlibs = as_decision_libraries(d, type, libs);
+  for (size_t i = 0; i < nlibs && plugin.add_input_library; i++)
+    plugin.add_input_library(libs[i] + 2);
+  char *error = NULL;
+  enum ld_plugin_status status = LDPS_OK;
+  plugin.record_fd = as_record_object(d, type, &plugin.record, &error);
+  if (plugin.record_fd >= 0) {
+    plugin.add_input_file(plugin.record);
+  } else {
+    plugin.message(LDPL_FATAL, "allocsel: %s", error);
+    status = LDPS_ERR;
+  }
+  free(error);
   return status;
 }
 
@@ -312,6 +342,7 @@ static enum ld_plugin_status cleanup(void) {
   plugin.record_fd = -1;
   free(plugin.record);
   plugin.record = NULL;
+  as_decision_free(&decided.d);
   as_link_free(plugin.link);
   plugin.link = NULL;
   free(plugin.libdir);
@@ -397,6 +428,10 @@ enum ld_plugin_status onload(struct ld_plugin_tv *tv) {
   for (size_t i = 0; i < nopts; i++)
     if (option(opts[i]) != LDPS_OK)
       return LDPS_ERR;
+  struct ld_cmdline cl;
+  read_cmdline(&cl);
+  plugin.from_cmdline = cl.plugin_before;
+  ld_cmdline_free(&cl);
   if (reg_claim(claim_file) != LDPS_OK || reg_read(all_symbols_read) != LDPS_OK)
     return LDPS_ERR;
   if (reg_cleanup)
