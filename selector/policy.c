@@ -67,9 +67,8 @@ bool as_output_is_guest(enum as_output_type type) {
 }
 
 bool as_jemalloc_private(const struct as_env *env, enum as_output_type type) {
-  return as_output_is_guest(type) ||
-         (type == AS_EXECUTABLE && env->adds_after_libc && !env->static_link &&
-          env->jemalloc_private);
+  (void)env;
+  return as_output_is_guest(type);
 }
 
 bool as_jemalloc_usable(const struct as_env *env, enum as_output_type type,

@@ -268,10 +268,11 @@ struct as_env {
  * private copy (jemalloc-private.o); an allocator whose code is a shared
  * library exporting malloc (mimalloc, tcmalloc) cannot. */
 bool as_output_is_guest(enum as_output_type type);
-/* Does jemalloc come to this link as its private copy? A guest's does; so
- * does an executable's where what the front end adds lands after libc
- * (the plugin): its jemalloc could serve the ABI only either way, and the
- * private copy spares the linker a shared library added late. */
+/* Does jemalloc come to this link as its private copy? A guest's does.
+ * (An executable's under the plugin could too, since what the plugin adds
+ * lands after libc and serves the ABI only either way; but the copy needs
+ * libm, and ld.bfd and gold pay more for a 1.3 MB object and libm added
+ * late than for libjemalloc added late: docs/performance.md.) */
 bool as_jemalloc_private(const struct as_env *env, enum as_output_type type);
 
 /* Can this link take jemalloc? If not, *why_not says why. */
