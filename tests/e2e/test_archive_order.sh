@@ -38,3 +38,44 @@ for fe in "${FRONTENDS[@]}"; do
   run ./app-group
   expect_rc 0
 done
+
+# Resolution interns only referenced names (docs/internals.md): a name an
+# object defines before anything references it must still keep out an
+# archive member offering the same name. Here defs.o defines helper, which
+# only libuse.a(use.o) (pulled in by main) references; liballoc.a(alloc.o)
+# also defines helper, besides an allocator. Nothing calls the ABI (a call
+# would pull the allocator in for itself). The linker takes helper from
+# defs.o and never extracts alloc.o: no allocator, and none needed.
+cat >use.c <<'C'
+void helper(void);
+void use(void) { helper(); }
+C
+cat >defs.c <<'C'
+void helper(void) {}
+C
+cat >main_use.c <<'C'
+void use(void);
+int main(void) { use(); return 0; }
+C
+compile "$cc" use.o use.c
+compile "$cc" defs.o defs.c
+compile "$cc" main_use.o main_use.c
+cp defs.c helper_alloc.c
+compile "$cc" helper_alloc.o helper_alloc.c
+rm -f libuse.a liballoc.a
+ar rcs libuse.a use.o
+ld -r -o alloc_helper.o helper_alloc.o my_allocator.o
+ar rcs liballoc.a alloc_helper.o
+for fe in "${FRONTENDS[@]}"; do
+  frontend_flags "$fe"
+  step "$fe: a definition before its first reference keeps an archive's allocator out"
+  run "$cc" "${SEL[@]}" -o app-defs main_use.o defs.o libuse.a liballoc.a
+  expect_rc 0
+  expect_err "allocsel: allocator: none (nothing needs an allocator)"
+  run "$ALLOCSEL" inspect app-defs
+  expect_line "allocator: none"
+  step "$fe: without that definition, the archive's allocator is pulled in"
+  run "$cc" "${SEL[@]}" -o app-nodefs main_use.o libuse.a liballoc.a
+  expect_rc 0
+  expect_err "allocsel: allocator: my_allocator (linked: defined in liballoc.a(alloc_helper.o))"
+done
