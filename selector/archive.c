@@ -37,10 +37,11 @@ struct as_archive {
   const unsigned char *index; /* GNU index member's data, or NULL */
   size_t index_size;
   bool index64;
-  bool thin;       /* "!<thin>": members are files of their own */
-  bool index_read; /* syms and members below are filled in */
-  size_t nsyms;    /* entries in the index, read in place */
-  long checked;    /* entries, once a walk found the index sound; else -1 */
+  bool thin;           /* "!<thin>": members are files of their own */
+  bool index_read;     /* syms and members below are filled in */
+  size_t nsyms;        /* entries in the index, read in place */
+  long checked;        /* entries, once a walk found the index sound; else -1 */
+  bool members_unread; /* the quick path has not looked at the members */
   struct as_member *members; /* sorted by offset */
   size_t nmembers, cap_members;
 };
@@ -494,8 +495,10 @@ static int member_may_need(struct as_link *link, uint32_t input,
  * (nothing interned). A member that cannot be read this way (bitcode,
  * damage) counts as a maybe: the full resolution then decides, and
  * reports it if the link pulls it in. */
-static bool members_may_need(struct as_link *link, uint32_t input) {
+bool as_archive_members_may_need(struct as_link *link, uint32_t input) {
   struct as_archive *ar = link->inputs[input]->archive;
+  if (!ar || !ar->members_unread)
+    return false; /* read in full, or no archive */
   for (size_t off = AS_AR_MAGIC_LEN; off < ar->size;) {
     struct member_view m;
     if (read_member(ar, off, &m))
@@ -580,9 +583,8 @@ int as_archive_open(struct as_link *link, uint32_t input, int fd, size_t size,
     bool hit = false;
     long count = walk_index(ar, names_allocator, &hit);
     if (count >= 0 && !hit) {
-      ar->checked = count; /* walked to the end: read_index need not */
-      if (!link->full_needed && members_may_need(link, input))
-        link->full_needed = true;
+      ar->checked = count;       /* walked to the end: read_index need not */
+      ar->members_unread = true; /* as_archive_members_may_need, if asked */
       return 0;
     }
   }

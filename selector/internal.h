@@ -132,6 +132,10 @@ uint32_t as_archive_load_member(struct as_link *link, uint32_t input,
  * false: some member cannot be read that way (not native ELF64, a GCC LTO
  * object, a thin archive's): every name must then be interned. */
 bool as_archive_intern_refs(struct as_link *link, uint32_t input);
+/* Could a member of this archive, opened on the quick path, need an
+ * allocator? Its index lists definitions only, so each member's symbol
+ * table is read in place for a reference to the ABI. */
+bool as_archive_members_may_need(struct as_link *link, uint32_t input);
 /* Every member, for --whole-archive and archives without an index. */
 int as_archive_load_all(struct as_link *link, uint32_t input);
 /* Visits the archive's symbol index: (symbol id, member offset). fn may

@@ -134,11 +134,35 @@ static bool intern_references(struct as_link *link) {
   return true;
 }
 
+/* On the quick path, only whether the link needs an allocator is left to
+ * know. Once a unit the link always takes needs one, archive members
+ * cannot change the answer; otherwise a member that references the ABI
+ * would, if the link pulls it in, and only resolution can tell. Archives
+ * are looked at only here, after every input: most links that use the ABI
+ * say so in an object, and then no member is read. */
+static bool members_decide(struct as_link *link) {
+  for (uint32_t i = 0; i < link->ninputs; i++) {
+    const struct as_input *in = link->inputs[i];
+    if (in->flags & AS_ADD_JUST_SYMBOLS)
+      continue;
+    for (uint32_t u = 0; u < in->nunits; u++) {
+      const struct as_unit *unit = link->units[in->first_unit + u];
+      if (!unit->shared && (unit->abi_undef || unit->needs_marker))
+        return false;
+    }
+  }
+  for (uint32_t i = 0; i < link->ninputs; i++)
+    if (link->inputs[i]->kind == AS_INPUT_ARCHIVE &&
+        as_archive_members_may_need(link, i))
+      return link->full_needed = true;
+  return false;
+}
+
 void as_link_resolve(struct as_link *link) {
   /* Nothing among the inputs defines the ABI or carries a marker: no
    * allocator can be linked and no cycle can exist, so which members the
    * link pulls in does not matter. The common case, and the fast one. */
-  if (!link->full_needed && !link->want_symbols) {
+  if (!link->full_needed && !link->want_symbols && !members_decide(link)) {
     for (uint32_t i = 0; i < link->ninputs; i++)
       for (uint32_t u = 0; u < link->inputs[i]->nunits &&
                            !(link->inputs[i]->flags & AS_ADD_JUST_SYMBOLS);
