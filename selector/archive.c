@@ -367,8 +367,18 @@ int as_archive_read_index(struct as_link *link, uint32_t input) {
     return archive_error(link, link->inputs[input]->path,
                          "malformed archive symbol index");
   if (count == 0) {
-    link->full_needed = true;
-    return as_archive_load_all(link, input);
+    /* No index (or an empty archive, as glibc's libpthread.a): every
+     * member is read as a unit, linked only if referenced. One that is an
+     * allocator or carries a marker makes resolution necessary by itself
+     * (as_unit_finish); one that references the ABI does too, since
+     * whether the link pulls it in decides whether the link needs an
+     * allocator. */
+    uint32_t first = (uint32_t)link->nunits;
+    int rc = as_archive_load_all(link, input);
+    for (uint32_t u = first; u < link->nunits; u++)
+      if (link->units[u]->abi_undef || link->units[u]->needs_marker)
+        link->full_needed = true;
+    return rc;
   }
   ar->nsyms = (size_t)count;
   if (!link->full_needed) {
@@ -495,10 +505,8 @@ static int member_may_need(struct as_link *link, uint32_t input,
  * (nothing interned). A member that cannot be read this way (bitcode,
  * damage) counts as a maybe: the full resolution then decides, and
  * reports it if the link pulls it in. */
-bool as_archive_members_may_need(struct as_link *link, uint32_t input) {
+static bool members_may_need(struct as_link *link, uint32_t input) {
   struct as_archive *ar = link->inputs[input]->archive;
-  if (!ar || !ar->members_unread)
-    return false; /* read in full, or no archive */
   for (size_t off = AS_AR_MAGIC_LEN; off < ar->size;) {
     struct member_view m;
     if (read_member(ar, off, &m))
@@ -517,6 +525,19 @@ bool as_archive_members_may_need(struct as_link *link, uint32_t input) {
       return true;
   }
   return false;
+}
+
+bool as_archive_members_may_need(struct as_link *link, uint32_t input) {
+  struct as_archive *ar = link->inputs[input]->archive;
+  if (!ar || !ar->members_unread)
+    return false; /* read in full, or no archive */
+  ar->members_unread = false;
+  bool may = members_may_need(link, input);
+  /* Give back the pages just read (unchanged, they come again from the
+   * page cache if resolution wants them): over many large archives they
+   * would otherwise add up to more memory than the linker's own. */
+  madvise(ar->map, ar->size, MADV_DONTNEED);
+  return may;
 }
 
 bool as_archive_intern_refs(struct as_link *link, uint32_t input) {
