@@ -540,8 +540,7 @@ bool as_archive_members_may_need(struct as_link *link, uint32_t input) {
   return may;
 }
 
-bool as_archive_intern_refs(struct as_link *link, uint32_t input) {
-  struct as_archive *ar = link->inputs[input]->archive;
+static bool intern_member_refs(struct as_link *link, struct as_archive *ar) {
   for (size_t off = AS_AR_MAGIC_LEN; off < ar->size;) {
     struct member_view m;
     if (read_member(ar, off, &m))
@@ -558,6 +557,15 @@ bool as_archive_intern_refs(struct as_link *link, uint32_t input) {
       return false;
   }
   return true;
+}
+
+bool as_archive_intern_refs(struct as_link *link, uint32_t input) {
+  struct as_archive *ar = link->inputs[input]->archive;
+  bool ok = intern_member_refs(link, ar);
+  /* Resolution reads only the members the link pulls in: give back the
+   * pages of the rest (see as_archive_members_may_need). */
+  madvise(ar->map, ar->size, MADV_DONTNEED);
+  return ok;
 }
 
 int as_archive_open(struct as_link *link, uint32_t input, int fd, size_t size,
