@@ -2,12 +2,47 @@
  * shared library built from tests/fixtures, and on broken inputs. */
 #include "selector_test.h"
 
+#include "internal.h" /* the symbol table */
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 static char tmpdir[] = "/tmp/allocsel-test-scan-XXXXXX";
+
+/* Names from 1 to about 80 bytes, sharing prefixes and suffixes as mangled
+ * names do; the short ones repeat. */
+static size_t test_name(unsigned i, char *buf, size_t size) {
+  static const char xs[] =
+      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+  if (i % 9 == 0)
+    return (size_t)snprintf(buf, size, "%.*s", (int)(1 + i % 7),
+                            &"abcdefgh"[i % 2]);
+  return (size_t)snprintf(buf, size, "_ZN4llvm%u%.*s", i, (int)(i % 64), xs);
+}
+
+/* The symbol table: every interned name is found again (the filter that
+ * answers "never interned" has no false negatives), a name never interned
+ * is not, and interning is idempotent, across the table's growth. */
+static void test_symtab(void **state) {
+  (void)state;
+  struct as_symtab *st = as_symtab_new();
+  char name[128];
+  for (unsigned i = 0; i < 20000; i++) {
+    size_t len = test_name(i, name, sizeof name);
+    uint32_t id = as_symtab_intern(st, name, len);
+    assert_int_equal(as_symtab_find(st, name, len), id);
+    assert_int_equal(as_symtab_intern(st, name, len), id);
+  }
+  for (unsigned i = 0; i < 20000; i++) {
+    size_t len = test_name(i, name, sizeof name);
+    assert_int_not_equal(as_symtab_find(st, name, len), AS_NO_UNIT);
+    len = (size_t)snprintf(name, sizeof name, "never_interned_%u", i);
+    assert_int_equal(as_symtab_find(st, name, len), AS_NO_UNIT);
+  }
+  as_symtab_free(st);
+}
 
 static void test_object_allocator(void **state) {
   (void)state;
@@ -389,6 +424,7 @@ static int remove_tmpdir(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_symtab),
       cmocka_unit_test(test_object_allocator),
       cmocka_unit_test(test_object_user),
       cmocka_unit_test(test_object_half),
