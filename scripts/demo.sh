@@ -78,6 +78,17 @@ show ./app-default "$work/libprobe_my.so" || true
 echo "the system executable loads the default (system) dylib:"
 show ./app-system "$work/libprobe_default.so"
 
+heading "5b. A dylib on jemalloc gets a private copy: it never takes over its host's malloc"
+show "$CC" --ld-path="$LD" -shared -o libprobe_je.so libprobe.o -Wl,--allocsel-allocator=jemalloc -Wl,--allocsel-verbose
+echo "what it exports (no malloc, no jemalloc) and what it needs (no libjemalloc):"
+show nm -D --defined-only libprobe_je.so
+show sh -c "readelf -d libprobe_je.so | grep NEEDED"
+echo "loaded by the system executable: the dylib is served by jemalloc, the host keeps libc's malloc"
+echo "(jemalloc's initial-exec TLS needs the tunable for dlopen, as Debian's libjemalloc.so.2 does):"
+show env GLIBC_TUNABLES=glibc.rtld.optional_static_tls=4096 ./app-system "$work/libprobe_je.so"
+echo "mimalloc, whose code is a shared library exporting malloc, is refused for a dylib:"
+show "$CC" --ld-path="$LD" -shared -o libprobe_mi.so libprobe.o -Wl,--allocsel-allocator=mimalloc || true
+
 heading "6. The gcc way: gcc -BP/lib/allocsel/ld -fuse-ld=lld"
 if command -v gcc >/dev/null; then
   show gcc -B"$P/lib/allocsel/ld" -fuse-ld=lld -o app-gcc probe.o -Wl,--allocsel-verbose
