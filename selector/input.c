@@ -178,6 +178,11 @@ uint32_t as_add_unit(struct as_link *link, const struct as_source *src) {
   }
 }
 
+static bool archive_name(const char *path) {
+  size_t n = strlen(path);
+  return n > 2 && strcmp(path + n - 2, ".a") == 0;
+}
+
 /* An object's name on a text file is no linker script. */
 static bool object_name(const char *path) {
   size_t n = strlen(path);
@@ -261,8 +266,12 @@ int as_link_add_file(struct as_link *link, const char *path, unsigned flags) {
   link->inputs[input]->size = (size_t)st.st_size;
   /* One read that holds all of a typical object (elf_native.c reads the
    * rest, if any, where its symbol table lies). */
-  enum { HEAD = 64 * 1024 };
-  size_t want = (size_t)st.st_size < HEAD ? (size_t)st.st_size : HEAD;
+  enum { HEAD = 64 * 1024, ARCHIVE_HEAD = 4096 };
+  /* An archive is mapped, so its first read need only tell what it is:
+   * the name is a hint, and the wrong guess costs only a larger read or a
+   * second one. */
+  size_t cap = object_name(path) || !archive_name(path) ? HEAD : ARCHIVE_HEAD;
+  size_t want = (size_t)st.st_size < cap ? (size_t)st.st_size : cap;
   unsigned char *head = as_xmalloc(want ? want : 1);
   ssize_t n = pread(fd, head, want, 0);
   int rc;
