@@ -383,8 +383,7 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
       if (optarg && strncmp(optarg, "allocator=", 10) == 0 && !cl->allocator) {
         cl->allocator = optarg + 10;
         cl->allocator_option = "-plugin-opt allocator";
-      }
-      else if (optarg && strncmp(optarg, "type=", 5) == 0 && !cl->type)
+      } else if (optarg && strncmp(optarg, "type=", 5) == 0 && !cl->type)
         cl->type = optarg + 5;
       else if (optarg && strcmp(optarg, "verbose") == 0)
         cl->verbose = true;

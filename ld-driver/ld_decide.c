@@ -26,6 +26,7 @@ struct as_link *ld_decide(const struct ld_cmdline *cl, enum as_output_type type,
                   cl->allocator_option ? cl->allocator_option
                                        : "--allocsel-allocator");
   struct as_link *link = as_link_new(type);
+  as_link_use_cache(link);
   link->libdir = env->libdir;
   link->order = order;
   ld_cmdline_add_inputs(cl, link);

@@ -59,6 +59,7 @@ static enum ld_plugin_status refused(void);
 
 static struct as_link *new_link(enum as_output_type type) {
   struct as_link *link = as_link_new(type);
+  as_link_use_cache(link);
   link->libdir = plugin.libdir;
   link->order = AS_ORDER_COMMAND_LINE; /* ld.bfd and gold */
   return link;

@@ -42,6 +42,8 @@ struct as_archive {
   size_t nsyms;        /* entries in the index, read in place */
   long checked;        /* entries, once a walk found the index sound; else -1 */
   bool members_unread; /* the quick path has not looked at the members */
+  bool keyed;          /* key below is the file's, for the cache */
+  struct as_file_key key;
   struct as_member *members; /* sorted by offset */
   size_t nmembers, cap_members;
 };
@@ -532,7 +534,11 @@ bool as_archive_members_may_need(struct as_link *link, uint32_t input) {
   if (!ar || !ar->members_unread)
     return false; /* read in full, or no archive */
   ar->members_unread = false;
+  if (ar->keyed && as_cache_knows_no_member_needs(link, &ar->key))
+    return false;
   bool may = members_may_need(link, input);
+  if (!may && ar->keyed)
+    as_cache_learn_no_member_needs(link, &ar->key);
   /* Give back the pages just read (unchanged, they come again from the
    * page cache if resolution wants them): over many large archives they
    * would otherwise add up to more memory than the linker's own. */
@@ -581,6 +587,11 @@ int as_archive_open(struct as_link *link, uint32_t input, int fd, size_t size,
   ar->map = map;
   ar->size = size;
   ar->checked = -1;
+  struct stat st;
+  if (link->cache && fstat(fd, &st) == 0) {
+    as_file_key_of(&ar->key, &st);
+    ar->keyed = true;
+  }
   ar->thin = thin;
   in->archive = ar;
   /* The index and the long-name table come first, in either order. */

@@ -118,6 +118,22 @@ struct as_source {
  * unit index, or AS_NO_UNIT with a diagnostic. */
 uint32_t as_add_unit(struct as_link *link, const struct as_source *src);
 
+/* A file as the cache knows it (cache.c): a rewritten file changes its
+ * change time, which no program can set back. */
+struct as_file_key {
+  uint64_t dev, ino, size;
+  int64_t mtime_sec, mtime_nsec, ctime_sec, ctime_nsec;
+};
+struct stat;
+void as_file_key_of(struct as_file_key *k, const struct stat *st);
+bool as_cache_knows_no_member_needs(const struct as_link *link,
+                                    const struct as_file_key *k);
+void as_cache_learn_no_member_needs(struct as_link *link,
+                                    const struct as_file_key *k);
+/* Writes what this link learnt, if anything; failure is no error. */
+void as_cache_save(struct as_link *link);
+void as_cache_free(struct as_cache *c);
+
 /* Archives (archive.c). */
 int as_archive_open(struct as_link *link, uint32_t input, int fd, size_t size,
                     bool thin);

@@ -77,6 +77,7 @@ void as_link_free(struct as_link *link) {
   free(link->units);
   free(link->diags);
   as_symtab_free(link->symtab);
+  as_cache_free(link->cache);
   as_bitcode_reader_free(link->bitcode);
   free(link);
 }

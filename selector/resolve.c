@@ -151,11 +151,12 @@ static bool members_decide(struct as_link *link) {
         return false;
     }
   }
-  for (uint32_t i = 0; i < link->ninputs; i++)
-    if (link->inputs[i]->kind == AS_INPUT_ARCHIVE &&
-        as_archive_members_may_need(link, i))
-      return link->full_needed = true;
-  return false;
+  bool may = false;
+  for (uint32_t i = 0; i < link->ninputs && !may; i++)
+    may = link->inputs[i]->kind == AS_INPUT_ARCHIVE &&
+          as_archive_members_may_need(link, i);
+  as_cache_save(link);
+  return link->full_needed = may;
 }
 
 void as_link_resolve(struct as_link *link) {

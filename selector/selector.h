@@ -113,6 +113,7 @@ struct as_diag {
 };
 
 struct as_symtab;         /* interned symbol names, selector/symtab.c */
+struct as_cache;          /* what earlier links learnt, selector/cache.c */
 struct as_bitcode_reader; /* selector/bitcode.c */
 
 struct as_link {
@@ -159,9 +160,17 @@ struct as_link {
   unsigned script_files;   /* files all scripts named so far */
   /* lib/allocsel, where the bitcode reader lives; NULL: the default. */
   const char *libdir;
+  /* What earlier links learnt about archives (cache.c), or NULL. */
+  struct as_cache *cache;
   /* The bitcode reader process, started for the first bitcode input. */
   struct as_bitcode_reader *bitcode;
 };
+
+/* Lets this link use, and add to, what earlier links learnt about the
+ * archives it reads (that no member of one needs an allocator), kept in
+ * ALLOCSEL_CACHE_DIR, else $XDG_CACHE_HOME/allocsel or ~/.cache/allocsel;
+ * ALLOCSEL_CACHE=0 turns it off. Before adding inputs. */
+void as_link_use_cache(struct as_link *link);
 
 /* What the user asked for: NULL allocator means the default. */
 struct as_request {

@@ -356,6 +356,7 @@ static int cmd_check(const struct options *o) {
   if (o->nfiles == 0 && o->nlibs == 0)
     return usage("%s", "check needs input files");
   struct as_link *link = as_link_new(o->type);
+  as_link_use_cache(link);
   struct as_request req;
   as_request_init(&req, o->allocator, "--allocator");
   char *libdir = as_default_libdir();

@@ -48,6 +48,9 @@ unset ALLOCSEL_ALLOCATOR ALLOCSEL_LINKER ALLOCSEL_VERBOSE ALLOCSEL_LIBDIR \
 
 TEST_NAME=$(basename "$0" .sh)
 T=$(mktemp -d "${TMPDIR:-/tmp}/allocsel-$TEST_NAME.XXXXXX")
+# Each test starts with an empty cache of its own (selector/cache.c).
+unset ALLOCSEL_CACHE
+export ALLOCSEL_CACHE_DIR=$T/.allocsel-cache
 STEP="setup"
 RC=0
 LAST_CMD=""
