@@ -496,9 +496,10 @@ static int member_may_need(struct as_link *link, uint32_t input,
   int rc = e ? as_scan_elf(link, &tmp, e, b->size, true) : -1;
   elf_end(e);
   as_diag_truncate(link, ndiags); /* a member never linked is no error */
-  free((char *)tmp.allocator);
+  bool need = rc != 0 || tmp.abi_undef || tmp.needs_marker;
+  as_unit_clear(&tmp); /* its allocator name and libraries too */
   free(tmp.origin);
-  return rc != 0 || tmp.abi_undef || tmp.needs_marker;
+  return need;
 }
 
 /* Could a member of this archive need an allocator? An archive's index
