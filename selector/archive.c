@@ -403,83 +403,6 @@ int as_archive_read_index(struct as_link *link, uint32_t input) {
   return 0;
 }
 
-/* A native ELF64 relocatable member's global symbols, read in place:
- * visit(ctx, name, sym) for each named one until it returns nonzero, which
- * is returned. -1: not this case, or anything out of the ordinary (a GCC
- * LTO object, whose symbols are elsewhere, included): libelf reads it. */
-static int elf64_walk(const unsigned char *p, size_t size,
-                      int (*visit)(void *ctx, const char *name,
-                                   const Elf64_Sym *sym),
-                      void *ctx) {
-  Elf64_Ehdr eh;
-  if (size < sizeof eh)
-    return -1;
-  memcpy(&eh, p, sizeof eh);
-  if (eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-      eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_type != ET_REL ||
-      eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shnum == 0 ||
-      eh.e_shoff > size ||
-      eh.e_shnum > (size - eh.e_shoff) / sizeof(Elf64_Shdr))
-    return -1;
-  const unsigned char *sh = p + eh.e_shoff;
-  for (size_t i = 0; i < eh.e_shnum; i++) {
-    Elf64_Shdr sym, str;
-    memcpy(&sym, sh + i * sizeof sym, sizeof sym);
-    if (sym.sh_type != SHT_SYMTAB)
-      continue;
-    if (sym.sh_link >= eh.e_shnum || sym.sh_entsize != sizeof(Elf64_Sym) ||
-        sym.sh_offset > size || sym.sh_size > size - sym.sh_offset)
-      return -1;
-    memcpy(&str, sh + sym.sh_link * sizeof str, sizeof str);
-    if (str.sh_offset > size || str.sh_size > size - str.sh_offset ||
-        str.sh_size == 0 || p[str.sh_offset + str.sh_size - 1] != '\0')
-      return -1;
-    const char *strtab = (const char *)p + str.sh_offset;
-    size_t n = sym.sh_size / sizeof(Elf64_Sym);
-    for (size_t j = sym.sh_info; j < n; j++) {
-      Elf64_Sym s;
-      memcpy(&s, p + sym.sh_offset + j * sizeof s, sizeof s);
-      if (s.st_name >= str.sh_size)
-        return -1;
-      int bind = ELF64_ST_BIND(s.st_info);
-      const char *name = strtab + s.st_name;
-      if (!*name ||
-          (bind != STB_GLOBAL && bind != STB_WEAK && bind != STB_GNU_UNIQUE))
-        continue;
-      if (name[0] == '_' && name[1] == '_' && name[2] == 'g' &&
-          strcmp(name, "__gnu_lto_slim") == 0)
-        return -1;
-      if (s.st_shndx != SHN_UNDEF && !as_name_may_matter(name))
-        continue; /* a definition neither visitor wants */
-      int rc = visit(ctx, name, &s);
-      if (rc)
-        return rc;
-    }
-    return 0;
-  }
-  return 0; /* no symbol table */
-}
-
-/* 1 if the symbol makes its unit need an allocator: a reference to the
- * ABI, or the needs marker. */
-static int needs_visit(void *ctx, const char *name, const Elf64_Sym *s) {
-  (void)ctx;
-  if (name[0] != '_' || name[1] != '_')
-    return 0;
-  enum as_name_class c = as_classify_name(name);
-  return (c != AS_NAME_NONE && (int)c < AS_ABI_COUNT &&
-          s->st_shndx == SHN_UNDEF) ||
-         (c == AS_NAME_NEEDS && s->st_shndx != SHN_UNDEF);
-}
-
-/* Interns a strong reference: the names the resolution can be asked
- * about. */
-static int refs_visit(void *ctx, const char *name, const Elf64_Sym *s) {
-  if (s->st_shndx == SHN_UNDEF && ELF64_ST_BIND(s->st_info) != STB_WEAK)
-    as_symtab_intern(ctx, name, strlen(name));
-  return 0;
-}
-
 /* One member's part of members_may_need: 1 it may need, 0 it does not. */
 static int member_may_need(struct as_link *link, uint32_t input,
                            const struct member_view *m,
@@ -487,14 +410,19 @@ static int member_may_need(struct as_link *link, uint32_t input,
   unsigned char *p = b->data;
   if (b->size < SELFMAG || memcmp(p, ELFMAG, SELFMAG) != 0)
     return 1;
-  int quick = elf64_walk(p, b->size, needs_visit, NULL);
-  if (quick >= 0)
-    return quick;
-  Elf *e = elf_memory((char *)p, b->size);
+  /* The quick scan of a whole input, on a unit of its own: natively in
+   * place (elf_native.c), else through libelf. */
   struct as_unit tmp = {.input = input, .member = m->name};
   size_t ndiags = link->ndiags;
-  int rc = e ? as_scan_elf(link, &tmp, e, b->size, true) : -1;
-  elf_end(e);
+  struct as_elf_syms *r = as_elf_syms_view_memory(p, b->size);
+  int rc = r ? as_scan_elf_syms(link, &tmp, r, true) : 1;
+  free(r);
+  if (rc > 0) {
+    as_unit_clear(&tmp);
+    Elf *e = elf_memory((char *)p, b->size);
+    rc = e ? as_scan_elf(link, &tmp, e, b->size, true) : -1;
+    elf_end(e);
+  }
   as_diag_truncate(link, ndiags); /* a member never linked is no error */
   bool need = rc != 0 || tmp.abi_undef || tmp.needs_marker;
   as_unit_clear(&tmp); /* its allocator name and libraries too */
@@ -559,8 +487,12 @@ static bool intern_member_refs(struct as_link *link, struct as_archive *ar) {
     if (m.external)
       return false;
     const unsigned char *p = ar->map + m.data_off;
-    if (m.size < SELFMAG || memcmp(p, ELFMAG, SELFMAG) != 0 ||
-        elf64_walk(p, m.size, refs_visit, link->symtab) != 0)
+    struct as_elf_syms *r = m.size >= SELFMAG && memcmp(p, ELFMAG, SELFMAG) == 0
+                                ? as_elf_syms_view_memory(p, m.size)
+                                : NULL;
+    bool ok = r && as_elf_syms_intern_refs(r, link->symtab);
+    free(r);
+    if (!ok)
       return false;
   }
   return true;

@@ -133,6 +133,31 @@ struct as_elf_syms *as_elf_syms_view_memory(const void *data, size_t size) {
   return read_syms(&s, true);
 }
 
+/* GCC LTO: a slim object's real symbols are in its LTO symbol table. */
+static bool is_gnu_lto_slim(const char *name) {
+  return name[0] == '_' && name[1] == '_' && name[2] == 'g' &&
+         strcmp(name, "__gnu_lto_slim") == 0;
+}
+
+bool as_elf_syms_intern_refs(const struct as_elf_syms *r,
+                             struct as_symtab *st) {
+  for (uint32_t i = 0; i < r->nsyms; i++) {
+    Elf64_Sym s = as_elf_sym(r, i);
+    int bind = ELF64_ST_BIND(s.st_info);
+    if (bind != STB_GLOBAL && bind != STB_WEAK && bind != STB_GNU_UNIQUE)
+      continue;
+    if (s.st_name >= r->strsize)
+      return false;
+    const char *name = r->strtab + s.st_name;
+    if (is_gnu_lto_slim(name))
+      return false;
+    /* Weak references never pull members in. */
+    if (*name && s.st_shndx == SHN_UNDEF && bind != STB_WEAK)
+      as_symtab_intern(st, name, strlen(name));
+  }
+  return true;
+}
+
 int as_scan_elf_syms(struct as_link *link, struct as_unit *u,
                      const struct as_elf_syms *r, bool quick) {
   u->machine = r->machine;
@@ -155,9 +180,7 @@ int as_scan_elf_syms(struct as_link *link, struct as_unit *u,
     const char *name = r->strtab + sym->st_name;
     if (!*name)
       continue;
-    /* GCC LTO: the real symbols are in its LTO symbol table (libelf). */
-    if (name[0] == '_' && name[1] == '_' && name[2] == 'g' &&
-        strcmp(name, "__gnu_lto_slim") == 0)
+    if (is_gnu_lto_slim(name))
       return 1;
     bool defined = sym->st_shndx != SHN_UNDEF;
     if (quick) {

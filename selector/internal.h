@@ -193,6 +193,10 @@ static inline Elf64_Sym as_elf_sym(const struct as_elf_syms *r, uint32_t i) {
   memcpy(&s, r->syms + (size_t)i * sizeof s, offsetof(Elf64_Sym, st_value));
   return s;
 }
+/* Interns every strong reference among them (the names resolution can be
+ * asked about). false for a GCC LTO object or a malformed name: libelf
+ * must read it. */
+bool as_elf_syms_intern_refs(const struct as_elf_syms *r, struct as_symtab *st);
 /* Scans them into the unit: 0, -1 with a diagnostic, or 1 for a GCC LTO
  * object (its symbols are in sections libelf reads). */
 int as_scan_elf_syms(struct as_link *link, struct as_unit *u,

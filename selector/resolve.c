@@ -112,18 +112,8 @@ static bool intern_references(struct as_link *link) {
     const struct as_unit *u = link->units[i];
     if (!u->quick || u->shared)
       continue; /* read in full already, or references that pull nothing */
-    if (!u->raw)
+    if (!u->raw || !as_elf_syms_intern_refs(u->raw, link->symtab))
       return false;
-    for (uint32_t j = 0; j < u->raw->nsyms; j++) {
-      Elf64_Sym s = as_elf_sym(u->raw, j);
-      int bind = ELF64_ST_BIND(s.st_info);
-      if (s.st_shndx != SHN_UNDEF || s.st_name >= u->raw->strsize ||
-          (bind != STB_GLOBAL && bind != STB_GNU_UNIQUE))
-        continue;
-      const char *name = u->raw->strtab + s.st_name;
-      if (*name)
-        as_symtab_intern(link->symtab, name, strlen(name));
-    }
   }
   for (uint32_t i = 0; i < link->ninputs; i++) {
     const struct as_input *in = link->inputs[i];
@@ -151,12 +141,12 @@ static bool members_decide(struct as_link *link) {
         return false;
     }
   }
-  bool may = false;
-  for (uint32_t i = 0; i < link->ninputs && !may; i++)
-    may = link->inputs[i]->kind == AS_INPUT_ARCHIVE &&
-          as_archive_members_may_need(link, i);
+  for (uint32_t i = 0; i < link->ninputs && !link->full_needed; i++)
+    if (link->inputs[i]->kind == AS_INPUT_ARCHIVE &&
+        as_archive_members_may_need(link, i))
+      link->full_needed = true;
   as_cache_save(link);
-  return link->full_needed = may;
+  return link->full_needed;
 }
 
 void as_link_resolve(struct as_link *link) {
