@@ -66,11 +66,6 @@ bool as_output_is_guest(enum as_output_type type) {
   return type == AS_DYLIB || type == AS_STATICLIB;
 }
 
-bool as_jemalloc_private(const struct as_env *env, enum as_output_type type) {
-  (void)env;
-  return as_output_is_guest(type);
-}
-
 bool as_jemalloc_usable(const struct as_env *env, enum as_output_type type,
                         const char **why_not) {
   if (!env->jemalloc_library) {
@@ -126,16 +121,11 @@ size_t as_decision_inputs(const struct as_decision *d, const struct as_env *env,
    * libm); an rlib none (the final link adds it); a dynamic link the shared
    * library. A staticlib's users are told to link libm. */
   if (d->needs_jemalloc && type != AS_RLIB) {
-    if (d->jemalloc_private) {
-      if (type != AS_STATICLIB)
-        out[n++] = "-lm";
-    } else if (env->static_link || type == AS_STATICLIB) {
-      out[n++] = env->jemalloc_static;
-      if (type != AS_STATICLIB)
-        out[n++] = "-lm";
-    } else {
-      out[n++] = env->jemalloc_library;
-    }
+    bool archive = env->static_link || type == AS_STATICLIB;
+    if (!d->jemalloc_private)
+      out[n++] = archive ? env->jemalloc_static : env->jemalloc_library;
+    if ((d->jemalloc_private || archive) && type != AS_STATICLIB)
+      out[n++] = "-lm";
   }
   /* A shipped allocator's library goes right after its object. */
   for (uint32_t i = 0; d->libraries_first && i < d->nlibraries &&

@@ -578,10 +578,13 @@ static char *shipped_object(const struct rules *r, struct as_decision *d,
                  arch);
     return NULL;
   }
-  /* jemalloc as its private copy (as_jemalloc_private): native code, with
-   * jemalloc's own inside. */
-  if (strcmp(name, "jemalloc") == 0 &&
-      as_jemalloc_private(env, r->link->type)) {
+  /* A guest's jemalloc is its private copy: native code, with jemalloc's
+   * own inside. (An executable's under the plugin could be too, since what
+   * the plugin adds lands after libc and serves the ABI only either way;
+   * but the copy needs libm, and ld.bfd and gold pay more for a 1.3 MB
+   * object and libm added late than for libjemalloc added late:
+   * docs/performance.md.) */
+  if (strcmp(name, "jemalloc") == 0 && as_output_is_guest(r->link->type)) {
     d->jemalloc_private = true;
     return as_xasprintf("%s/jemalloc-private.o", env->libdir);
   }

@@ -202,7 +202,7 @@ struct as_decision {
   char *inject_object;        /* object to add, AS_INJECT only */
   bool needs_jemalloc;        /* add Debian's libjemalloc after it */
   bool jemalloc_private;      /* inject_object is jemalloc-private.o, which
-                                 holds jemalloc's code (as_jemalloc_private) */
+                                 holds jemalloc's code (a guest's) */
   bool lto;                   /* some linked input is LLVM bitcode */
   bool inject_bitcode;        /* inject_object is a bitcode allocator */
   const struct as_unit *unit; /* allocator unit among the inputs; valid
@@ -277,12 +277,6 @@ struct as_env {
  * private copy (jemalloc-private.o); an allocator whose code is a shared
  * library exporting malloc (mimalloc, tcmalloc) cannot. */
 bool as_output_is_guest(enum as_output_type type);
-/* Does jemalloc come to this link as its private copy? A guest's does.
- * (An executable's under the plugin could too, since what the plugin adds
- * lands after libc and serves the ABI only either way; but the copy needs
- * libm, and ld.bfd and gold pay more for a 1.3 MB object and libm added
- * late than for libjemalloc added late: docs/performance.md.) */
-bool as_jemalloc_private(const struct as_env *env, enum as_output_type type);
 
 /* Can this link take jemalloc? If not, *why_not says why. */
 bool as_jemalloc_usable(const struct as_env *env, enum as_output_type type,
