@@ -30,6 +30,7 @@ struct as_cache {
   struct as_file_key *keys;
   size_t nkeys, cap_keys;
   size_t nloaded;        /* keys read from the file; more are new */
+  bool loaded;           /* the file was read (at the first question) */
   uint16_t slots[SLOTS]; /* key index + 1, 0 = empty: open addressing */
 };
 
@@ -101,6 +102,16 @@ void as_link_use_cache(struct as_link *link) {
   struct as_cache *c = as_xcalloc(1, sizeof *c);
   c->path = as_xasprintf("%s/archives-v1", dir);
   free(dir);
+  link->cache = c;
+}
+
+/* Reads the file the first time the cache is asked anything: most links
+ * never ask (an object of theirs calls the ABI). */
+static struct as_cache *loaded(const struct as_link *link) {
+  struct as_cache *c = link->cache;
+  if (!c || c->loaded)
+    return c;
+  c->loaded = true;
   FILE *f = fopen(c->path, "re");
   if (f) {
     char line[256];
@@ -118,18 +129,18 @@ void as_link_use_cache(struct as_link *link) {
     fclose(f);
   }
   c->nloaded = c->nkeys;
-  link->cache = c;
+  return c;
 }
 
 bool as_cache_knows_no_member_needs(const struct as_link *link,
                                     const struct as_file_key *k) {
-  struct as_cache *c = link->cache;
+  struct as_cache *c = loaded(link);
   return c && *find_slot(c, k) != 0;
 }
 
 void as_cache_learn_no_member_needs(struct as_link *link,
                                     const struct as_file_key *k) {
-  struct as_cache *c = link->cache;
+  struct as_cache *c = loaded(link);
   if (!c || add_key(c, k))
     return;
   /* Full: start again from what this link learnt, the newest. */
