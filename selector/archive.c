@@ -459,20 +459,33 @@ static bool members_may_need(struct as_link *link, uint32_t input) {
 }
 
 bool as_archive_members_may_need(struct as_link *link, uint32_t input) {
-  struct as_archive *ar = link->inputs[input]->archive;
+  struct as_input *in = link->inputs[input];
+  if (in->unopened && (in->members_quiet || as_input_open_known(link, input)))
+    return false; /* known to need nothing, or an error that ends the link */
+  struct as_archive *ar = in->archive;
   if (!ar || !ar->members_unread)
     return false; /* read in full, or no archive */
   ar->members_unread = false;
-  if (ar->keyed && as_cache_knows_no_member_needs(link, &ar->key))
+  struct as_cached_facts facts;
+  if (ar->keyed && as_cache_lookup(link, &ar->key, &facts) &&
+      (facts.flags & AS_FACT_MEMBERS_QUIET))
     return false;
   bool may = members_may_need(link, input);
   if (!may && ar->keyed)
-    as_cache_learn_no_member_needs(link, &ar->key);
+    as_cache_learn(link, &ar->key,
+                   &(struct as_cached_facts){
+                       .kind = AS_CACHED_ARCHIVE,
+                       .flags = AS_FACT_INDEX_QUIET | AS_FACT_MEMBERS_QUIET});
   /* Give back the pages just read (unchanged, they come again from the
    * page cache if resolution wants them): over many large archives they
    * would otherwise add up to more memory than the linker's own. */
   madvise(ar->map, ar->size, MADV_DONTNEED);
   return may;
+}
+
+bool as_archive_index_quiet(const struct as_input *in) {
+  const struct as_archive *ar = in->archive;
+  return ar && ar->keyed && ar->members_unread;
 }
 
 static bool intern_member_refs(struct as_link *link, struct as_archive *ar) {
@@ -521,7 +534,9 @@ int as_archive_open(struct as_link *link, uint32_t input, int fd, size_t size,
   ar->size = size;
   ar->checked = -1;
   struct stat st;
-  if (link->cache && fstat(fd, &st) == 0) {
+  /* A thin archive's members are files of their own, which its key does
+   * not cover: the cache never answers for one. */
+  if (link->cache && !thin && fstat(fd, &st) == 0) {
     as_file_key_of(&ar->key, &st);
     ar->keyed = true;
   }

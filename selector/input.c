@@ -245,10 +245,87 @@ static int add_open_file(struct as_link *link, uint32_t input, int fd,
   return input_error(link, in->path, bad_format);
 }
 
+/* Inputs the cache may answer for: read quickly, as every input of a link
+ * is unless a tool wants every symbol or the input is loaded whole or
+ * lazily, or is the requested allocator (which sets the full resolution
+ * going anyway). */
+static bool cacheable(const struct as_link *link, unsigned flags) {
+  return link->cache && !link->want_symbols &&
+         !(flags & (AS_ADD_WHOLE_ARCHIVE | AS_ADD_REQUESTED | AS_ADD_LAZY));
+}
+
+/* What the cache keeps of an input just read: a unit that lets the quick
+ * path go on (one that makes the full resolution necessary is read in full
+ * anyway), or an archive whose index names nothing the decision looks for.
+ * false: nothing to keep. */
+static bool facts_of(struct as_link *link, const struct as_input *in,
+                     struct as_cached_facts *f) {
+  if (in->kind == AS_INPUT_ARCHIVE) {
+    *f = (struct as_cached_facts){.kind = AS_CACHED_ARCHIVE,
+                                  .flags = AS_FACT_INDEX_QUIET};
+    return as_archive_index_quiet(in);
+  }
+  if (in->nunits != 1)
+    return false;
+  const struct as_unit *u = link->units[in->first_unit];
+  if (!u->quick || u->gimple || u->bitcode || u->allocator || u->abi_defined ||
+      u->needs_marker || u->rust_shim || u->nlibraries)
+    return false;
+  *f = (struct as_cached_facts){
+      .kind = AS_CACHED_UNIT,
+      .abi_undef = (uint8_t)u->abi_undef,
+      .flags = (uint8_t)((u->shared ? AS_FACT_SHARED : 0) |
+                         (u->defines_jemalloc ? AS_FACT_JEMALLOC : 0) |
+                         (u->rust_runtime ? AS_FACT_RUST_RUNTIME : 0) |
+                         (u->defines_malloc ? AS_FACT_MALLOC : 0)),
+      .machine = u->machine,
+      .elf_class = u->elf_class,
+      .elf_data = u->elf_data};
+  return true;
+}
+
+/* The input as the cache knows it, nothing read: a unit with its facts,
+ * or an archive left unopened until something asks about its members. */
+static void add_known(struct as_link *link, uint32_t input,
+                      const struct as_cached_facts *f, size_t size) {
+  struct as_input *in = link->inputs[input];
+  in->size = size;
+  if (f->kind == AS_CACHED_ARCHIVE) {
+    in->kind = AS_INPUT_ARCHIVE;
+    in->unopened = true;
+    in->members_quiet = f->flags & AS_FACT_MEMBERS_QUIET;
+    return;
+  }
+  uint32_t unit = as_unit_new(link, input, NULL, 0); /* units may move */
+  struct as_unit *u = link->units[unit];
+  u->abi_undef = f->abi_undef;
+  u->shared = f->flags & AS_FACT_SHARED;
+  u->defines_jemalloc = f->flags & AS_FACT_JEMALLOC;
+  u->rust_runtime = f->flags & AS_FACT_RUST_RUNTIME;
+  u->defines_malloc = f->flags & AS_FACT_MALLOC;
+  u->machine = f->machine;
+  u->elf_class = f->elf_class;
+  u->elf_data = f->elf_data;
+  u->quick = u->known = true;
+  in->nunits = 1;
+  in->kind = u->shared ? AS_INPUT_SHARED : AS_INPUT_OBJECT;
+}
+
 int as_link_add_file(struct as_link *link, const char *path, unsigned flags) {
   if (!libelf_ready(link))
     return -1;
   uint32_t input = new_input(link, path, flags);
+  struct stat st;
+  struct as_file_key key;
+  struct as_cached_facts facts;
+  /* A file the cache knows: one stat, nothing read. */
+  if (cacheable(link, flags) && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+    as_file_key_of(&key, &st);
+    if (as_cache_lookup(link, &key, &facts)) {
+      add_known(link, input, &facts, (size_t)st.st_size);
+      return 0;
+    }
+  }
   /* O_NONBLOCK: a FIFO named as an input must not hang the link. */
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
@@ -256,7 +333,6 @@ int as_link_add_file(struct as_link *link, const char *path, unsigned flags) {
                 strerror(errno));
     return -1;
   }
-  struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(fd);
     return input_error(link, path,
@@ -281,7 +357,48 @@ int as_link_add_file(struct as_link *link, const char *path, unsigned flags) {
     rc = add_open_file(link, input, fd, head, (size_t)n);
   free(head);
   close(fd); /* an archive keeps its mapping, not the descriptor */
+  if (rc == 0 && cacheable(link, flags) &&
+      facts_of(link, link->inputs[input], &facts)) {
+    as_file_key_of(&key, &st);
+    as_cache_learn(link, &key, &facts);
+  }
   return rc;
+}
+
+int as_input_open_known(struct as_link *link, uint32_t input) {
+  struct as_input *in = link->inputs[input];
+  if (!in->unopened)
+    return 0;
+  in->unopened = false;
+  int fd = open(in->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "cannot open %s: %s",
+                in->path, strerror(errno));
+    return -1;
+  }
+  struct stat st;
+  int rc;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+    rc = input_error(link, in->path, "changed while allocsel read the link");
+  else
+    rc = as_archive_open(link, input, fd, in->size = (size_t)st.st_size,
+                         false);
+  close(fd);
+  return rc;
+}
+
+void as_unit_read_known(struct as_link *link, struct as_unit *u) {
+  if (!u->known)
+    return;
+  u->known = false;
+  int fd = open(link->inputs[u->input]->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  struct stat st;
+  if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+    u->raw = as_elf_syms_read_fd(fd, (size_t)st.st_size, NULL, 0);
+  if (fd >= 0)
+    close(fd);
+  /* Not native ELF64, or gone: as_unit_rescan reads it, and says what is
+   * wrong. */
 }
 
 int as_link_add_view(struct as_link *link, const char *path, const char *member,

@@ -126,13 +126,44 @@ struct as_file_key {
 };
 struct stat;
 void as_file_key_of(struct as_file_key *k, const struct stat *st);
-bool as_cache_knows_no_member_needs(const struct as_link *link,
-                                    const struct as_file_key *k);
-void as_cache_learn_no_member_needs(struct as_link *link,
-                                    const struct as_file_key *k);
+/* What the cache keeps of a file: a unit's allocator facts (an object or
+ * shared library that neither defines the ABI nor carries a marker: one
+ * that lets the quick path go on), or what is known of an archive. */
+enum as_cached_kind { AS_CACHED_NONE, AS_CACHED_UNIT, AS_CACHED_ARCHIVE };
+enum {
+  AS_FACT_SHARED = 1u << 0,       /* a shared library */
+  AS_FACT_JEMALLOC = 1u << 1,     /* as_unit.defines_jemalloc */
+  AS_FACT_RUST_RUNTIME = 1u << 2, /* as_unit.rust_runtime */
+  AS_FACT_MALLOC = 1u << 3,       /* as_unit.defines_malloc */
+  AS_FACTS_UNIT = (1u << 4) - 1,
+  /* An archive whose index names nothing the decision looks for (the
+   * quick path need not open it), and one no member of which references
+   * the ABI (it need not read the members either). */
+  AS_FACT_INDEX_QUIET = 1u << 0,
+  AS_FACT_MEMBERS_QUIET = 1u << 1,
+  AS_FACTS_ARCHIVE = (1u << 2) - 1,
+};
+struct as_cached_facts {
+  uint8_t kind; /* enum as_cached_kind */
+  uint8_t abi_undef, flags;
+  uint8_t elf_class, elf_data, reserved; /* reserved: no padding */
+  uint16_t machine;
+};
+/* false where the cache does not know the file. */
+bool as_cache_lookup(const struct as_link *link, const struct as_file_key *k,
+                     struct as_cached_facts *facts);
+/* Keeps the facts (an archive's add to what was known), unless the file
+ * changed too recently for its times to tell a later write apart. */
+void as_cache_learn(struct as_link *link, const struct as_file_key *k,
+                    const struct as_cached_facts *facts);
 /* Writes what this link learnt, if anything; failure is no error. */
 void as_cache_save(struct as_link *link);
 void as_cache_free(struct as_cache *c);
+
+/* Inputs the cache answered for (input.c): an archive is opened, a unit's
+ * symbol table read, when the link turns out to need them. */
+int as_input_open_known(struct as_link *link, uint32_t input);
+void as_unit_read_known(struct as_link *link, struct as_unit *u);
 
 /* Archives (archive.c). */
 int as_archive_open(struct as_link *link, uint32_t input, int fd, size_t size,
@@ -152,6 +183,9 @@ bool as_archive_intern_refs(struct as_link *link, uint32_t input);
  * allocator? Its index lists definitions only, so each member's symbol
  * table is read in place for a reference to the ABI. */
 bool as_archive_members_may_need(struct as_link *link, uint32_t input);
+/* Was the archive, just opened, found to name nothing the decision looks
+ * for in its index (so the quick path need not read it again)? */
+bool as_archive_index_quiet(const struct as_input *in);
 /* Every member, for --whole-archive and archives without an index. */
 int as_archive_load_all(struct as_link *link, uint32_t input);
 /* Visits the archive's symbol index: (symbol id, member offset). fn may

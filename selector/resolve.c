@@ -145,7 +145,6 @@ static bool members_decide(struct as_link *link) {
     if (link->inputs[i]->kind == AS_INPUT_ARCHIVE &&
         as_archive_members_may_need(link, i))
       link->full_needed = true;
-  as_cache_save(link);
   return link->full_needed;
 }
 
@@ -159,8 +158,15 @@ void as_link_resolve(struct as_link *link) {
                            !(link->inputs[i]->flags & AS_ADD_JUST_SYMBOLS);
            u++)
         link->units[link->inputs[i]->first_unit + u]->linked = true;
+    as_cache_save(link);
     return;
   }
+  as_cache_save(link);
+  /* What the cache answered for is read now, as any other input was. */
+  for (uint32_t i = 0; i < link->ninputs; i++)
+    as_input_open_known(link, i);
+  for (uint32_t u = 0; u < link->nunits; u++)
+    as_unit_read_known(link, link->units[u]);
   link->referenced_only = !link->want_symbols && intern_references(link);
   /* Units read quickly are read in full now, from what they kept. */
   for (uint32_t u = 0; u < link->nunits; u++)

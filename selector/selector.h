@@ -83,6 +83,9 @@ struct as_unit {
   /* A quick unit's symbol table, kept so the full resolution need not
    * read its file again (elf_native.c); NULL once read in full. */
   struct as_elf_syms *raw;
+  /* Its facts came from the cache (cache.c): nothing of it was read, and
+   * the full resolution reads it first (as_unit_read_known). */
+  bool known;
 };
 
 struct as_input {
@@ -98,7 +101,12 @@ struct as_input {
   bool view;
   size_t view_off, view_size;
   /* Archive: lazy symbols from its index, members loaded on demand. */
-  void *archive; /* struct as_archive * (scan_elf.c) */
+  void *archive; /* struct as_archive * (archive.c) */
+  /* An archive the cache vouches for (its index names nothing the
+   * decision looks for), not opened until something asks about it
+   * (as_input_open_known); members_quiet: the cache also knows that no
+   * member references the ABI. */
+  bool unopened, members_quiet;
 };
 
 enum as_diag_kind { AS_ERROR, AS_WARNING, AS_NOTE };
@@ -160,14 +168,14 @@ struct as_link {
   unsigned script_files;   /* files all scripts named so far */
   /* lib/allocsel, where the bitcode reader lives; NULL: the default. */
   const char *libdir;
-  /* What earlier links learnt about archives (cache.c), or NULL. */
+  /* What earlier links learnt about the inputs (cache.c), or NULL. */
   struct as_cache *cache;
   /* The bitcode reader process, started for the first bitcode input. */
   struct as_bitcode_reader *bitcode;
 };
 
 /* Lets this link use, and add to, what earlier links learnt about the
- * archives it reads (that no member of one needs an allocator), kept in
+ * files it reads (their allocator facts), kept in
  * ALLOCSEL_CACHE_DIR, else $XDG_CACHE_HOME/allocsel or ~/.cache/allocsel;
  * ALLOCSEL_CACHE=0 turns it off. Before adding inputs. */
 void as_link_use_cache(struct as_link *link);

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# What the quick path learns about an archive (no member of it references
-# the allocator ABI) is kept between links (selector/cache.c), keyed by the
-# file's device, inode, size, modification and change times. The cache is
-# consulted; a rewritten archive is never taken for the one learnt about,
-# even with its modification time set back; ALLOCSEL_CACHE=0 turns it off.
+# What reading a file teaches allocsel is kept between links
+# (selector/cache.c): an object's allocator facts, and of an archive that
+# its index names nothing the decision looks for and that no member of it
+# references the ABI. A file is known by its device, inode, size,
+# modification and change times. The cache is consulted for objects and
+# archives; a file changed too recently is not learnt; a rewritten file is
+# never taken for the one learnt about, even with its modification time set
+# back; the full resolution reads what the cache answered for; and
+# ALLOCSEL_CACHE=0 turns it off.
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 cc=${COMPILERS[0]}
-cache=$ALLOCSEL_CACHE_DIR/archives-v1
+cache=$ALLOCSEL_CACHE_DIR/facts-v2
 cat >plain.c <<'C'
 int plain(void) { return 0; }
 C
@@ -25,29 +29,82 @@ cat >main_use.c <<'C'
 void *use_abi(void);
 int main(void) { return use_abi() == 0; }
 C
-for f in plain use_abi main_plain main_use; do compile "$cc" $f.o $f.c; done
-rm -f libplain.a libuse.a
+# The full resolution through inputs the cache answered for: main_mid.o
+# calls mid() in libmid.a, whose member calls my_hook(), defined beside the
+# user's allocator in liballoc.a. Only reading both known inputs pulls the
+# allocator in; without them allocsel would say none, and the linker would
+# link the allocator all the same.
+cat >main_mid.c <<'C'
+int mid(void);
+int main(void) { return mid(); }
+C
+cat >mid.c <<'C'
+int my_hook(void);
+int mid(void) { return my_hook(); }
+C
+cat >hook.c <<'C'
+int my_hook(void) { return 0; }
+C
+for f in plain use_abi main_plain main_use main_mid mid hook; do
+  compile "$cc" $f.o $f.c
+done
+cp "$MY_ALLOCATOR" my_allocator.o
+ld -r -o alloc_hook.o hook.o my_allocator.o
+rm -f libplain.a libuse.a libmid.a liballoc.a
 ar rcs libplain.a plain.o
 ar rcs libuse.a use_abi.o
-key() { stat -c '%d %i %s %.9Y %.9Z' "$1"; }
+ar rcs libmid.a mid.o
+ar rcs liballoc.a alloc_hook.o
+# Files changed in this second or the last are not learnt (their times
+# cannot tell a second write within the same clock tick apart).
+sleep 2.1
 
-step "an archive no member of which needs an allocator is learnt"
+key() { stat -c '%d %i %s %.9Y %.9Z' "$1"; }
+# learnt FILE FACTS: the cache holds FILE with FACTS ("o ABI_UNDEF FLAGS",
+# "a FLAGS"; the machine and ELF class of an object left out).
+learnt() {
+  grep -q "^$(key "$1") $2\( \|\$\)" "$cache" ||
+    fail "$1 is not in $cache as '$2': $(grep "^$(key "$1") " "$cache" || echo none)"
+}
+not_learnt() {
+  ! grep -q "^$(key "$1") " "$cache" || fail "$1 was learnt: $(grep "^$(key "$1") " "$cache")"
+}
+
+step "what a link reads is learnt: its objects, its archives"
 link_ok "$cc" app-plain main_plain.o -L. -lplain -Wl,--allocsel-verbose
 expect_err "allocsel: allocator: none (nothing needs an allocator)"
-grep -qxF "$(key libplain.a)" "$cache" || fail "libplain.a is not in $cache"
+learnt main_plain.o "o 0 0"
+learnt libplain.a "a 3" # index and members: nothing
 
-step "an archive whose member calls the ABI is not"
-link_ok "$cc" app-use main_use.o -L. -luse -Wl,--allocsel-verbose
+step "an object that calls the ABI is learnt with it"
+link_ok "$cc" app-use use_abi.o main_use.o -Wl,--allocsel-verbose
 expect_err "allocsel: allocator: jemalloc (default for executable)"
-! grep -qxF "$(key libuse.a)" "$cache" || fail "libuse.a was learnt as needing nothing"
+learnt use_abi.o "o 1 0"
 
-step "the cache is consulted: an entry naming libuse.a as it is now is believed"
-key libuse.a >>"$cache"
-link "$cc" app-forged main_use.o -L. -luse -Wl,--allocsel-verbose
+step "an archive whose member calls the ABI: only its index is learnt"
+link_ok "$cc" app-use-a main_use.o -L. -luse -Wl,--allocsel-verbose
+expect_err "allocsel: allocator: jemalloc (default for executable)"
+learnt libuse.a "a 1"
+
+step "a file changed just now is not learnt"
+compile "$cc" fresh.o main_plain.c
+link_ok "$cc" app-fresh fresh.o -L. -lplain -Wl,--allocsel-verbose
+not_learnt fresh.o
+
+step "the cache is consulted: entries for use_abi.o and libuse.a as they are now are believed"
+sed -i "s/^\($(key use_abi.o)\) o 1 0 /\1 o 0 0 /" "$cache"
+learnt use_abi.o "o 0 0"
+link "$cc" app-forged-o use_abi.o main_use.o -Wl,--allocsel-verbose
+expect_err "allocsel: allocator: none (nothing needs an allocator)"
+echo "$(key libuse.a) a 3" >>"$cache"
+link "$cc" app-forged-a main_use.o -L. -luse -Wl,--allocsel-verbose
 expect_err "allocsel: allocator: none (nothing needs an allocator)"
 
-step "ALLOCSEL_CACHE=0: the same entry is not read"
-link_env ALLOCSEL_CACHE=0 ALLOCSEL_VERBOSE=1 -- "$cc" app-nocache main_use.o -L. -luse
+step "ALLOCSEL_CACHE=0: the same entries are not read"
+link_env ALLOCSEL_CACHE=0 ALLOCSEL_VERBOSE=1 -- "$cc" app-nocache use_abi.o main_use.o
+expect_rc 0
+expect_err "allocsel: allocator: jemalloc (default for executable)"
+link_env ALLOCSEL_CACHE=0 ALLOCSEL_VERBOSE=1 -- "$cc" app-nocache-a main_use.o -L. -luse
 expect_rc 0
 expect_err "allocsel: allocator: jemalloc (default for executable)"
 
@@ -61,8 +118,23 @@ expect_err "allocsel: allocator: jemalloc (default for executable)"
 run ./app-rewritten
 expect_rc 0
 
+for fe in "${FRONTENDS[@]}"; do
+  frontend_flags "$fe"
+  step "$fe: the full resolution reads the object and the archive the cache answered for"
+  run "$cc" "${SEL[@]}" -o app-mid-$fe main_mid.o -L. -lmid -lalloc
+  expect_rc 0
+  learnt main_mid.o "o 0 0"
+  learnt libmid.a "a 1"
+  run "$cc" "${SEL[@]}" -o app-mid-$fe main_mid.o -L. -lmid -lalloc
+  expect_rc 0
+  expect_err "allocsel: allocator: my_allocator (linked: defined in ./liballoc.a(alloc_hook.o))"
+  run ./app-mid-$fe
+  expect_rc 0
+done
+
 step "an unreadable cache is no error"
-printf 'garbage\n\0\0\n1 2 3\n' >"$cache"
+printf 'garbage\n\0\0\n1 2 3\n1 2 3 4.5 6.7 o 0 0 62 2\n' >"$cache"
 link_ok "$cc" app-garbage main_plain.o -L. -lplain -Wl,--allocsel-verbose
 expect_err "allocsel: allocator: none (nothing needs an allocator)"
-grep -qxF "$(key libplain.a)" "$cache" || fail "libplain.a is not in $cache after garbage"
+learnt libplain.a "a 3"
+learnt main_plain.o "o 0 0"
