@@ -473,9 +473,9 @@ bool as_archive_members_may_need(struct as_link *link, uint32_t input) {
   bool may = members_may_need(link, input);
   if (!may && ar->keyed)
     as_cache_learn(link, &ar->key,
-                   &(struct as_cached_facts){
-                       .kind = AS_CACHED_ARCHIVE,
-                       .flags = AS_FACT_INDEX_QUIET | AS_FACT_MEMBERS_QUIET});
+                   &(struct as_cached_facts){.kind = AS_CACHED_ARCHIVE,
+                                             .flags = AS_FACT_INDEX_QUIET |
+                                                      AS_FACT_MEMBERS_QUIET});
   /* Give back the pages just read (unchanged, they come again from the
    * page cache if resolution wants them): over many large archives they
    * would otherwise add up to more memory than the linker's own. */

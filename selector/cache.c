@@ -51,10 +51,10 @@ struct as_cache {
   char *path; /* the cache file */
   struct entry *entries;
   size_t nentries, cap_entries;
-  uint32_t *slots; /* entry index + 1, 0 = empty: open addressing */
-  size_t nslots;   /* a power of two, at least twice nentries */
-  bool loaded;     /* the file was read (at the first question) */
-  bool dirty;      /* learnt something the file does not say */
+  uint32_t *slots;    /* entry index + 1, 0 = empty: open addressing */
+  size_t nslots;      /* a power of two, at least twice nentries */
+  bool loaded;        /* the file was read (at the first question) */
+  bool dirty;         /* learnt something the file does not say */
   int64_t racy_after; /* change times from this second on are not learnt */
 };
 
@@ -97,7 +97,8 @@ static void rehash(struct as_cache *c, size_t nslots) {
 }
 
 /* The entry for k, added (facts zero) if new. */
-static struct entry *entry_for(struct as_cache *c, const struct as_file_key *k) {
+static struct entry *entry_for(struct as_cache *c,
+                               const struct as_file_key *k) {
   if (2 * (c->nentries + 1) > c->nslots)
     rehash(c, c->nslots ? 2 * c->nslots : 1024);
   uint32_t *slot = find_slot(c, k);

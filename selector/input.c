@@ -372,8 +372,8 @@ int as_input_open_known(struct as_link *link, uint32_t input) {
   in->unopened = false;
   int fd = open(in->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
-    as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "cannot open %s: %s",
-                in->path, strerror(errno));
+    as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "cannot open %s: %s", in->path,
+                strerror(errno));
     return -1;
   }
   struct stat st;
@@ -381,8 +381,7 @@ int as_input_open_known(struct as_link *link, uint32_t input) {
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
     rc = input_error(link, in->path, "changed while allocsel read the link");
   else
-    rc = as_archive_open(link, input, fd, in->size = (size_t)st.st_size,
-                         false);
+    rc = as_archive_open(link, input, fd, in->size = (size_t)st.st_size, false);
   close(fd);
   return rc;
 }
@@ -391,7 +390,8 @@ void as_unit_read_known(struct as_link *link, struct as_unit *u) {
   if (!u->known)
     return;
   u->known = false;
-  int fd = open(link->inputs[u->input]->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  int fd =
+      open(link->inputs[u->input]->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   struct stat st;
   if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
     u->raw = as_elf_syms_read_fd(fd, (size_t)st.st_size, NULL, 0);
