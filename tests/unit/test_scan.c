@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static char tmpdir[] = "/tmp/allocsel-test-scan-XXXXXX";
@@ -388,6 +389,64 @@ static void test_truncated_elf(void **state) {
   free(obj);
 }
 
+/* The cache (cache.c): what a link learns it finds again, and so does the
+ * next link once saved; an archive's facts only grow; a file changed in
+ * this second or the last is not learnt (its times could not tell a
+ * second write apart); ALLOCSEL_CACHE=0 turns it off. */
+static void test_cache(void **state) {
+  (void)state;
+  char *dir = as_xasprintf("%s/cache", tmpdir);
+  setenv("ALLOCSEL_CACHE_DIR", dir, 1);
+  unsetenv("ALLOCSEL_CACHE");
+  struct as_file_key old = {.dev = 1, .ino = 2, .size = 3, .ctime_sec = 1000};
+  struct as_file_key now = old;
+  now.ctime_sec = (int64_t)time(NULL);
+  struct as_file_key archive = old;
+  archive.ino = 4;
+  struct as_cached_facts unit = {.kind = AS_CACHED_UNIT,
+                                 .abi_undef = 1,
+                                 .flags = AS_FACT_SHARED,
+                                 .machine = EM_X86_64,
+                                 .elf_class = ELFCLASS64,
+                                 .elf_data = ELFDATA2LSB};
+  struct as_cached_facts got;
+  struct as_link *link = as_link_new(AS_EXECUTABLE);
+  as_link_use_cache(link);
+  assert_false(as_cache_lookup(link, &old, &got));
+  as_cache_learn(link, &old, &unit);
+  as_cache_learn(link, &now, &unit);
+  as_cache_learn(link, &archive,
+                 &(struct as_cached_facts){.kind = AS_CACHED_ARCHIVE,
+                                           .flags = AS_FACT_MEMBERS_QUIET});
+  as_cache_learn(link, &archive,
+                 &(struct as_cached_facts){.kind = AS_CACHED_ARCHIVE,
+                                           .flags = AS_FACT_INDEX_QUIET});
+  assert_true(as_cache_lookup(link, &old, &got));
+  assert_memory_equal(&got, &unit, sizeof got);
+  assert_false(as_cache_lookup(link, &now, &got));
+  as_cache_save(link);
+  as_link_free(link);
+
+  link = as_link_new(AS_EXECUTABLE);
+  as_link_use_cache(link);
+  assert_true(as_cache_lookup(link, &old, &got));
+  assert_memory_equal(&got, &unit, sizeof got);
+  assert_true(as_cache_lookup(link, &archive, &got));
+  assert_int_equal(got.kind, AS_CACHED_ARCHIVE);
+  assert_int_equal(got.flags, AS_FACT_INDEX_QUIET | AS_FACT_MEMBERS_QUIET);
+  assert_false(as_cache_lookup(link, &now, &got));
+  as_link_free(link);
+
+  setenv("ALLOCSEL_CACHE", "0", 1);
+  link = as_link_new(AS_EXECUTABLE);
+  as_link_use_cache(link);
+  assert_false(as_cache_lookup(link, &old, &got));
+  as_link_free(link);
+  unsetenv("ALLOCSEL_CACHE");
+  unsetenv("ALLOCSEL_CACHE_DIR");
+  free(dir);
+}
+
 static void test_truncated_archive(void **state) {
   (void)state;
   size_t n;
@@ -419,6 +478,10 @@ static int remove_tmpdir(void **state) {
     snprintf(p, sizeof p, "%s/%s", tmpdir, names[i]);
     unlink(p);
   }
+  snprintf(p, sizeof p, "%s/cache/facts-v2", tmpdir);
+  unlink(p);
+  snprintf(p, sizeof p, "%s/cache", tmpdir);
+  rmdir(p);
   return rmdir(tmpdir);
 }
 
@@ -442,6 +505,7 @@ int main(void) {
       cmocka_unit_test(test_linker_script),
       cmocka_unit_test(test_truncated_elf),
       cmocka_unit_test(test_truncated_archive),
+      cmocka_unit_test(test_cache),
   };
   return cmocka_run_group_tests_name("scan", tests, make_tmpdir, remove_tmpdir);
 }

@@ -1,0 +1,75 @@
+/* The cache file (selector/cache.c): whatever it holds, reading it never
+ * crashes, hangs or leaks, and what a link learns survives it: facts
+ * learnt are found again, by the same link and, once saved, by the next. */
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#include "fuzz_common.h"
+
+static char dir[64], file[96];
+
+/* A key and facts made from the input's first bytes, so the fuzzer can
+ * steer them into entries the file already holds. */
+static void learnt_entry(const uint8_t *data, size_t size,
+                         struct as_file_key *k, struct as_cached_facts *f) {
+  uint8_t b[16] = {0};
+  memcpy(b, data, size < sizeof b ? size : sizeof b);
+  *k = (struct as_file_key){.dev = b[0],
+                            .ino = b[1] | (uint64_t)b[2] << 8,
+                            .size = b[3],
+                            .mtime_sec = b[4],
+                            .ctime_sec = 1000 + b[5], /* long past: not racy */
+                            .ctime_nsec = b[6]};
+  if (b[7] & 1)
+    *f = (struct as_cached_facts){.kind = AS_CACHED_ARCHIVE,
+                                  .flags = b[8] & AS_FACTS_ARCHIVE};
+  else
+    *f = (struct as_cached_facts){.kind = AS_CACHED_UNIT,
+                                  .abi_undef = b[8] & 0x1f,
+                                  .flags = b[9] & AS_FACTS_UNIT,
+                                  .machine = b[10],
+                                  .elf_class = ELFCLASS64,
+                                  .elf_data = ELFDATA2LSB};
+}
+
+static bool found(struct as_link *link, const struct as_file_key *k,
+                  const struct as_cached_facts *want) {
+  struct as_cached_facts got;
+  if (!as_cache_lookup(link, k, &got))
+    return false;
+  if (want->kind == AS_CACHED_ARCHIVE) /* an archive's flags only grow */
+    return got.kind == want->kind && (got.flags & want->flags) == want->flags;
+  return memcmp(&got, want, sizeof got) == 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (!*dir) {
+    snprintf(dir, sizeof dir, "/tmp/allocsel-fuzz-cache-%d", (int)getpid());
+    snprintf(file, sizeof file, "%s/facts-v2", dir);
+    mkdir(dir, 0700);
+    setenv("ALLOCSEL_CACHE_DIR", dir, 1);
+    unsetenv("ALLOCSEL_CACHE");
+  }
+  FILE *f = fopen(file, "wb");
+  if (!f || (size && fwrite(data, 1, size, f) != size))
+    abort();
+  fclose(f);
+  struct as_file_key k;
+  struct as_cached_facts facts;
+  learnt_entry(data, size, &k, &facts);
+
+  struct as_link *link = as_link_new(AS_EXECUTABLE);
+  as_link_use_cache(link);
+  as_cache_learn(link, &k, &facts);
+  if (!found(link, &k, &facts))
+    abort(); /* learnt, and not found by the same link */
+  as_cache_save(link);
+  as_link_free(link);
+
+  link = as_link_new(AS_EXECUTABLE);
+  as_link_use_cache(link);
+  if (!found(link, &k, &facts))
+    abort(); /* saved, and not found by the next link */
+  as_link_free(link);
+  return 0;
+}
