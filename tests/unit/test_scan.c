@@ -471,9 +471,9 @@ static int make_tmpdir(void **state) {
 static int remove_tmpdir(void **state) {
   (void)state;
   static const char *const names[] = {
-      "junk.o",       "empty.o",     "text.o",
-      "libscript.so", "truncated.o", "header-only.o",
-      "bad-shoff.o",  "truncated.a", "libmissing.so"};
+      "junk.o",        "empty.o",       "text.o",      "libscript.so",
+      "truncated.o",   "header-only.o", "bad-shoff.o", "truncated.a",
+      "libmissing.so", "libpa.so",      "libpb.so",    "libself.so"};
   char p[300];
   for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
     snprintf(p, sizeof p, "%s/%s", tmpdir, names[i]);
