@@ -496,8 +496,8 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
     struct ld_input *in = &cl->inputs[i];
     if (!in->lib)
       continue;
-    char *found =
-        as_find_library(in->path, cl->dirs, cl->ndirs, in->static_search);
+    char *found = as_find_library(in->path, cl->dirs, cl->ndirs,
+                                  in->static_search, &in->st);
     free(in->path);
     in->path = found;
   }
@@ -523,11 +523,12 @@ void ld_cmdline_add_inputs(const struct ld_cmdline *cl, struct as_link *link) {
       as_link_library_not_found(link, in->lib);
       continue;
     }
-    as_link_add_file(link, in->path,
-                     AS_ADD_SCRIPT_OK | (in->whole ? AS_ADD_WHOLE_ARCHIVE : 0) |
-                         (in->lazy ? AS_ADD_LAZY : 0) |
-                         (in->just_symbols ? AS_ADD_JUST_SYMBOLS : 0) |
-                         (in->static_search ? AS_ADD_STATIC_SEARCH : 0));
+    as_link_add_found(link, in->path, in->lib ? &in->st : NULL,
+                      AS_ADD_SCRIPT_OK |
+                          (in->whole ? AS_ADD_WHOLE_ARCHIVE : 0) |
+                          (in->lazy ? AS_ADD_LAZY : 0) |
+                          (in->just_symbols ? AS_ADD_JUST_SYMBOLS : 0) |
+                          (in->static_search ? AS_ADD_STATIC_SEARCH : 0));
   }
   as_link_end_group(link);
   for (size_t i = 0; i < cl->nredirects; i++)
@@ -577,7 +578,8 @@ void ld_cmdline_search_linker_dirs(struct ld_cmdline *cl, const char *linker) {
       ndirs = linker_dirs(linker, cl->sysroot, &dirs);
       asked = true;
     }
-    in->path = as_find_library(in->lib + 2, dirs, ndirs, in->static_search);
+    in->path =
+        as_find_library(in->lib + 2, dirs, ndirs, in->static_search, &in->st);
   }
   for (size_t i = 0; i < ndirs; i++)
     free(dirs[i]);

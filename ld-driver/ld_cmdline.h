@@ -6,13 +6,15 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "selector.h"
 
 struct ld_input {
-  char *path; /* file, or the library as found; NULL if not found */
-  char *lib;  /* "-lNAME" spelling, for libraries */
-  bool whole; /* inside --whole-archive */
+  char *path;     /* file, or the library as found; NULL if not found */
+  struct stat st; /* a library's, as the search found it */
+  char *lib;      /* "-lNAME" spelling, for libraries */
+  bool whole;     /* inside --whole-archive */
   bool static_search;
   bool lazy;         /* inside --start-lib: loaded only when referenced */
   bool just_symbols; /* --just-symbols / -R FILE: addresses only */
@@ -54,8 +56,8 @@ struct ld_cmdline {
   /* How the request was spelt, for its origin: "--allocsel-allocator" or
    * "-plugin-opt allocator" (NULL: the former). */
   const char *allocator_option;
-  const char *linker;    /* --allocsel-linker */
-  const char *type;      /* --allocsel-type */
+  const char *linker; /* --allocsel-linker */
+  const char *type;   /* --allocsel-type */
   bool verbose;
   bool allow_abi_redirect;    /* --allocsel-allow-abi-redirect */
   const char *dropped_plugin; /* -plugin .../allocsel-plugin.so, removed */

@@ -4,13 +4,13 @@
  * it references the allocator ABI. A relink then looks at each unchanged
  * input with one stat, where reading it takes an open, a read and a close
  * (and an archive's members a read each): on a link of 1,800 inputs the
- * scan's cost goes from the file system's to the hash table's.
+ * scan's cost goes from the file system's to a hash table's.
  *
  * Only what lets the quick path go on is kept: a unit that is an
  * allocator, defines the ABI or carries a marker makes the full
  * resolution necessary, which reads every symbol anyway, so it is never
  * learnt. The full resolution reads the units the cache answered for as
- * it reads any other (input.c, as_input_read_known).
+ * it reads any other (input.c, as_unit_read_known).
  *
  * A file is known by its device, inode, size, modification and change
  * times: writing to a file updates its change time, which no program can
@@ -19,13 +19,13 @@
  * is not learnt: a timestamp is only as fine as the file system's clock,
  * and a second write within one tick would keep the first one's times.
  *
- * The file is text, one file a line:
- *   DEV INO SIZE MTIME.NS CTIME.NS o ABI_UNDEF FLAGS MACHINE CLASS DATA
- *   DEV INO SIZE MTIME.NS CTIME.NS a FLAGS
- * (ABI_UNDEF and FLAGS in hex, see as_cached_facts); a line that does not
- * parse is ignored. It is written whole to a temporary file and renamed
- * into place, newest lines last, so concurrent links at worst lose each
- * other's additions. */
+ * The file is the hash table itself (a header, then the slots, 64 bytes
+ * each, in this machine's byte order): loading it is one read, with no
+ * parsing, so a link pays for the entries it looks up, not for the size of
+ * the cache. A file whose header or any slot does not check out is
+ * ignored whole. It is written whole to a temporary file and renamed into
+ * place, so concurrent links at worst lose each other's additions;
+ * `allocsel cache` lists it. */
 #include "internal.h"
 
 #include <errno.h>
@@ -38,24 +38,35 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The newest files kept: older lines (files rebuilt since, most likely)
- * are dropped when the file is written. */
-enum { MAX_ENTRIES = 1 << 16 };
+/* At most this many files: a table that would hold more starts again
+ * from what this link learnt (older entries are most likely files
+ * rebuilt since). 2^17 entries in 2^18 slots make a 16 MiB file. */
+enum { MAX_ENTRIES = 1 << 17, MIN_SLOTS = 1 << 10 };
 
-struct entry {
+static const char magic[16] = "allocsel-facts3\n";
+
+struct header {
+  char magic[16];
+  uint32_t slot_size; /* sizeof(struct slot): another layout is ignored */
+  uint32_t nslots;    /* a power of two */
+  uint64_t nentries;
+};
+
+/* A slot: empty while facts.kind is AS_CACHED_NONE. */
+struct slot {
   struct as_file_key key;
   struct as_cached_facts facts;
 };
+_Static_assert(sizeof(struct slot) == 64, "a slot is 64 bytes, no padding");
+_Static_assert(sizeof(struct header) == 32, "the header is 32 bytes");
 
 struct as_cache {
-  char *path; /* the cache file */
-  struct entry *entries;
-  size_t nentries, cap_entries;
-  uint32_t *slots;    /* entry index + 1, 0 = empty: open addressing */
-  size_t nslots;      /* a power of two, at least twice nentries */
-  bool loaded;        /* the file was read (at the first question) */
-  bool dirty;         /* learnt something the file does not say */
-  int64_t racy_after; /* change times from this second on are not learnt */
+  char *path;           /* the cache file */
+  struct header *image; /* header and slots, as the file holds them */
+  struct slot *slots;   /* image + 1 */
+  bool loaded;          /* the file was read (at the first question) */
+  bool dirty;           /* learnt something the file does not say */
+  int64_t racy_after;   /* change times from this second on are not learnt */
 };
 
 void as_file_key_of(struct as_file_key *k, const struct stat *st) {
@@ -72,7 +83,7 @@ static size_t slot_of(const struct as_cache *c, const struct as_file_key *k) {
   uint64_t h = (k->ino ^ (k->dev << 32) ^ k->size ^ (uint64_t)k->ctime_nsec ^
                 (uint64_t)k->ctime_sec << 20) *
                0x9e3779b97f4a7c15u;
-  return (size_t)(h >> 32) & (c->nslots - 1);
+  return (size_t)(h >> 32) & (c->image->nslots - 1);
 }
 
 static bool same_key(const struct as_file_key *a, const struct as_file_key *b) {
@@ -81,33 +92,36 @@ static bool same_key(const struct as_file_key *a, const struct as_file_key *b) {
          a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec;
 }
 
-/* The slot holding k, or the empty one where it would go. */
-static uint32_t *find_slot(struct as_cache *c, const struct as_file_key *k) {
-  for (size_t j = slot_of(c, k);; j = (j + 1) & (c->nslots - 1))
-    if (!c->slots[j] || same_key(&c->entries[c->slots[j] - 1].key, k))
+/* The slot holding k, or the empty one where it would go (the table is
+ * never more than half full). */
+static struct slot *find_slot(struct as_cache *c, const struct as_file_key *k) {
+  size_t mask = c->image->nslots - 1;
+  for (size_t j = slot_of(c, k);; j = (j + 1) & mask)
+    if (c->slots[j].facts.kind == AS_CACHED_NONE ||
+        same_key(&c->slots[j].key, k))
       return &c->slots[j];
 }
 
-static void rehash(struct as_cache *c, size_t nslots) {
-  free(c->slots);
-  c->nslots = nslots;
-  c->slots = as_xcalloc(nslots, sizeof *c->slots);
-  for (size_t i = 0; i < c->nentries; i++)
-    *find_slot(c, &c->entries[i].key) = (uint32_t)(i + 1);
+static void new_image(struct as_cache *c, uint32_t nslots) {
+  c->image = as_xcalloc(1, sizeof *c->image + nslots * sizeof(struct slot));
+  memcpy(c->image->magic, magic, sizeof magic);
+  c->image->slot_size = sizeof(struct slot);
+  c->image->nslots = nslots;
+  c->slots = (struct slot *)(c->image + 1);
 }
 
-/* The entry for k, added (facts zero) if new. */
-static struct entry *entry_for(struct as_cache *c,
-                               const struct as_file_key *k) {
-  if (2 * (c->nentries + 1) > c->nslots)
-    rehash(c, c->nslots ? 2 * c->nslots : 1024);
-  uint32_t *slot = find_slot(c, k);
-  if (!*slot) {
-    *AS_PUSH(c->entries, c->nentries, c->cap_entries) =
-        (struct entry){.key = *k};
-    *slot = (uint32_t)c->nentries;
-  }
-  return &c->entries[*slot - 1];
+/* Twice the slots, or an empty table once it would hold too many. */
+static void grow(struct as_cache *c) {
+  struct header *old = c->image;
+  struct slot *slots = c->slots;
+  bool full = old->nentries + 1 > MAX_ENTRIES;
+  new_image(c, full ? MIN_SLOTS : 2 * old->nslots);
+  for (uint32_t i = 0; i < old->nslots && !full; i++)
+    if (slots[i].facts.kind != AS_CACHED_NONE) {
+      *find_slot(c, &slots[i].key) = slots[i];
+      c->image->nentries++;
+    }
+  free(old);
 }
 
 /* The directory: ALLOCSEL_CACHE_DIR, else $XDG_CACHE_HOME/allocsel, else
@@ -134,81 +148,73 @@ void as_link_use_cache(struct as_link *link) {
   if (!dir)
     return;
   struct as_cache *c = as_xcalloc(1, sizeof *c);
-  c->path = as_xasprintf("%s/facts-v2", dir);
+  c->path = as_xasprintf("%s/facts-v3", dir);
   free(dir);
   link->cache = c;
 }
 
-/* Numbers of a line, parsed by hand: sscanf costs a microsecond a line,
- * which on a cache of thousands of files is most of a relink's scan. */
-static bool parse_u64(const char **p, int base, char end, uint64_t *out) {
-  const char *s = *p;
-  uint64_t v = 0;
-  int digits = 0;
-  for (;; s++, digits++) {
-    unsigned d = (unsigned char)*s;
-    if (d >= '0' && d <= '9')
-      d -= '0';
-    else if (base == 16 && d >= 'a' && d <= 'f')
-      d -= 'a' - 10;
-    else
-      break;
-    if (v > (UINT64_MAX - d) / (unsigned)base)
-      return false;
-    v = v * (unsigned)base + d;
-  }
-  if (!digits || *s != end)
-    return false;
-  *p = s + 1;
-  *out = v;
-  return true;
+const char *as_cache_path(const struct as_link *link) {
+  return link->cache ? link->cache->path : NULL;
 }
 
-static bool parse_time(const char **p, int64_t *sec, int64_t *nsec) {
-  uint64_t s, ns;
-  if (!parse_u64(p, 10, '.', &s) || !parse_u64(p, 10, ' ', &ns) ||
-      s > INT64_MAX || ns >= 1000000000u)
-    return false;
-  *sec = (int64_t)s;
-  *nsec = (int64_t)ns;
-  return true;
-}
-
-static bool parse_line(const char *p, struct entry *e) {
-  struct as_file_key *k = &e->key;
-  uint64_t v[5];
-  if (!parse_u64(&p, 10, ' ', &k->dev) || !parse_u64(&p, 10, ' ', &k->ino) ||
-      !parse_u64(&p, 10, ' ', &k->size) ||
-      !parse_time(&p, &k->mtime_sec, &k->mtime_nsec) ||
-      !parse_time(&p, &k->ctime_sec, &k->ctime_nsec))
-    return false;
-  struct as_cached_facts *f = &e->facts;
-  *f = (struct as_cached_facts){0};
-  if (p[0] == 'a' && p[1] == ' ') {
-    p += 2;
-    if (!parse_u64(&p, 16, '\n', &v[0]) || v[0] & ~(uint64_t)AS_FACTS_ARCHIVE)
-      return false;
-    f->kind = AS_CACHED_ARCHIVE;
-    f->flags = (uint8_t)v[0];
+static bool valid_facts(const struct as_cached_facts *f) {
+  switch (f->kind) {
+  case AS_CACHED_NONE:
     return true;
+  case AS_CACHED_ARCHIVE:
+    return !(f->flags & ~AS_FACTS_ARCHIVE) && !f->abi_undef && !f->elf_class &&
+           !f->elf_data && !f->machine && !f->reserved;
+  case AS_CACHED_UNIT:
+    return !(f->flags & ~AS_FACTS_UNIT) && f->abi_undef < 1u << AS_ABI_COUNT &&
+           (f->elf_class == ELFCLASS32 || f->elf_class == ELFCLASS64) &&
+           (f->elf_data == ELFDATA2LSB || f->elf_data == ELFDATA2MSB) &&
+           !f->reserved;
+  default:
+    return false;
   }
-  if (p[0] != 'o' || p[1] != ' ')
-    return false;
-  p += 2;
-  if (!parse_u64(&p, 16, ' ', &v[0]) || !parse_u64(&p, 16, ' ', &v[1]) ||
-      !parse_u64(&p, 10, ' ', &v[2]) || !parse_u64(&p, 10, ' ', &v[3]) ||
-      !parse_u64(&p, 10, '\n', &v[4]) || v[0] >= 1u << AS_ABI_COUNT ||
-      v[1] & ~(uint64_t)AS_FACTS_UNIT || v[2] > UINT16_MAX ||
-      (v[3] != ELFCLASS32 && v[3] != ELFCLASS64) ||
-      (v[4] != ELFDATA2LSB && v[4] != ELFDATA2MSB))
-    return false;
-  *f = (struct as_cached_facts){.kind = AS_CACHED_UNIT,
-                                .abi_undef = (uint8_t)v[0],
-                                .flags = (uint8_t)v[1],
-                                .machine = (uint16_t)v[2],
-                                .elf_class = (uint8_t)v[3],
-                                .elf_data = (uint8_t)v[4]};
-  return true;
+}
+
+/* The file's table, if its header and every slot check out. */
+static struct header *read_image(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0)
+    return NULL;
+  struct stat st;
+  struct header h, *image = NULL;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h ||
+      memcmp(h.magic, magic, sizeof magic) != 0 ||
+      h.slot_size != sizeof(struct slot) || h.nslots < MIN_SLOTS ||
+      h.nslots > 2u * MAX_ENTRIES || (h.nslots & (h.nslots - 1)) ||
+      h.nentries * 2 > h.nslots ||
+      (uint64_t)st.st_size !=
+          sizeof h + (uint64_t)h.nslots * sizeof(struct slot))
+    goto done;
+  image = as_xmalloc((size_t)st.st_size);
+  size_t n = 0;
+  while (n < (size_t)st.st_size) {
+    ssize_t r = pread(fd, (char *)image + n, (size_t)st.st_size - n, (off_t)n);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    n += (size_t)r;
+  }
+  const struct slot *slots = (const struct slot *)(image + 1);
+  uint64_t used = 0;
+  for (uint32_t i = 0; n == (size_t)st.st_size && i < h.nslots; i++) {
+    if (!valid_facts(&slots[i].facts))
+      n = 0;
+    used += slots[i].facts.kind != AS_CACHED_NONE;
+  }
+  if (n != (size_t)st.st_size || memcmp(image, &h, sizeof h) != 0 ||
+      used != h.nentries) {
+    free(image);
+    image = NULL;
+  }
+done:
+  close(fd);
+  return image;
 }
 
 /* Reads the file the first time the cache is asked anything. */
@@ -218,30 +224,11 @@ static struct as_cache *loaded(const struct as_link *link) {
     return c;
   c->loaded = true;
   c->racy_after = (int64_t)time(NULL) - 1;
-  int fd = open(c->path, O_RDONLY | O_CLOEXEC);
-  struct stat st;
-  char *text = NULL;
-  size_t size = 0;
-  if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-      st.st_size < (64 << 20)) {
-    text = as_xmalloc((size_t)st.st_size + 1);
-    ssize_t n = read(fd, text, (size_t)st.st_size);
-    size = n > 0 ? (size_t)n : 0;
-    text[size] = '\0';
-  }
-  if (fd >= 0)
-    close(fd);
-  rehash(c, 1024);
-  for (char *line = text; line && line < text + size;) {
-    char *nl = memchr(line, '\n', (size_t)(text + size - line));
-    if (!nl)
-      break; /* a last line cut short: a write that failed */
-    struct entry e;
-    if (parse_line(line, &e))
-      entry_for(c, &e.key)->facts = e.facts;
-    line = nl + 1;
-  }
-  free(text);
+  c->image = read_image(c->path);
+  if (c->image)
+    c->slots = (struct slot *)(c->image + 1);
+  else
+    new_image(c, MIN_SLOTS);
   return c;
 }
 
@@ -250,26 +237,33 @@ bool as_cache_lookup(const struct as_link *link, const struct as_file_key *k,
   struct as_cache *c = loaded(link);
   if (!c)
     return false;
-  uint32_t slot = *find_slot(c, k);
-  if (!slot || c->entries[slot - 1].facts.kind == AS_CACHED_NONE)
+  const struct slot *s = find_slot(c, k);
+  if (s->facts.kind == AS_CACHED_NONE)
     return false;
-  *facts = c->entries[slot - 1].facts;
+  *facts = s->facts;
   return true;
 }
 
 void as_cache_learn(struct as_link *link, const struct as_file_key *k,
                     const struct as_cached_facts *facts) {
   struct as_cache *c = loaded(link);
-  if (!c || k->ctime_sec >= c->racy_after)
+  if (!c || k->ctime_sec >= c->racy_after || facts->kind == AS_CACHED_NONE)
     return;
-  struct entry *e = entry_for(c, k);
-  struct as_cached_facts f = *facts;
-  if (f.kind == AS_CACHED_ARCHIVE && e->facts.kind == AS_CACHED_ARCHIVE)
-    f.flags |= e->facts.flags; /* what an earlier link learnt stays true */
-  if (memcmp(&e->facts, &f, sizeof f) != 0) {
-    e->facts = f;
-    c->dirty = true;
+  struct slot *s = find_slot(c, k);
+  if (s->facts.kind == AS_CACHED_NONE &&
+      2 * (c->image->nentries + 1) > c->image->nslots) {
+    grow(c);
+    s = find_slot(c, k);
   }
+  struct as_cached_facts f = *facts;
+  if (f.kind == AS_CACHED_ARCHIVE && s->facts.kind == AS_CACHED_ARCHIVE)
+    f.flags |= s->facts.flags; /* what an earlier link learnt stays true */
+  if (memcmp(&s->facts, &f, sizeof f) == 0)
+    return;
+  if (s->facts.kind == AS_CACHED_NONE)
+    c->image->nentries++;
+  *s = (struct slot){.key = *k, .facts = f};
+  c->dirty = true;
 }
 
 /* Makes the directory and its parents, as mkdir -p. */
@@ -283,22 +277,6 @@ static void make_dirs(char *path) {
   mkdir(path, 0777);
 }
 
-static int write_entry(FILE *f, const struct entry *e) {
-  const struct as_file_key *k = &e->key;
-  const struct as_cached_facts *x = &e->facts;
-  int n = fprintf(f,
-                  "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRId64 ".%09" PRId64
-                  " %" PRId64 ".%09" PRId64 " ",
-                  k->dev, k->ino, k->size, k->mtime_sec, k->mtime_nsec,
-                  k->ctime_sec, k->ctime_nsec);
-  if (n > 0 && x->kind == AS_CACHED_ARCHIVE)
-    n = fprintf(f, "a %x\n", x->flags);
-  else if (n > 0)
-    n = fprintf(f, "o %x %x %u %u %u\n", x->abi_undef, x->flags, x->machine,
-                x->elf_class, x->elf_data);
-  return n;
-}
-
 void as_cache_save(struct as_link *link) {
   struct as_cache *c = link->cache;
   if (!c || !c->dirty)
@@ -308,12 +286,9 @@ void as_cache_save(struct as_link *link) {
   make_dirs(dir);
   free(dir);
   char *tmp = as_xasprintf("%s.%ld.tmp", c->path, (long)getpid());
+  size_t size = sizeof *c->image + c->image->nslots * sizeof(struct slot);
   FILE *f = fopen(tmp, "we");
-  bool ok = f != NULL;
-  size_t first = c->nentries > MAX_ENTRIES ? c->nentries - MAX_ENTRIES : 0;
-  for (size_t i = first; ok && i < c->nentries; i++)
-    if (c->entries[i].facts.kind != AS_CACHED_NONE)
-      ok = write_entry(f, &c->entries[i]) > 0;
+  bool ok = f && fwrite(c->image, 1, size, f) == size;
   if (f && fclose(f) != 0)
     ok = false;
   /* A cache that cannot be written is no error: the next link reads the
@@ -325,11 +300,30 @@ void as_cache_save(struct as_link *link) {
   free(tmp);
 }
 
+void as_cache_print(const struct as_link *link, FILE *f) {
+  struct as_cache *c = loaded(link);
+  for (uint32_t i = 0; c && i < c->image->nslots; i++) {
+    const struct as_file_key *k = &c->slots[i].key;
+    const struct as_cached_facts *x = &c->slots[i].facts;
+    if (x->kind == AS_CACHED_NONE)
+      continue;
+    fprintf(f,
+            "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRId64 ".%09" PRId64
+            " %" PRId64 ".%09" PRId64 " ",
+            k->dev, k->ino, k->size, k->mtime_sec, k->mtime_nsec, k->ctime_sec,
+            k->ctime_nsec);
+    if (x->kind == AS_CACHED_ARCHIVE)
+      fprintf(f, "a %x\n", x->flags);
+    else
+      fprintf(f, "o %x %x %u %u %u\n", x->abi_undef, x->flags, x->machine,
+              x->elf_class, x->elf_data);
+  }
+}
+
 void as_cache_free(struct as_cache *c) {
   if (!c)
     return;
   free(c->path);
-  free(c->entries);
-  free(c->slots);
+  free(c->image);
   free(c);
 }

@@ -312,14 +312,21 @@ static void add_known(struct as_link *link, uint32_t input,
 }
 
 int as_link_add_file(struct as_link *link, const char *path, unsigned flags) {
+  return as_link_add_found(link, path, NULL, flags);
+}
+
+int as_link_add_found(struct as_link *link, const char *path,
+                      const struct stat *found, unsigned flags) {
   if (!libelf_ready(link))
     return -1;
   uint32_t input = new_input(link, path, flags);
   struct stat st;
   struct as_file_key key;
   struct as_cached_facts facts;
-  /* A file the cache knows: one stat, nothing read. */
-  if (cacheable(link, flags) && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+  /* A file the cache knows: one stat (or the search's), nothing read. */
+  if (cacheable(link, flags) &&
+      (found ? (st = *found, true) : stat(path, &st) == 0) &&
+      S_ISREG(st.st_mode)) {
     as_file_key_of(&key, &st);
     if (as_cache_lookup(link, &key, &facts)) {
       add_known(link, input, &facts, (size_t)st.st_size);

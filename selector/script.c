@@ -75,7 +75,7 @@ static char *find_script_file(struct as_link *link, const char *script,
                               const char *name, bool static_only) {
   if (name[0] == '-' && name[1] == 'l')
     return as_find_library(name + 2, link->lib_dirs, link->nlib_dirs,
-                           static_only);
+                           static_only, NULL);
   /* An absolute path in a script inside the sysroot is in the sysroot. */
   const char *sysroot = link->sysroot;
   size_t sl = sysroot ? strlen(sysroot) : 0;

@@ -179,6 +179,10 @@ struct as_link {
  * ALLOCSEL_CACHE_DIR, else $XDG_CACHE_HOME/allocsel or ~/.cache/allocsel;
  * ALLOCSEL_CACHE=0 turns it off. Before adding inputs. */
 void as_link_use_cache(struct as_link *link);
+/* The cache's file, NULL where the cache is off; what it holds, one file a
+ * line (allocsel cache). */
+const char *as_cache_path(const struct as_link *link);
+void as_cache_print(const struct as_link *link, FILE *f);
 
 /* What the user asked for: NULL allocator means the default. */
 struct as_request {
@@ -308,6 +312,11 @@ void as_link_free(struct as_link *link);
 
 /* Scans one input. Returns 0, or -1 with a diagnostic recorded. */
 int as_link_add_file(struct as_link *link, const char *path, unsigned flags);
+/* The same for a file the caller has just stat'ed (a library search
+ * found it): the cache is asked without a second stat. */
+struct stat;
+int as_link_add_found(struct as_link *link, const char *path,
+                      const struct stat *st, unsigned flags);
 
 /* Scans one unit the caller has mapped (the linker plugin's view of an
  * object or an archive member: `size` bytes at `view_off` in `path`, read
@@ -386,9 +395,10 @@ void as_diag_print_json(const struct as_link *link, FILE *out);
 void as_json_string(FILE *out, const char *s);
 
 /* Search for -lNAME as GNU ld does: each dir, libNAME.so then libNAME.a
- * (only .a when static); ":file" exactly. Returns a malloc'd path or NULL. */
+ * (only .a when static); ":file" exactly. Returns a malloc'd path or NULL;
+ * `st` (if not NULL) gets the file's stat. */
 char *as_find_library(const char *name, char *const *dirs, size_t ndirs,
-                      bool static_only);
+                      bool static_only, struct stat *st);
 
 /* The directory holding the running executable's ../lib/allocsel. */
 char *as_default_libdir(void);

@@ -27,6 +27,7 @@ static const char usage_text[] =
     "       allocsel inspect FILE\n"
     "       allocsel staticlib -o OUT.a [--allocator=system|jemalloc|PATH] "
     "FILES...\n"
+    "       allocsel cache\n"
     "options: --format=text|json|dot, --why (check: what pulled the "
     "allocator in)\n";
 
@@ -141,7 +142,7 @@ static int scan(struct as_link *link, const struct options *o,
   for (size_t i = 0; i < o->nfiles; i++)
     as_link_add_file(link, o->files[i], flags);
   for (size_t i = 0; i < o->nlibs; i++) {
-    char *path = as_find_library(o->libs[i], o->dirs, o->ndirs, false);
+    char *path = as_find_library(o->libs[i], o->dirs, o->ndirs, false, NULL);
     if (!path) {
       char *lib = as_xasprintf("-l%s", o->libs[i]);
       as_link_library_not_found(link, lib);
@@ -723,6 +724,27 @@ static int cmd_staticlib(const struct options *o) {
   return rc;
 }
 
+/* allocsel cache: what the cache knows, one file a line (selector/cache.c
+ * says what the fields are): to see why a link took a file for what it
+ * was, or that the cache is off. */
+static int cmd_cache(const struct options *o) {
+  if (o->nfiles)
+    return usage("%s", "cache takes no files");
+  struct as_link *link = as_link_new(AS_EXECUTABLE);
+  as_link_use_cache(link);
+  const char *path = as_cache_path(link);
+  if (path) {
+    printf("# %s: DEV INO SIZE MTIME CTIME, then o ABI_UNDEF FLAGS MACHINE "
+           "CLASS DATA or a FLAGS\n",
+           path);
+    as_cache_print(link, stdout);
+  } else {
+    puts("# the cache is off (ALLOCSEL_CACHE=0, or no directory for it)");
+  }
+  as_link_free(link);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 2 &&
       (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -742,9 +764,12 @@ int main(int argc, char **argv) {
       rc = cmd_inspect(&o);
     else if (strcmp(o.command, "staticlib") == 0)
       rc = cmd_staticlib(&o);
+    else if (strcmp(o.command, "cache") == 0)
+      rc = cmd_cache(&o);
     else {
-      static const char *const cmds[] = {"check", "inspect", "staticlib"};
-      rc = usage_unknown("command", o.command, o.command, cmds, 3);
+      static const char *const cmds[] = {"check", "inspect", "staticlib",
+                                         "cache"};
+      rc = usage_unknown("command", o.command, o.command, cmds, 4);
     }
   }
   free(o.files);

@@ -62,6 +62,11 @@ step "bad usage: unknown linker"
 bad o10 "" --allocsel-linker=no-such-linker main.o
 expect_err "no-such-linker"
 
+step "a linker that cannot be run: the exec's reason, from the child allocsel-ld started"
+printf '\177ELF\2\1\1garbage' >bad-linker
+chmod +x bad-linker
+bad o10b "cannot run $PWD/bad-linker: Exec format error" --allocsel-linker="$PWD/bad-linker" main.o
+
 step "requested allocator path that is not an allocator"
 run "$ALLOCSEL_LD" -o o11 main.o --allocsel-allocator="$PWD/main.o"
 expect_rc 2

@@ -45,7 +45,7 @@ static bool found(struct as_link *link, const struct as_file_key *k,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!*dir) {
     snprintf(dir, sizeof dir, "/tmp/allocsel-fuzz-cache-%d", (int)getpid());
-    snprintf(file, sizeof file, "%s/facts-v2", dir);
+    snprintf(file, sizeof file, "%s/facts-v3", dir);
     mkdir(dir, 0700);
     setenv("ALLOCSEL_CACHE_DIR", dir, 1);
     unsetenv("ALLOCSEL_CACHE");

@@ -479,7 +479,7 @@ static int remove_tmpdir(void **state) {
     snprintf(p, sizeof p, "%s/%s", tmpdir, names[i]);
     unlink(p);
   }
-  snprintf(p, sizeof p, "%s/cache/facts-v2", tmpdir);
+  snprintf(p, sizeof p, "%s/cache/facts-v3", tmpdir);
   unlink(p);
   snprintf(p, sizeof p, "%s/cache", tmpdir);
   rmdir(p);
