@@ -7,17 +7,16 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "frontend.h"
 #include "ld_cmdline.h"
 #include "ld_decide.h"
+#include "linker_run.h"
+#include "speculate.h"
 
 static const struct {
   const char *name, *program;
@@ -89,73 +88,10 @@ static bool runs_itself(const char *linker) {
          strcmp(self, real) == 0;
 }
 
-/* Signals that end a link reach the real linker; allocsel-ld waits for it
- * to finish, then ends the same way. If allocsel-ld itself is killed, the
- * kernel ends the linker (PR_SET_PDEATHSIG). */
-static volatile sig_atomic_t child_pid, forwarded;
-
-static void forward(int sig) {
-  forwarded = sig;
-  if (child_pid > 0)
-    kill((pid_t)child_pid, sig);
-}
-
-static const int ended_by[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-
 static int run(char **argv) {
-  struct sigaction sa = {.sa_handler = forward}, old[4];
-  sigemptyset(&sa.sa_mask);
-  /* A signal ignored when we started (nohup, a background job) stays
-   * ignored, for us and the linker. */
-  for (size_t i = 0; i < 4; i++)
-    if (sigaction(ended_by[i], NULL, &old[i]) == 0 &&
-        old[i].sa_handler != SIG_IGN)
-      sigaction(ended_by[i], &sa, NULL);
-  pid_t parent = getpid();
-  /* vfork: the child shares our memory until it execs, so starting the
-   * linker costs no copy of the page tables of everything the scan
-   * allocated. The child therefore only makes system calls; the
-   * environment is set here, and a failed exec's errno comes back through
-   * the memory we share. */
-  setenv("ALLOCSEL_LD_ACTIVE", "1", 1);
-  static volatile int exec_errno;
-  exec_errno = 0;
-  pid_t pid = vfork();
-  if (pid == 0) {
-    for (size_t i = 0; i < 4; i++)
-      sigaction(ended_by[i], &old[i], NULL);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-      _exit(128 + SIGKILL); /* allocsel-ld died before prctl */
-    execv(argv[0], argv);
-    exec_errno = errno;
-    _exit(2);
-  }
-  if (pid < 0 || exec_errno) {
-    fprintf(stderr, "allocsel: error: cannot run %s: %s\n", argv[0],
-            strerror(pid < 0 ? errno : exec_errno));
-    if (pid > 0)
-      waitpid(pid, NULL, 0);
-    for (size_t i = 0; i < 4; i++)
-      sigaction(ended_by[i], &old[i], NULL);
-    return 2;
-  }
-  child_pid = pid;
-  if (forwarded)
-    kill(pid, forwarded); /* a signal that came before child_pid was set */
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR)
-      return 2;
-  child_pid = 0;
-  for (size_t i = 0; i < 4; i++)
-    sigaction(ended_by[i], &old[i], NULL);
-  if (WIFEXITED(status))
-    return WEXITSTATUS(status);
-  if (!forwarded)
-    fprintf(stderr, "allocsel: error: %s killed by signal %d\n", argv[0],
-            WTERMSIG(status));
-  return 128 + WTERMSIG(status);
+  struct linker_run r;
+  int rc = linker_start(&r, argv, -1, -1);
+  return rc ? rc : linker_wait(&r);
 }
 
 /* Scans the inputs and decides. Returns 0, or the exit code after printing
@@ -230,51 +166,47 @@ int main(int argc, char **argv) {
   env.static_link = cl.is_static;
   const char *added[AS_MAX_DECISION_INPUTS];
   size_t nadded = 0;
+  const char *libs[AS_MAX_UNIT_LIBRARIES];
+  size_t nlibs = 0;
+  bool verbose = cl.verbose || as_env_flag("ALLOCSEL_VERBOSE");
   /* --version or --help alone: nothing to decide, nothing to record. */
   if (!(cl.no_inputs_needed && cl.ninputs == 0)) {
-    if ((rc = decide(&cl, type, ld_archive_order(choice, linker), &env,
-                     &dec)) != 0)
-      goto done;
-    nadded = as_decision_inputs(&dec, &env, type, added);
+    /* A relink: the linker starts at once on what the decision added the
+     * last time, and the decision is made beside it (speculate.c). */
+    struct speculation *early = speculation_start(&cl, linker);
+    rc = decide(&cl, type, ld_archive_order(choice, linker), &env, &dec);
+    if (rc == 0 && linker_signalled())
+      rc = 128 + linker_signalled();
     char *error = NULL;
-    record_fd = as_record_object(&dec, type, &record, &error);
-    if (record_fd < 0) {
-      rc = usage_error("%s", error);
-      free(error);
+    if (rc == 0) {
+      nadded = as_decision_inputs(&dec, &env, type, added);
+      nlibs = as_decision_libraries(&dec, type, libs);
+      record_fd = as_record_object(&dec, type, &record, &error);
+      if (record_fd < 0) {
+        rc = usage_error("%s", error);
+        free(error);
+      }
+    }
+    if (rc != 0) {
+      speculation_abandon(early);
       goto done;
     }
+    bool started = early != NULL;
+    if (speculation_finish(early, added, nadded, record_fd, libs, nlibs, &rc)) {
+      if (verbose)
+        fputs("allocsel: the linker started at once: the decision was the "
+              "remembered one\n",
+              stderr);
+      goto done;
+    }
+    if (started && verbose)
+      fputs("allocsel: the linker started at once was stopped: the decision "
+            "changed\n",
+            stderr);
+    speculation_remember(&cl, linker, added, nadded, record_fd, libs, nlibs);
   }
 
-  /* linker, arguments before the first library, what the decision adds,
-   * the record, the rest. */
-  out = as_xcalloc(cl.npass + nadded + AS_MAX_UNIT_LIBRARIES + 7, sizeof *out);
-  size_t n = 0;
-  out[n++] = linker;
-  for (size_t i = 0; i < cl.inject_at; i++)
-    out[n++] = cl.pass[i];
-  /* What the decision adds is no part of a --whole-archive region (all of
-   * jemalloc's archive would be pulled in), and a shared library is no
-   * static input (lld refuses one after -Bstatic): step out of both
-   * around it, then back. */
-  bool dynamic = !cl.is_static && cl.inject_in_static;
-  if (cl.inject_in_whole)
-    out[n++] = "--no-whole-archive";
-  if (dynamic)
-    out[n++] = "-Bdynamic";
-  for (size_t i = 0; i < nadded; i++)
-    out[n++] = (char *)added[i];
-  if (record)
-    out[n++] = record;
-  if (dynamic)
-    out[n++] = "-Bstatic";
-  if (cl.inject_in_whole)
-    out[n++] = "--whole-archive";
-  for (size_t i = cl.inject_at; i < cl.npass; i++)
-    out[n++] = cl.pass[i];
-  const char *libs[AS_MAX_UNIT_LIBRARIES];
-  size_t nlibs = as_decision_libraries(&dec, type, libs);
-  for (size_t i = 0; i < nlibs; i++)
-    out[n++] = (char *)libs[i];
+  out = ld_cmdline_command(&cl, linker, added, nadded, record, libs, nlibs);
   rc = run(out);
 
 done:

@@ -586,6 +586,39 @@ void ld_cmdline_search_linker_dirs(struct ld_cmdline *cl, const char *linker) {
   free(dirs);
 }
 
+char **ld_cmdline_command(const struct ld_cmdline *cl, const char *linker,
+                          const char *const *added, size_t nadded,
+                          const char *record, const char *const *libs,
+                          size_t nlibs) {
+  char **out = as_xcalloc(cl->npass + nadded + nlibs + 7, sizeof *out);
+  size_t n = 0;
+  out[n++] = (char *)linker;
+  for (size_t i = 0; i < cl->inject_at; i++)
+    out[n++] = cl->pass[i];
+  /* What the decision adds is no part of a --whole-archive region (all of
+   * jemalloc's archive would be pulled in), and a shared library is no
+   * static input (lld refuses one after -Bstatic): step out of both
+   * around it, then back. */
+  bool dynamic = !cl->is_static && cl->inject_in_static;
+  if (cl->inject_in_whole)
+    out[n++] = "--no-whole-archive";
+  if (dynamic)
+    out[n++] = "-Bdynamic";
+  for (size_t i = 0; i < nadded; i++)
+    out[n++] = (char *)added[i];
+  if (record)
+    out[n++] = (char *)record;
+  if (dynamic)
+    out[n++] = "-Bstatic";
+  if (cl->inject_in_whole)
+    out[n++] = "--whole-archive";
+  for (size_t i = cl->inject_at; i < cl->npass; i++)
+    out[n++] = cl->pass[i];
+  for (size_t i = 0; i < nlibs; i++)
+    out[n++] = (char *)libs[i];
+  return out;
+}
+
 void ld_cmdline_free(struct ld_cmdline *cl) {
   for (size_t i = 0; i < cl->ninputs; i++) {
     free(cl->inputs[i].path);

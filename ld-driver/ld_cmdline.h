@@ -76,6 +76,15 @@ void ld_cmdline_add_inputs(const struct ld_cmdline *cl, struct as_link *link);
  * `linker` itself looks (ld.bfd's built-in SEARCH_DIRs, sysroot applied). */
 void ld_cmdline_search_linker_dirs(struct ld_cmdline *cl, const char *linker);
 
+/* What allocsel-ld runs (NULL-terminated, malloc'd; the strings are the
+ * caller's and cl's): the linker, the arguments before the first library,
+ * what the decision adds (`added`, then the record if not NULL), the rest,
+ * then the libraries the allocator's code needs (`libs`). */
+char **ld_cmdline_command(const struct ld_cmdline *cl, const char *linker,
+                          const char *const *added, size_t nadded,
+                          const char *record, const char *const *libs,
+                          size_t nlibs);
+
 /* argv with every @FILE expanded as the linker and compiler drivers do;
  * NULL-terminated, *n words, each malloc'd; *error set on a self-including
  * @FILE. */

@@ -126,7 +126,7 @@ static void grow(struct as_cache *c) {
 
 /* The directory: ALLOCSEL_CACHE_DIR, else $XDG_CACHE_HOME/allocsel, else
  * $HOME/.cache/allocsel; none with ALLOCSEL_CACHE=0. */
-static char *cache_dir(void) {
+char *as_cache_dir(void) {
   const char *off = getenv("ALLOCSEL_CACHE");
   if (off && (strcmp(off, "0") == 0 || strcasecmp(off, "no") == 0 ||
               strcasecmp(off, "off") == 0 || strcasecmp(off, "false") == 0))
@@ -144,7 +144,7 @@ static char *cache_dir(void) {
 }
 
 void as_link_use_cache(struct as_link *link) {
-  char *dir = cache_dir();
+  char *dir = as_cache_dir();
   if (!dir)
     return;
   struct as_cache *c = as_xcalloc(1, sizeof *c);

@@ -179,6 +179,8 @@ struct as_link {
  * ALLOCSEL_CACHE_DIR, else $XDG_CACHE_HOME/allocsel or ~/.cache/allocsel;
  * ALLOCSEL_CACHE=0 turns it off. Before adding inputs. */
 void as_link_use_cache(struct as_link *link);
+/* The cache's directory (malloc'd), NULL where the cache is off. */
+char *as_cache_dir(void);
 /* The cache's file, NULL where the cache is off; what it holds, one file a
  * line (allocsel cache). */
 const char *as_cache_path(const struct as_link *link);

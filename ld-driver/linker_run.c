@@ -1,0 +1,136 @@
+/* Running the real linker. Signals that end a link reach the linker;
+ * allocsel-ld waits for it to finish, then ends the same way. If
+ * allocsel-ld itself is killed, the kernel ends the linker
+ * (PR_SET_PDEATHSIG). */
+#include "linker_run.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "frontend.h"
+
+static volatile sig_atomic_t child_pid, forwarded;
+
+static void forward(int sig) {
+  forwarded = sig;
+  if (child_pid > 0)
+    kill((pid_t)child_pid, sig);
+}
+
+static const int ended_by[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+enum { NSIGNALS = sizeof ended_by / sizeof *ended_by };
+
+static void restore(struct linker_run *r) {
+  for (size_t i = 0; i < NSIGNALS; i++)
+    sigaction(ended_by[i], &r->old[i], NULL);
+}
+
+int linker_start(struct linker_run *r, char **argv, int out_fd, int err_fd) {
+  r->name = argv[0];
+  r->pid = -1;
+  struct sigaction sa = {.sa_handler = forward};
+  sigemptyset(&sa.sa_mask);
+  /* A signal ignored when we started (nohup, a background job) stays
+   * ignored, for us and the linker. */
+  for (size_t i = 0; i < NSIGNALS; i++)
+    if (sigaction(ended_by[i], NULL, &r->old[i]) == 0 &&
+        r->old[i].sa_handler != SIG_IGN)
+      sigaction(ended_by[i], &sa, NULL);
+  pid_t parent = getpid();
+  /* vfork: the child shares our memory until it execs, so starting the
+   * linker costs no copy of the page tables of everything the scan
+   * allocated. The child therefore only makes system calls; its
+   * environment (ours, and ALLOCSEL_LD_ACTIVE for runs_itself) is made
+   * here, and a failed exec's errno comes back through the memory we
+   * share. */
+  extern char **environ;
+  size_t nenv = 0;
+  while (environ[nenv])
+    nenv++;
+  char **envp = as_xcalloc(nenv + 2, sizeof *envp);
+  memcpy(envp, environ, nenv * sizeof *envp);
+  envp[nenv] = "ALLOCSEL_LD_ACTIVE=1";
+  static volatile int exec_errno;
+  exec_errno = 0;
+  pid_t pid = vfork();
+  if (pid == 0) {
+    for (size_t i = 0; i < NSIGNALS; i++)
+      sigaction(ended_by[i], &r->old[i], NULL);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+      _exit(128 + SIGKILL); /* allocsel-ld died before prctl */
+    if ((out_fd >= 0 && dup2(out_fd, 1) < 0) ||
+        (err_fd >= 0 && dup2(err_fd, 2) < 0)) {
+      exec_errno = errno;
+      _exit(2);
+    }
+    execve(argv[0], argv, envp);
+    exec_errno = errno;
+    _exit(2);
+  }
+  free(envp);
+  if (pid < 0 || exec_errno) {
+    fprintf(stderr, "allocsel: error: cannot run %s: %s\n", argv[0],
+            strerror(pid < 0 ? errno : exec_errno));
+    if (pid > 0)
+      waitpid(pid, NULL, 0);
+    restore(r);
+    return 2;
+  }
+  r->pid = pid;
+  child_pid = pid;
+  if (forwarded)
+    kill(pid, forwarded); /* a signal that came before child_pid was set */
+  return 0;
+}
+
+static int wait_status(struct linker_run *r) {
+  int status;
+  while (waitpid(r->pid, &status, 0) < 0)
+    if (errno != EINTR) {
+      status = 2 << 8;
+      break;
+    }
+  child_pid = 0;
+  r->pid = -1;
+  restore(r);
+  return status;
+}
+
+int linker_wait(struct linker_run *r) {
+  int status = wait_status(r);
+  if (WIFEXITED(status))
+    return WEXITSTATUS(status);
+  if (!forwarded)
+    fprintf(stderr, "allocsel: error: %s killed by signal %d\n", r->name,
+            WTERMSIG(status));
+  return 128 + WTERMSIG(status);
+}
+
+void linker_stop(struct linker_run *r) {
+  if (r->pid <= 0)
+    return;
+  /* SIGTERM first: lld and mold remove their temporary files on it. One
+   * that has not ended after two seconds is killed. */
+  kill(r->pid, SIGTERM);
+  for (int i = 0; i < 200; i++) {
+    if (waitpid(r->pid, NULL, WNOHANG) == r->pid) {
+      child_pid = 0;
+      r->pid = -1;
+      restore(r);
+      return;
+    }
+    usleep(10000);
+  }
+  kill(r->pid, SIGKILL);
+  wait_status(r);
+}
+
+int linker_signalled(void) {
+  return forwarded;
+}

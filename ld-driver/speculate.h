@@ -1,0 +1,35 @@
+/* Starting the linker at once, on the decision the last link of the same
+ * command line made, while allocsel decides again beside it
+ * (speculate.c). */
+#ifndef ALLOCSEL_SPECULATE_H
+#define ALLOCSEL_SPECULATE_H
+
+#include <stdbool.h>
+
+#include "ld_cmdline.h"
+
+struct speculation;
+
+/* Starts `linker` on this command line with what the decision added the
+ * last time this linker wrote this output (in this directory), writing a
+ * temporary output beside the real one, its stdout and stderr held back.
+ * NULL where nothing is remembered or the link is not one to start early
+ * (see speculate.c). */
+struct speculation *speculation_start(const struct ld_cmdline *cl,
+                                      const char *linker);
+/* The decision is made: it adds `added`, the record (record_fd, -1: none)
+ * and `libs`. Where that is what the early linker was given, waits for it,
+ * says what it said, moves its output into place and returns true with
+ * its exit code in *rc; otherwise stops it, removes what it wrote and
+ * returns false. Frees sp; NULL is false. */
+bool speculation_finish(struct speculation *sp, const char *const *added,
+                        size_t nadded, int record_fd, const char *const *libs,
+                        size_t nlibs, int *rc);
+/* A refusal, or a signal: stops it and removes what it wrote. */
+void speculation_abandon(struct speculation *sp);
+/* Keeps what the decision added for the next link of this output. */
+void speculation_remember(const struct ld_cmdline *cl, const char *linker,
+                          const char *const *added, size_t nadded,
+                          int record_fd, const char *const *libs, size_t nlibs);
+
+#endif
