@@ -385,6 +385,12 @@ bool speculation_finish(struct speculation *sp, const char *const *added,
   fflush(stderr);
   replay(sp->out_fd, 1);
   replay(sp->err_fd, 2);
+  /* The output this replaces stays open until allocsel-ld exits, as lld
+   * keeps the one it replaces (unlinkAsync): freeing a large file's pages
+   * is then no part of the rename. */
+  int replaced =
+      *rc == 0 ? open(sp->output, O_RDONLY | O_CLOEXEC | O_NONBLOCK) : -1;
+  (void)replaced;
   /* A linker that wrote nothing and said it was fine (--version among
    * inputs) leaves nothing to move. */
   if (*rc == 0 && rename(sp->tmp, sp->output) != 0 && errno != ENOENT) {
