@@ -16,6 +16,12 @@
 # --allocsel-linker=/bin/true against that linker run directly: allocsel's
 # own work, as a share of the linker's.
 #
+# Every row through allocsel comes twice: "first", a first link (the cache
+# off: every input read, the decision made before the linker starts), and
+# "relink", the same link again (the cache warmed by one run: each input
+# is a stat, and allocsel-ld starts the linker at once on the remembered
+# decision, ld-driver/speculate.c).
+#
 #   bench/run.sh PREFIX [generated] [real] [scaling]   (default: generated)
 #     PREFIX     an allocsel install (cmake --install build --prefix PREFIX)
 #     generated  bench/gen.py's link: 1,500 objects, 300 archives of 10
@@ -99,7 +105,6 @@ compare() {
     case $ld in bfd | gold) fes+=(plugin) ;; esac
     for fe in "${fes[@]}"; do
       for path in quick full; do
-        samples=$(mktemp -d)
         local extra=() base_extra=()
         if [[ $path == quick ]]; then
           extra=(needs.o)
@@ -110,12 +115,20 @@ compare() {
         fi
         local via=(-B"$libdir/ld" -fuse-ld="$ld")
         [[ $fe == plugin ]] && via=(-fuse-ld="$ld" -Wl,-plugin,"$plugin")
-        for ((i = 0; i < runs; i++)); do
-          sample base g++ -fuse-ld="$ld" "${base_extra[@]}" "${inputs[@]}" -o out.base
-          sample with g++ "${via[@]}" "${extra[@]}" "${inputs[@]}" -o out.with
+        for link in first relink; do
+          samples=$(mktemp -d)
+          local cache=(ALLOCSEL_CACHE=0)
+          if [[ $link == relink ]]; then
+            cache=(ALLOCSEL_CACHE_DIR="$samples/cache")
+            env "${cache[@]}" g++ "${via[@]}" "${extra[@]}" "${inputs[@]}" -o out.with
+          fi
+          for ((i = 0; i < runs; i++)); do
+            sample base g++ -fuse-ld="$ld" "${base_extra[@]}" "${inputs[@]}" -o out.base
+            sample with env "${cache[@]}" g++ "${via[@]}" "${extra[@]}" "${inputs[@]}" -o out.with
+          done
+          row "$ld $fe $path $link"
+          rm -rf "$samples"
         done
-        row "$ld $fe $path"
-        rm -rf "$samples"
       done
     done
     # allocsel's own work, on the linker's own command line (mold without
@@ -126,7 +139,6 @@ compare() {
     gold) ld_bin=(ld.gold) ;;
     esac
     for path in quick full; do
-      samples=$(mktemp -d)
       local extra=(needs.o) linker_extra=(needs.o "${by_hand[@]}")
       if [[ $path == full ]]; then
         extra+=("$libdir/examples/my_allocator.o")
@@ -134,12 +146,20 @@ compare() {
       fi
       mapfile -t args < <(link_line "$ld" "${extra[@]}" "${inputs[@]}" -o out.base)
       mapfile -t largs < <(link_line "$ld" "${linker_extra[@]}" "${inputs[@]}" -o out.base)
-      for ((i = 0; i < runs; i++)); do
-        sample base "${ld_bin[@]}" "${largs[@]}"
-        sample with "$prefix/bin/allocsel-ld" --allocsel-linker=/bin/true "${args[@]}"
+      for link in first relink; do
+        samples=$(mktemp -d)
+        local cache=(ALLOCSEL_CACHE=0)
+        if [[ $link == relink ]]; then
+          cache=(ALLOCSEL_CACHE_DIR="$samples/cache")
+          env "${cache[@]}" "$prefix/bin/allocsel-ld" --allocsel-linker=/bin/true "${args[@]}"
+        fi
+        for ((i = 0; i < runs; i++)); do
+          sample base "${ld_bin[@]}" "${largs[@]}"
+          sample with env "${cache[@]}" "$prefix/bin/allocsel-ld" --allocsel-linker=/bin/true "${args[@]}"
+        done
+        row "$ld alone $path $link"
+        rm -rf "$samples"
       done
-      row "$ld alone $path (allocsel / $ld)"
-      rm -rf "$samples"
     done
   done
   rm -f out.base out.with
@@ -148,7 +168,10 @@ compare() {
 
 generated() {
   local dir=$bench/gen-1500
-  [[ -f $dir/needs.o ]] || python3 "$here/gen.py" "$dir" 1500 300 10 66 >/dev/null
+  if [[ ! -f $dir/needs.o ]]; then
+    python3 "$here/gen.py" "$dir" 1500 300 10 66 >/dev/null
+    sleep 2 # files changed in this second or the last are not cached
+  fi
   local inputs=(main.o)
   inputs+=($(cd "$dir" && ls o*.o | sort -V))
   inputs+=(-L. $(cd "$dir" && ls liba*.a | sort -V | sed 's/^lib\(.*\)\.a$/-l\1/'))
@@ -188,32 +211,38 @@ void needs_allocator(void) { __rust_deallocate(__rust_allocate(64, 16), 64, 16);
 # allocsel-ld alone against lld alone, CPU ms and peak KB, per size.
 scaling() {
   local out=$bench/scaling.dat
-  printf '# objects archives symbols lld_cpu quick_cpu full_cpu lld_kb quick_kb full_kb\n' >"$out"
-  printf '\nscaling: allocsel-ld alone (medians of %d runs), against ld.lld alone\n' "$runs"
-  printf '%8s %8s %9s %8s %9s %8s %9s %9s %9s\n' objects archives symbols \
-    lld_ms quick_ms full_ms lld_kb quick_kb full_kb
+  printf '# objects archives symbols lld_cpu quick_cpu full_cpu relink_cpu lld_kb quick_kb full_kb relink_kb\n' >"$out"
+  printf '\nscaling: allocsel-ld alone (medians of %d runs; first links, and the quick path relinked), against ld.lld alone\n' "$runs"
+  printf '%8s %8s %9s %8s %9s %8s %9s %9s %9s %9s %9s\n' objects archives symbols \
+    lld_ms quick_ms full_ms relink_ms lld_kb quick_kb full_kb relink_kb
   for n in 100 300 1000 3000 10000; do
     local a=$((n / 10)) dir=$bench/gen-scale-$n
-    [[ -f $dir/needs.o ]] || python3 "$here/gen.py" "$dir" "$n" "$a" 10 66 >/dev/null
+    if [[ ! -f $dir/needs.o ]]; then
+      python3 "$here/gen.py" "$dir" "$n" "$a" 10 66 >/dev/null
+      sleep 2 # files changed in this second or the last are not cached
+    fi
     cd "$dir"
     local inputs=(main.o needs.o $(ls o*.o | sort -V) -L.
       $(ls liba*.a | sort -V | sed 's/^lib\(.*\)\.a$/-l\1/'))
     mapfile -t args < <(link_line lld "${inputs[@]}" -o out.base)
     mapfile -t largs < <(link_line lld "${by_hand[@]}" "${inputs[@]}" -o out.base)
     samples=$(mktemp -d)
+    local warm=(env ALLOCSEL_CACHE_DIR="$samples/cache") cold=(env ALLOCSEL_CACHE=0)
+    "${warm[@]}" "$prefix/bin/allocsel-ld" --allocsel-linker=/bin/true "${args[@]}"
     for ((i = 0; i < runs; i++)); do
       sample lld ld.lld "${largs[@]}"
-      sample quick "$prefix/bin/allocsel-ld" --allocsel-linker=/bin/true "${args[@]}"
-      sample full "$prefix/bin/allocsel-ld" --allocsel-linker=/bin/true "${args[@]}" \
+      sample quick "${cold[@]}" "$prefix/bin/allocsel-ld" --allocsel-linker=/bin/true "${args[@]}"
+      sample full "${cold[@]}" "$prefix/bin/allocsel-ld" --allocsel-linker=/bin/true "${args[@]}" \
         "$libdir/examples/my_allocator.o"
+      sample relink "${warm[@]}" "$prefix/bin/allocsel-ld" --allocsel-linker=/bin/true "${args[@]}"
     done
     local v=() k
-    for k in lld.cpu quick.cpu full.cpu lld.rss quick.rss full.rss; do
+    for k in lld.cpu quick.cpu full.cpu relink.cpu lld.rss quick.rss full.rss relink.rss; do
       v+=("$(median <"$samples/$k")")
     done
     rm -rf "$samples" out.base
     local syms=$(((n + a * 10) * 66))
-    printf '%8d %8d %9d %8.1f %9.1f %8.1f %9d %9d %9d\n' "$n" "$a" "$syms" "${v[@]}"
+    printf '%8d %8d %9d %8.1f %9.1f %8.1f %9.1f %9d %9d %9d %9d\n' "$n" "$a" "$syms" "${v[@]}"
     echo "$n $a $syms ${v[*]}" >>"$out"
     cd - >/dev/null
   done
@@ -229,7 +258,8 @@ set key top left
 set grid
 plot "$out" using 3:4 with linespoints title "ld.lld", \
      "" using 3:5 with linespoints title "allocsel, quick path", \
-     "" using 3:6 with linespoints title "allocsel, full path"
+     "" using 3:6 with linespoints title "allocsel, full path", \
+     "" using 3:7 with linespoints title "allocsel, quick path, relink"
 EOF
     echo "plot: $root/docs/performance-scaling.svg"
   else
