@@ -94,6 +94,14 @@ static int run(char **argv) {
   return rc ? rc : linker_wait(&r);
 }
 
+/* The link and the command line stay allocated until allocsel-ld exits,
+ * reachable from here: freeing thousands of inputs, units and names just
+ * before the process ends was a fifth of a relink's instructions, and the
+ * kernel takes the memory back at once (lld leaves its memory to exit the
+ * same way). volatile: a store never read would be optimised away. */
+static struct as_link *volatile decided;
+static struct ld_cmdline cl;
+
 /* Scans the inputs and decides. Returns 0, or the exit code after printing
  * the diagnostics. */
 static int decide(const struct ld_cmdline *cl, enum as_output_type type,
@@ -109,12 +117,11 @@ static int decide(const struct ld_cmdline *cl, enum as_output_type type,
   if (rc == 0 && (cl->verbose || as_env_flag("ALLOCSEL_VERBOSE")) &&
       dec->malloc)
     fprintf(stderr, "allocsel: malloc: %s\n", dec->malloc);
-  as_link_free(link);
+  decided = link; /* see `decided` */
   return rc;
 }
 
 int main(int argc, char **argv) {
-  struct ld_cmdline cl;
   ld_cmdline_parse(&cl, argc, argv);
   int rc = 0, record_fd = -1;
   char *linker = NULL, *record = NULL;
@@ -217,6 +224,5 @@ done:
   as_decision_free(&dec);
   free(libdir);
   free(linker);
-  ld_cmdline_free(&cl);
   return rc;
 }
