@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "frontend.h"
@@ -102,21 +103,100 @@ static int run(char **argv) {
 static struct as_link *volatile decided;
 static struct ld_cmdline cl;
 
-/* Scans the inputs and decides. Returns 0, or the exit code after printing
- * the diagnostics. */
-static int decide(const struct ld_cmdline *cl, enum as_output_type type,
-                  enum as_archive_order order, struct as_env *env,
-                  struct as_decision *dec) {
-  struct as_link *link = ld_decide(cl, type, order, env, dec);
-  as_diag_print(link, stderr);
+/* Whether the decision is known already: the remembered link's (the
+ * early linker's, speculate.c) when this link's digest is the same. */
+struct known {
+  const struct speculation *early;
+  uint64_t seed[2], digest[2];
+  bool have_digest, hit;
+};
+
+static bool known_decision(const struct as_link *link, void *ctx) {
+  struct known *k = ctx;
+  k->have_digest = as_link_digest(link, k->seed, k->digest);
+  k->hit = k->have_digest && speculation_known(k->early, k->digest);
+  return k->hit;
+}
+
+static int compare_strings(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* What the decision depends on besides the files the link reads: this
+ * allocsel-ld (its version and its very file), the directory, the linker,
+ * the output type and archive order, what the environment provides, every
+ * ALLOCSEL_ variable and every word of the command line (response files
+ * expanded) but gcc's -fresolution file, a new temporary name each time. */
+static void link_seed(uint64_t seed[2], const char *linker,
+                      enum as_output_type type, enum as_archive_order order,
+                      const struct as_env *env) {
+  seed[0] = 0xcbf29ce484222325u;
+  seed[1] = 0x9e3779b97f4a7c15u;
+  char cwd[4096];
+  struct stat st;
+  const char *strings[] = {AS_VERSION,
+                           getcwd(cwd, sizeof cwd) ? cwd : "",
+                           linker,
+                           env->libdir ? env->libdir : "",
+                           env->jemalloc_library ? env->jemalloc_library : "",
+                           env->jemalloc_static ? env->jemalloc_static : ""};
+  for (size_t i = 0; i < sizeof strings / sizeof *strings; i++)
+    as_digest_mix(seed, strings[i], strlen(strings[i]) + 1);
+  int numbers[] = {(int)type,       (int)order,       env->jemalloc_private,
+                   env->lto_inject, env->static_link, env->adds_after_libc};
+  as_digest_mix(seed, numbers, sizeof numbers);
+  if (stat("/proc/self/exe", &st) == 0) {
+    int64_t self[] = {(int64_t)st.st_dev,          (int64_t)st.st_ino,
+                      (int64_t)st.st_size,         (int64_t)st.st_mtim.tv_sec,
+                      (int64_t)st.st_mtim.tv_nsec, (int64_t)st.st_ctim.tv_sec,
+                      (int64_t)st.st_ctim.tv_nsec};
+    as_digest_mix(seed, self, sizeof self);
+  }
+  extern char **environ;
+  size_t n = 0, cap = 0;
+  char **vars = NULL;
+  for (char **e = environ; *e; e++)
+    if (strncmp(*e, "ALLOCSEL_", 9) == 0)
+      *AS_PUSH(vars, n, cap) = *e;
+  if (n)
+    qsort(vars, n, sizeof *vars, compare_strings);
+  for (size_t i = 0; i < n; i++)
+    as_digest_mix(seed, vars[i], strlen(vars[i]) + 1);
+  free(vars);
+  for (size_t i = 0; i < cl.nwords; i++)
+    if (strncmp(cl.words[i], "-plugin-opt=-fresolution=", 25) != 0)
+      as_digest_mix(seed, cl.words[i], strlen(cl.words[i]) + 1);
+}
+
+/* Scans the inputs and decides, unless `k` knows the decision (k->hit).
+ * What it says goes to stderr and, kept, to *text. Returns 0, or the exit
+ * code after printing the diagnostics. */
+static int decide(enum as_output_type type, enum as_archive_order order,
+                  struct as_env *env, struct as_decision *dec, struct known *k,
+                  char **text, size_t *text_size) {
+  *text = NULL;
+  *text_size = 0;
+  FILE *said = open_memstream(text, text_size);
+  FILE *f = said ? said : stderr;
+  /* The digest is made wherever the link may be remembered. */
+  struct as_link *link =
+      ld_decide(&cl, type, order, env, dec,
+                speculation_eligible(&cl) ? known_decision : NULL, k);
   int rc = as_diag_exit_code(link);
-  if (rc == 0 && (cl->verbose || as_env_flag("ALLOCSEL_VERBOSE")))
-    fprintf(stderr, "allocsel: allocator: %s (%s)%s\n",
-            dec->name ? dec->name : "none", dec->reason,
-            dec->inject_bitcode ? ", as bitcode for LTO" : "");
-  if (rc == 0 && (cl->verbose || as_env_flag("ALLOCSEL_VERBOSE")) &&
-      dec->malloc)
-    fprintf(stderr, "allocsel: malloc: %s\n", dec->malloc);
+  if (!k->hit) {
+    as_diag_print(link, f);
+    if (rc == 0 && (cl.verbose || as_env_flag("ALLOCSEL_VERBOSE")))
+      fprintf(f, "allocsel: allocator: %s (%s)%s\n",
+              dec->name ? dec->name : "none", dec->reason,
+              dec->inject_bitcode ? ", as bitcode for LTO" : "");
+    if (rc == 0 && (cl.verbose || as_env_flag("ALLOCSEL_VERBOSE")) &&
+        dec->malloc)
+      fprintf(f, "allocsel: malloc: %s\n", dec->malloc);
+  }
+  if (said) {
+    fclose(said);
+    fwrite(*text, 1, *text_size, stderr);
+  }
   decided = link; /* see `decided` */
   return rc;
 }
@@ -181,9 +261,26 @@ int main(int argc, char **argv) {
     /* A relink: the linker starts at once on what the decision added the
      * last time, and the decision is made beside it (speculate.c). */
     struct speculation *early = speculation_start(&cl, linker);
-    rc = decide(&cl, type, ld_archive_order(choice, linker), &env, &dec);
+    /* The same link as the remembered one (every input as it was, the
+     * same command line): its decision stands, and the early linker has
+     * it. */
+    struct known k = {.early = early};
+    enum as_archive_order order = ld_archive_order(choice, linker);
+    link_seed(k.seed, linker, type, order, &env);
+    char *said;
+    size_t said_size;
+    rc = decide(type, order, &env, &dec, &k, &said, &said_size);
     if (rc == 0 && linker_signalled())
       rc = 128 + linker_signalled();
+    if (rc == 0 && k.hit) {
+      free(said);
+      rc = speculation_finish_known(early);
+      if (verbose)
+        fputs("allocsel: the linker started at once: the link is the "
+              "remembered one\n",
+              stderr);
+      goto done;
+    }
     char *error = NULL;
     if (rc == 0) {
       nadded = as_decision_inputs(&dec, &env, type, added);
@@ -195,10 +292,15 @@ int main(int argc, char **argv) {
       }
     }
     if (rc != 0) {
+      free(said);
       speculation_abandon(early);
       goto done;
     }
     bool started = early != NULL;
+    /* Remembered before the link: a link that fails decided all the same. */
+    speculation_remember(&cl, linker, added, nadded, record_fd, libs, nlibs,
+                         k.have_digest ? k.digest : NULL, said, said_size);
+    free(said);
     if (speculation_finish(early, added, nadded, record_fd, libs, nlibs, &rc)) {
       if (verbose)
         fputs("allocsel: the linker started at once: the decision was the "
@@ -210,7 +312,6 @@ int main(int argc, char **argv) {
       fputs("allocsel: the linker started at once was stopped: the decision "
             "changed\n",
             stderr);
-    speculation_remember(&cl, linker, added, nadded, record_fd, libs, nlibs);
   }
 
   out = ld_cmdline_command(&cl, linker, added, nadded, record, libs, nlibs);

@@ -20,7 +20,9 @@ int ld_output_type(const struct ld_cmdline *cl, enum as_output_type *type) {
 
 struct as_link *ld_decide(const struct ld_cmdline *cl, enum as_output_type type,
                           enum as_archive_order order, struct as_env *env,
-                          struct as_decision *dec) {
+                          struct as_decision *dec,
+                          bool (*known)(const struct as_link *link, void *ctx),
+                          void *ctx) {
   struct as_request req;
   as_request_init(&req, cl->allocator,
                   cl->allocator_option ? cl->allocator_option
@@ -30,7 +32,8 @@ struct as_link *ld_decide(const struct ld_cmdline *cl, enum as_output_type type,
   link->libdir = env->libdir;
   link->order = order;
   ld_cmdline_add_inputs(cl, link);
-  if (as_diag_exit_code(link) == 0 && as_link_add_request(link, &req) == 0) {
+  if (as_diag_exit_code(link) == 0 && as_link_add_request(link, &req) == 0 &&
+      !(known && known(link, ctx))) {
     as_link_resolve(link);
     as_decide(link, &req, env, dec);
   }

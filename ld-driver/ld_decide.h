@@ -14,9 +14,14 @@ enum as_archive_order ld_archive_order(const char *choice, const char *path);
 int ld_output_type(const struct ld_cmdline *cl, enum as_output_type *type);
 
 /* Scans the command line's inputs and decides. Returns the link (its
- * diagnostics tell the outcome: as_diag_exit_code), *dec filled when 0. */
+ * diagnostics tell the outcome: as_diag_exit_code), *dec filled when 0.
+ * `known` (may be NULL) is asked once the inputs are read, before the
+ * resolution: true means the caller knows the decision already (the same
+ * link, made before), and *dec is left empty. */
 struct as_link *ld_decide(const struct ld_cmdline *cl, enum as_output_type type,
                           enum as_archive_order order, struct as_env *env,
-                          struct as_decision *dec);
+                          struct as_decision *dec,
+                          bool (*known)(const struct as_link *link, void *ctx),
+                          void *ctx);
 
 #endif

@@ -38,16 +38,18 @@
 #include "frontend.h"
 #include "linker_run.h"
 
-static const char magic[16] = "allocsel-link-2\n";
+static const char magic[16] = "allocsel-link-3\n";
 
 /* What a decision added, as the memory file holds it: the header, the
  * added inputs and the libraries (NUL-terminated, one after the other),
- * the record's bytes. */
+ * the record's bytes, what the decision said (its warnings, the verbose
+ * lines). The digest is the link's (as_link_digest), if it had one. */
 struct memory_header {
   char magic[16];
   uint32_t nadded, nlibs;
-  uint32_t has_record, reserved;
-  uint64_t strings_size, record_size;
+  uint32_t has_record, has_digest;
+  uint64_t strings_size, record_size, text_size;
+  uint64_t digest[2];
 };
 
 struct memory {
@@ -95,7 +97,7 @@ static bool off(const char *name) {
                strcasecmp(v, "off") == 0 || strcasecmp(v, "false") == 0);
 }
 
-static bool eligible(const struct ld_cmdline *cl) {
+bool speculation_eligible(const struct ld_cmdline *cl) {
   if (off("ALLOCSEL_SPECULATE") || !cl->output || !*cl->output ||
       strncmp(cl->output, "/dev/", 5) == 0 ||
       strncmp(cl->output, "/proc/", 6) == 0)
@@ -175,18 +177,20 @@ static bool memory_read(const char *path, struct memory *m) {
     return false;
   struct stat st;
   struct memory_header *h = &m->h;
-  bool ok =
-      fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-      read_all(fd, h, sizeof *h, 0) &&
-      memcmp(h->magic, magic, sizeof magic) == 0 &&
-      h->nadded <= AS_MAX_DECISION_INPUTS &&
-      h->nlibs <= AS_MAX_UNIT_LIBRARIES && h->has_record <= 1 && !h->reserved &&
-      h->strings_size < (1u << 20) && h->record_size < (1u << 20) &&
-      (uint64_t)st.st_size == sizeof *h + h->strings_size + h->record_size;
+  bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+            read_all(fd, h, sizeof *h, 0) &&
+            memcmp(h->magic, magic, sizeof magic) == 0 &&
+            h->nadded <= AS_MAX_DECISION_INPUTS &&
+            h->nlibs <= AS_MAX_UNIT_LIBRARIES && h->has_record <= 1 &&
+            h->has_digest <= 1 && h->strings_size < (1u << 20) &&
+            h->record_size < (1u << 20) && h->text_size < (1u << 20) &&
+            (uint64_t)st.st_size ==
+                sizeof *h + h->strings_size + h->record_size + h->text_size;
   size_t n = ok ? (size_t)h->nadded + h->nlibs : 0;
+  size_t blob = ok ? h->strings_size + h->record_size + h->text_size : 0;
   if (ok) {
-    m->blob = as_xmalloc(h->strings_size + h->record_size + 1);
-    ok = read_all(fd, m->blob, h->strings_size + h->record_size, sizeof *h) &&
+    m->blob = as_xmalloc(blob + 1);
+    ok = read_all(fd, m->blob, blob, sizeof *h) &&
          (n == 0 ? h->strings_size == 0
                  : h->strings_size > 0 && m->blob[h->strings_size - 1] == 0);
   }
@@ -266,7 +270,7 @@ static bool is_mold(const char *linker) {
 
 struct speculation *speculation_start(const struct ld_cmdline *cl,
                                       const char *linker) {
-  if (!eligible(cl))
+  if (!speculation_eligible(cl))
     return NULL;
   char *path = memory_path(cl, linker);
   struct speculation *sp = as_xcalloc(1, sizeof *sp);
@@ -372,6 +376,32 @@ static void replay(int from, int to) {
       break;
 }
 
+/* The early linker's link is the one: wait for it, say what it said, move
+ * its output into place. Frees sp. */
+static int finish_link(struct speculation *sp) {
+  int rc = linker_wait(&sp->run);
+  fflush(stderr);
+  replay(sp->out_fd, 1);
+  replay(sp->err_fd, 2);
+  /* The output this replaces stays open until allocsel-ld exits, as lld
+   * keeps the one it replaces (unlinkAsync): freeing a large file's pages
+   * is then no part of the rename. */
+  int replaced =
+      rc == 0 ? open(sp->output, O_RDONLY | O_CLOEXEC | O_NONBLOCK) : -1;
+  (void)replaced;
+  /* A linker that wrote nothing and said it was fine (--version among
+   * inputs) leaves nothing to move. */
+  if (rc == 0 && rename(sp->tmp, sp->output) != 0 && errno != ENOENT) {
+    fprintf(stderr, "allocsel: error: cannot move %s to %s: %s\n", sp->tmp,
+            sp->output, strerror(errno));
+    rc = 2;
+  }
+  if (rc != 0)
+    remove_outputs(sp->tmp);
+  speculation_free(sp);
+  return rc;
+}
+
 bool speculation_finish(struct speculation *sp, const char *const *added,
                         size_t nadded, int record_fd, const char *const *libs,
                         size_t nlibs, int *rc) {
@@ -381,27 +411,20 @@ bool speculation_finish(struct speculation *sp, const char *const *added,
     speculation_abandon(sp);
     return false;
   }
-  *rc = linker_wait(&sp->run);
-  fflush(stderr);
-  replay(sp->out_fd, 1);
-  replay(sp->err_fd, 2);
-  /* The output this replaces stays open until allocsel-ld exits, as lld
-   * keeps the one it replaces (unlinkAsync): freeing a large file's pages
-   * is then no part of the rename. */
-  int replaced =
-      *rc == 0 ? open(sp->output, O_RDONLY | O_CLOEXEC | O_NONBLOCK) : -1;
-  (void)replaced;
-  /* A linker that wrote nothing and said it was fine (--version among
-   * inputs) leaves nothing to move. */
-  if (*rc == 0 && rename(sp->tmp, sp->output) != 0 && errno != ENOENT) {
-    fprintf(stderr, "allocsel: error: cannot move %s to %s: %s\n", sp->tmp,
-            sp->output, strerror(errno));
-    *rc = 2;
-  }
-  if (*rc != 0)
-    remove_outputs(sp->tmp);
-  speculation_free(sp);
+  *rc = finish_link(sp);
   return true;
+}
+
+bool speculation_known(const struct speculation *sp, const uint64_t digest[2]) {
+  return sp && sp->mem.h.has_digest &&
+         memcmp(sp->mem.h.digest, digest, sizeof sp->mem.h.digest) == 0;
+}
+
+int speculation_finish_known(struct speculation *sp) {
+  const struct memory_header *h = &sp->mem.h;
+  fwrite(sp->mem.blob + h->strings_size + h->record_size, 1, h->text_size,
+         stderr);
+  return finish_link(sp);
 }
 
 /* mkdir -p of the memory file's directory. */
@@ -421,15 +444,21 @@ static void make_dirs(const char *file) {
 
 void speculation_remember(const struct ld_cmdline *cl, const char *linker,
                           const char *const *added, size_t nadded,
-                          int record_fd, const char *const *libs,
-                          size_t nlibs) {
-  if (!eligible(cl))
+                          int record_fd, const char *const *libs, size_t nlibs,
+                          const uint64_t *digest, const char *text,
+                          size_t text_size) {
+  if (!speculation_eligible(cl))
     return;
   char *path = memory_path(cl, linker);
   struct memory old;
   bool have_old = path && memory_read(path, &old);
   bool same =
-      have_old && same_decision(&old, added, nadded, record_fd, libs, nlibs);
+      have_old && same_decision(&old, added, nadded, record_fd, libs, nlibs) &&
+      old.h.has_digest == (digest != NULL) &&
+      (!digest || memcmp(old.h.digest, digest, sizeof old.h.digest) == 0) &&
+      old.h.text_size == text_size &&
+      (!text_size || memcmp(old.blob + old.h.strings_size + old.h.record_size,
+                            text, text_size) == 0);
   if (have_old)
     memory_free(&old);
   char *rec = NULL;
@@ -442,8 +471,12 @@ void speculation_remember(const struct ld_cmdline *cl, const char *linker,
   struct memory_header h = {.nadded = (uint32_t)nadded,
                             .nlibs = (uint32_t)nlibs,
                             .has_record = record_fd >= 0,
-                            .record_size = rec_size};
+                            .has_digest = digest != NULL,
+                            .record_size = rec_size,
+                            .text_size = text_size};
   memcpy(h.magic, magic, sizeof magic);
+  if (digest)
+    memcpy(h.digest, digest, sizeof h.digest);
   for (size_t i = 0; i < nadded + nlibs; i++)
     h.strings_size += strlen(i < nadded ? added[i] : libs[i - nadded]) + 1;
   make_dirs(path);
@@ -454,7 +487,8 @@ void speculation_remember(const struct ld_cmdline *cl, const char *linker,
     const char *str = i < nadded ? added[i] : libs[i - nadded];
     ok = write_all(fd, str, strlen(str) + 1);
   }
-  ok = ok && write_all(fd, rec ? rec : "", rec_size);
+  ok = ok && write_all(fd, rec ? rec : "", rec_size) &&
+       write_all(fd, text, text_size);
   if (fd >= 0 && close(fd) != 0)
     ok = false;
   if (!ok || rename(tmp, path) != 0)

@@ -5,10 +5,15 @@
 #define ALLOCSEL_SPECULATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "ld_cmdline.h"
 
 struct speculation;
+
+/* Is this a link to start early, and to remember (see speculate.c)? */
+bool speculation_eligible(const struct ld_cmdline *cl);
 
 /* Starts `linker` on this command line with what the decision added the
  * last time this linker wrote this output (in this directory), writing a
@@ -25,11 +30,22 @@ struct speculation *speculation_start(const struct ld_cmdline *cl,
 bool speculation_finish(struct speculation *sp, const char *const *added,
                         size_t nadded, int record_fd, const char *const *libs,
                         size_t nlibs, int *rc);
+/* Is this the link the remembered decision was made for (the same
+ * digest, as_link_digest)? Then that decision stands without being made
+ * again. */
+bool speculation_known(const struct speculation *sp, const uint64_t digest[2]);
+/* Finishes the early link on the remembered decision (speculation_known):
+ * says what the decision said then, waits for the linker, says what it
+ * said, moves its output into place. Returns its exit code; frees sp. */
+int speculation_finish_known(struct speculation *sp);
 /* A refusal, or a signal: stops it and removes what it wrote. */
 void speculation_abandon(struct speculation *sp);
-/* Keeps what the decision added for the next link of this output. */
+/* Keeps what the decision added for the next link of this output, with
+ * the link's digest (NULL: none) and what the decision said (`text`). */
 void speculation_remember(const struct ld_cmdline *cl, const char *linker,
                           const char *const *added, size_t nadded,
-                          int record_fd, const char *const *libs, size_t nlibs);
+                          int record_fd, const char *const *libs, size_t nlibs,
+                          const uint64_t *digest, const char *text,
+                          size_t text_size);
 
 #endif

@@ -483,6 +483,11 @@ bool as_archive_members_may_need(struct as_link *link, uint32_t input) {
   return may;
 }
 
+bool as_archive_thin(const struct as_input *in) {
+  const struct as_archive *ar = in->archive;
+  return ar && ar->thin;
+}
+
 bool as_archive_index_quiet(const struct as_input *in) {
   const struct as_archive *ar = in->archive;
   return ar && ar->keyed && ar->members_unread;

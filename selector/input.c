@@ -284,6 +284,12 @@ static bool facts_of(struct as_link *link, const struct as_input *in,
   return true;
 }
 
+static void keep_key(struct as_input *in, const struct as_file_key *k) {
+  _Static_assert(sizeof in->key == sizeof *k, "as_input.key holds a key");
+  memcpy(in->key, k, sizeof *k);
+  in->keyed = true;
+}
+
 /* The input as the cache knows it, nothing read: a unit with its facts,
  * or an archive left unopened until something asks about its members. */
 static void add_known(struct as_link *link, uint32_t input,
@@ -330,6 +336,7 @@ int as_link_add_found(struct as_link *link, const char *path,
     as_file_key_of(&key, &st);
     if (as_cache_lookup(link, &key, &facts)) {
       add_known(link, input, &facts, (size_t)st.st_size);
+      keep_key(link->inputs[input], &key);
       return 0;
     }
   }
@@ -347,6 +354,8 @@ int as_link_add_found(struct as_link *link, const char *path,
                                            : "not a regular file");
   }
   link->inputs[input]->size = (size_t)st.st_size;
+  as_file_key_of(&key, &st);
+  keep_key(link->inputs[input], &key);
   /* One read that holds all of a typical object (elf_native.c reads the
    * rest, if any, where its symbol table lies). */
   enum { HEAD = 64 * 1024, ARCHIVE_HEAD = 4096 };
@@ -365,10 +374,8 @@ int as_link_add_found(struct as_link *link, const char *path,
   free(head);
   close(fd); /* an archive keeps its mapping, not the descriptor */
   if (rc == 0 && cacheable(link, flags) &&
-      facts_of(link, link->inputs[input], &facts)) {
-    as_file_key_of(&key, &st);
+      facts_of(link, link->inputs[input], &facts))
     as_cache_learn(link, &key, &facts);
-  }
   return rc;
 }
 

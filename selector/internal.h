@@ -186,6 +186,8 @@ bool as_archive_members_may_need(struct as_link *link, uint32_t input);
 /* Was the archive, just opened, found to name nothing the decision looks
  * for in its index (so the quick path need not read it again)? */
 bool as_archive_index_quiet(const struct as_input *in);
+/* Is it a thin archive (its members are files of their own)? */
+bool as_archive_thin(const struct as_input *in);
 /* Every member, for --whole-archive and archives without an index. */
 int as_archive_load_all(struct as_link *link, uint32_t input);
 /* Visits the archive's symbol index: (symbol id, member offset). fn may

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char *const as_abi[AS_ABI_COUNT] = {
     "__rust_allocate",           "__rust_deallocate",  "__rust_reallocate",
@@ -94,6 +95,39 @@ const char *as_unit_origin(struct as_link *link, const struct as_unit *u) {
 
 const char *as_sym_name(const struct as_link *link, uint32_t id) {
   return as_symtab_get(link->symtab, id)->name;
+}
+
+void as_digest_mix(uint64_t d[2], const void *data, size_t size) {
+  const unsigned char *p = data;
+  for (size_t i = 0; i < size; i++) {
+    d[0] = (d[0] ^ p[i]) * 0x100000001b3u; /* FNV-1a */
+    d[1] = ((d[1] ^ p[i]) * 0xff51afd7ed558ccdu) ^ (d[1] >> 29);
+  }
+}
+
+bool as_link_digest(const struct as_link *link, const uint64_t seed[2],
+                    uint64_t out[2]) {
+  out[0] = seed[0];
+  out[1] = seed[1];
+  for (size_t i = 0; i < link->nunits; i++)
+    if (link->units[i]->bitcode || link->units[i]->file)
+      return false;
+  /* A file changed in this second or the last could change again within
+   * its clock tick and keep its times (cache.c): no digest then. */
+  int64_t racy_after = (int64_t)time(NULL) - 1;
+  for (size_t i = 0; i < link->ninputs; i++) {
+    const struct as_input *in = link->inputs[i];
+    struct as_file_key k;
+    memcpy(&k, in->key, sizeof k);
+    if (!in->keyed || in->view || as_archive_thin(in) ||
+        k.ctime_sec >= racy_after)
+      return false;
+    uint32_t fields[2] = {in->flags, in->group};
+    as_digest_mix(out, in->path, strlen(in->path) + 1);
+    as_digest_mix(out, fields, sizeof fields);
+    as_digest_mix(out, in->key, sizeof in->key);
+  }
+  return true;
 }
 
 void as_link_redirect(struct as_link *link, const char *option,

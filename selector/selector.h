@@ -102,6 +102,10 @@ struct as_input {
   size_t view_off, view_size;
   /* Archive: lazy symbols from its index, members loaded on demand. */
   void *archive; /* struct as_archive * (archive.c) */
+  /* The file as it was read (cache.c's key): the digest of a link
+   * (as_link_digest) is made of these. */
+  bool keyed;
+  uint64_t key[7];
   /* An archive the cache vouches for (its index names nothing the
    * decision looks for), not opened until something asks about it
    * (as_input_open_known); members_quiet: the cache also knows that no
@@ -179,6 +183,18 @@ struct as_link {
  * ALLOCSEL_CACHE_DIR, else $XDG_CACHE_HOME/allocsel or ~/.cache/allocsel;
  * ALLOCSEL_CACHE=0 turns it off. Before adding inputs. */
 void as_link_use_cache(struct as_link *link);
+/* A digest of what the link read, after its inputs were added: every
+ * input's path, flags and key (device, inode, size and times) in order,
+ * mixed into `seed` (what the front end adds: its command line, its
+ * environment). Two links with the same digest make the same decision.
+ * false where some input cannot be known that way (a plugin's view, a thin
+ * archive, LLVM bitcode, whose reader is a library of its own, or a file
+ * changed too recently for its times to tell a second change apart). */
+bool as_link_digest(const struct as_link *link, const uint64_t seed[2],
+                    uint64_t out[2]);
+/* Mixes `size` bytes into a digest (as_link_digest's hash). */
+void as_digest_mix(uint64_t d[2], const void *data, size_t size);
+
 /* The cache's directory (malloc'd), NULL where the cache is off. */
 char *as_cache_dir(void);
 /* The cache's file, NULL where the cache is off; what it holds, one file a

@@ -337,7 +337,7 @@ static int cmd_check_command(const struct options *o) {
     env.lto_inject = type != AS_STATICLIB;
     env.static_link = cl.is_static;
     struct as_decision d = {0};
-    struct as_link *link = ld_decide(&cl, type, order, &env, &d);
+    struct as_link *link = ld_decide(&cl, type, order, &env, &d, NULL, NULL);
     rc = finish_check(o, link, &d, as_diag_exit_code(link));
     free(libdir);
   }

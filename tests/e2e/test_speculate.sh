@@ -100,3 +100,49 @@ run "$cc" "${SEL[@]}" -o /dev/null main.o
 expect_rc 0
 expect_no_err "started at once"
 [[ -c /dev/null ]] || fail "/dev/null is no longer a device"
+
+# The same link again (every input as it was, the same command line and
+# ALLOCSEL_ variables): the decision made then stands without resolving
+# again, said as it was said.
+known="allocsel: the linker started at once: the link is the remembered one"
+compile "$cc" user.o "$FIX/needs_alloc.c"
+cp "$MY_ALLOCATOR" mine.o
+sleep 2.1 # files changed in this second or the last are not trusted
+for fe in ld-lld ld-bfd; do
+  frontend_flags "$fe"
+  out=app-known-$fe
+  step "$fe: the same link again: the decision made then stands"
+  run "$cc" "${SEL[@]}" -o $out user.o mine.o
+  expect_rc 0
+  run "$cc" "${SEL[@]}" -o $out user.o mine.o
+  expect_rc 0
+  expect_err "$known"
+  expect_err "allocsel: allocator: my_allocator (linked: defined in mine.o)"
+  run "$ALLOCSEL" inspect $out
+  expect_line "allocator: my_allocator"
+  run ./$out
+  expect_rc 0
+  no_leftovers
+
+  step "$fe: an ALLOCSEL_ variable changed: decided again"
+  run_env ALLOCSEL_SOMETHING=1 -- "$cc" "${SEL[@]}" -o $out user.o mine.o
+  expect_rc 0
+  expect_no_err "$known"
+  expect_err "$confirmed"
+done
+
+step "an input rewritten, the command line the same: decided again, and the rule it breaks refuses the link"
+frontend_flags ld-lld
+run "$cc" "${SEL[@]}" -o app-known-ld-lld user.o mine.o
+expect_rc 0
+run "$cc" "${SEL[@]}" -o app-known-ld-lld user.o mine.o
+expect_err "$known"
+cp app-known-ld-lld app.before
+cp "$MY_ALLOCATOR" user.o # a second allocator in place of the program
+sleep 2.1                 # its times old enough to be trusted
+run "$cc" "${SEL[@]}" -o app-known-ld-lld user.o mine.o
+expect_rc 1
+expect_no_err "$known"
+expect_err "allocsel: error:"
+cmp -s app-known-ld-lld app.before || fail "the refused link changed the output"
+no_leftovers
