@@ -64,6 +64,18 @@ sample() {
   echo "$rss" >>"$samples/$name.rss"
 }
 
+# cache_mode first|relink: a first link (the cache off) or a relink (a
+# cache of this row's own, in $samples), set in the environment: through
+# env(1) its exec would count against allocsel.
+cache_mode() {
+  unset ALLOCSEL_CACHE ALLOCSEL_CACHE_DIR
+  if [[ $1 == first ]]; then
+    export ALLOCSEL_CACHE=0
+  else
+    export ALLOCSEL_CACHE_DIR=$samples/cache
+  fi
+}
+
 # row LABEL: the medians of base and with, and their ratios.
 row() {
   local m=() k
@@ -117,14 +129,11 @@ compare() {
         [[ $fe == plugin ]] && via=(-fuse-ld="$ld" -Wl,-plugin,"$plugin")
         for link in first relink; do
           samples=$(mktemp -d)
-          local cache=(ALLOCSEL_CACHE=0)
-          if [[ $link == relink ]]; then
-            cache=(ALLOCSEL_CACHE_DIR="$samples/cache")
-            env "${cache[@]}" g++ "${via[@]}" "${extra[@]}" "${inputs[@]}" -o out.with
-          fi
+          cache_mode $link
+          [[ $link == relink ]] && g++ "${via[@]}" "${extra[@]}" "${inputs[@]}" -o out.with
           for ((i = 0; i < runs; i++)); do
             sample base g++ -fuse-ld="$ld" "${base_extra[@]}" "${inputs[@]}" -o out.base
-            sample with env "${cache[@]}" g++ "${via[@]}" "${extra[@]}" "${inputs[@]}" -o out.with
+            sample with g++ "${via[@]}" "${extra[@]}" "${inputs[@]}" -o out.with
           done
           row "$ld $fe $path $link"
           rm -rf "$samples"
@@ -148,20 +157,18 @@ compare() {
       mapfile -t largs < <(link_line "$ld" "${linker_extra[@]}" "${inputs[@]}" -o out.base)
       for link in first relink; do
         samples=$(mktemp -d)
-        local cache=(ALLOCSEL_CACHE=0)
-        if [[ $link == relink ]]; then
-          cache=(ALLOCSEL_CACHE_DIR="$samples/cache")
-          env "${cache[@]}" "$prefix/bin/allocsel-ld" --allocsel-linker=/bin/true "${args[@]}"
-        fi
+        cache_mode $link
+        [[ $link == relink ]] && "$prefix/bin/allocsel-ld" --allocsel-linker=/bin/true "${args[@]}"
         for ((i = 0; i < runs; i++)); do
           sample base "${ld_bin[@]}" "${largs[@]}"
-          sample with env "${cache[@]}" "$prefix/bin/allocsel-ld" --allocsel-linker=/bin/true "${args[@]}"
+          sample with "$prefix/bin/allocsel-ld" --allocsel-linker=/bin/true "${args[@]}"
         done
         row "$ld alone $path $link"
         rm -rf "$samples"
       done
     done
   done
+  unset ALLOCSEL_CACHE ALLOCSEL_CACHE_DIR
   rm -f out.base out.with
   cd - >/dev/null
 }
@@ -227,15 +234,18 @@ scaling() {
     mapfile -t args < <(link_line lld "${inputs[@]}" -o out.base)
     mapfile -t largs < <(link_line lld "${by_hand[@]}" "${inputs[@]}" -o out.base)
     samples=$(mktemp -d)
-    local warm=(env ALLOCSEL_CACHE_DIR="$samples/cache") cold=(env ALLOCSEL_CACHE=0)
-    "${warm[@]}" "$prefix/bin/allocsel-ld" --allocsel-linker=/bin/true "${args[@]}"
+    cache_mode relink
+    "$prefix/bin/allocsel-ld" --allocsel-linker=/bin/true "${args[@]}"
     for ((i = 0; i < runs; i++)); do
       sample lld ld.lld "${largs[@]}"
-      sample quick "${cold[@]}" "$prefix/bin/allocsel-ld" --allocsel-linker=/bin/true "${args[@]}"
-      sample full "${cold[@]}" "$prefix/bin/allocsel-ld" --allocsel-linker=/bin/true "${args[@]}" \
+      cache_mode first
+      sample quick "$prefix/bin/allocsel-ld" --allocsel-linker=/bin/true "${args[@]}"
+      sample full "$prefix/bin/allocsel-ld" --allocsel-linker=/bin/true "${args[@]}" \
         "$libdir/examples/my_allocator.o"
-      sample relink "${warm[@]}" "$prefix/bin/allocsel-ld" --allocsel-linker=/bin/true "${args[@]}"
+      cache_mode relink
+      sample relink "$prefix/bin/allocsel-ld" --allocsel-linker=/bin/true "${args[@]}"
     done
+    unset ALLOCSEL_CACHE ALLOCSEL_CACHE_DIR
     local v=() k
     for k in lld.cpu quick.cpu full.cpu relink.cpu lld.rss quick.rss full.rss relink.rss; do
       v+=("$(median <"$samples/$k")")

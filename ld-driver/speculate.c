@@ -97,7 +97,22 @@ static bool off(const char *name) {
                strcasecmp(v, "off") == 0 || strcasecmp(v, "false") == 0);
 }
 
-bool speculation_eligible(const struct ld_cmdline *cl) {
+static bool side_output(const char *arg) {
+  /* Every option below starts "--", "-M" or "-p": most words do not. */
+  if (arg[0] != '-' || (arg[1] != '-' && arg[1] != 'M' && arg[1] != 'p'))
+    return false;
+  for (size_t j = 0; j < sizeof side_outputs / sizeof *side_outputs; j++) {
+    const char *opt = side_outputs[j];
+    size_t n = strlen(opt);
+    if (strncmp(arg, opt, n) == 0 &&
+        (!arg[n] || arg[n] == '=' || arg[n] == ',' || opt[1] != '-' ||
+         opt[n - 1] == '='))
+      return true;
+  }
+  return false;
+}
+
+static bool eligible(const struct ld_cmdline *cl) {
   if (off("ALLOCSEL_SPECULATE") || !cl->output || !*cl->output ||
       strncmp(cl->output, "/dev/", 5) == 0 ||
       strncmp(cl->output, "/proc/", 6) == 0)
@@ -106,15 +121,21 @@ bool speculation_eligible(const struct ld_cmdline *cl) {
   if (lstat(cl->output, &st) == 0 ? !S_ISREG(st.st_mode) : errno != ENOENT)
     return false;
   for (size_t i = 0; i < cl->npass; i++)
-    for (size_t j = 0; j < sizeof side_outputs / sizeof *side_outputs; j++) {
-      const char *opt = side_outputs[j], *arg = cl->pass[i];
-      size_t n = strlen(opt);
-      if (strncmp(arg, opt, n) == 0 &&
-          (!arg[n] || arg[n] == '=' || arg[n] == ',' || opt[1] != '-' ||
-           opt[n - 1] == '='))
-        return false;
-    }
+    if (side_output(cl->pass[i]))
+      return false;
   return true;
+}
+
+/* Asked before the link starts, the decision and the memory: the answer
+ * is the first one (the output exists once the early linker wrote it). */
+bool speculation_eligible(const struct ld_cmdline *cl) {
+  static const struct ld_cmdline *asked;
+  static bool answer;
+  if (asked != cl) {
+    answer = eligible(cl);
+    asked = cl;
+  }
+  return answer;
 }
 
 /* The memory file of this link: links/ in the cache directory, named by

@@ -97,12 +97,22 @@ const char *as_sym_name(const struct as_link *link, uint32_t id) {
   return as_symtab_get(link->symtab, id)->name;
 }
 
+/* Two 64-bit lanes, eight bytes a step (a link's digest covers every
+ * input's path and key: a hundred kilobytes on a link of 1,800 inputs). */
 void as_digest_mix(uint64_t d[2], const void *data, size_t size) {
   const unsigned char *p = data;
-  for (size_t i = 0; i < size; i++) {
-    d[0] = (d[0] ^ p[i]) * 0x100000001b3u; /* FNV-1a */
-    d[1] = ((d[1] ^ p[i]) * 0xff51afd7ed558ccdu) ^ (d[1] >> 29);
+  uint64_t n = size;
+  for (;; p += 8, size -= 8) {
+    uint64_t w = 0;
+    memcpy(&w, p, size < 8 ? size : 8);
+    d[0] = (d[0] ^ w) * 0x9e3779b97f4a7c15u;
+    d[0] ^= d[0] >> 31;
+    d[1] = (d[1] + w) * 0xff51afd7ed558ccdu;
+    d[1] ^= d[1] >> 29;
+    if (size <= 8)
+      break;
   }
+  d[1] ^= n;
 }
 
 bool as_link_digest(const struct as_link *link, const uint64_t seed[2],
