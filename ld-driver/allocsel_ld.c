@@ -91,7 +91,7 @@ static bool runs_itself(const char *linker) {
 
 static int run(char **argv) {
   struct linker_run r;
-  int rc = linker_start(&r, argv, -1, -1);
+  int rc = linker_start(&r, argv, -1, -1, false);
   return rc ? rc : linker_wait(&r);
 }
 

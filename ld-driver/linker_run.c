@@ -14,11 +14,13 @@
 
 #include "frontend.h"
 
+/* The linker's pid, negated when it leads a process group: kill() then
+ * reaches the group. */
 static volatile sig_atomic_t child_pid, forwarded;
 
 static void forward(int sig) {
   forwarded = sig;
-  if (child_pid > 0)
+  if (child_pid != 0)
     kill((pid_t)child_pid, sig);
 }
 
@@ -30,9 +32,11 @@ static void restore(struct linker_run *r) {
     sigaction(ended_by[i], &r->old[i], NULL);
 }
 
-int linker_start(struct linker_run *r, char **argv, int out_fd, int err_fd) {
+int linker_start(struct linker_run *r, char **argv, int out_fd, int err_fd,
+                 bool group) {
   r->name = argv[0];
   r->pid = -1;
+  r->group = group;
   struct sigaction sa = {.sa_handler = forward};
   sigemptyset(&sa.sa_mask);
   /* A signal ignored when we started (nohup, a background job) stays
@@ -64,6 +68,8 @@ int linker_start(struct linker_run *r, char **argv, int out_fd, int err_fd) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
       _exit(128 + SIGKILL); /* allocsel-ld died before prctl */
+    if (group)
+      setpgid(0, 0);
     if ((out_fd >= 0 && dup2(out_fd, 1) < 0) ||
         (err_fd >= 0 && dup2(err_fd, 2) < 0)) {
       exec_errno = errno;
@@ -83,9 +89,11 @@ int linker_start(struct linker_run *r, char **argv, int out_fd, int err_fd) {
     return 2;
   }
   r->pid = pid;
-  child_pid = pid;
+  if (group)
+    setpgid(pid, pid); /* as the child does: whichever runs first */
+  child_pid = group ? -pid : pid;
   if (forwarded)
-    kill(pid, forwarded); /* a signal that came before child_pid was set */
+    kill(child_pid, forwarded); /* came before child_pid was set */
   return 0;
 }
 
@@ -117,7 +125,8 @@ void linker_stop(struct linker_run *r) {
     return;
   /* SIGTERM first: lld and mold remove their temporary files on it. One
    * that has not ended after two seconds is killed. */
-  kill(r->pid, SIGTERM);
+  pid_t target = r->group ? -r->pid : r->pid;
+  kill(target, SIGTERM);
   for (int i = 0; i < 200; i++) {
     if (waitpid(r->pid, NULL, WNOHANG) == r->pid) {
       child_pid = 0;
@@ -127,7 +136,7 @@ void linker_stop(struct linker_run *r) {
     }
     usleep(10000);
   }
-  kill(r->pid, SIGKILL);
+  kill(target, SIGKILL);
   wait_status(r);
 }
 

@@ -283,12 +283,6 @@ static void speculation_free(struct speculation *sp) {
   free(sp);
 }
 
-static bool is_mold(const char *linker) {
-  const char *base = strrchr(linker, '/');
-  base = base ? base + 1 : linker;
-  return strstr(base, "mold") != NULL;
-}
-
 struct speculation *speculation_start(const struct ld_cmdline *cl,
                                       const char *linker) {
   if (!speculation_eligible(cl))
@@ -322,17 +316,12 @@ struct speculation *speculation_start(const struct ld_cmdline *cl,
   size_t n = 0;
   while (argv[n])
     n++;
-  /* mold forks, and its parent ends before the output is in place: one
-   * process, so that stopping it stops the link. */
-  bool mold = is_mold(linker);
-  sp->argv = as_xcalloc(n + 2, sizeof *sp->argv);
+  sp->argv = as_xcalloc(n + 1, sizeof *sp->argv);
   sp->output = cl->output;
   sp->tmp = as_xasprintf("%s.allocsel-%ld", cl->output, (long)getpid());
   size_t m = 0, output_at = SIZE_MAX;
   for (size_t i = 0; i < n; i++) {
     sp->argv[m++] = argv[i];
-    if (i == 0 && mold)
-      sp->argv[m++] = "--no-fork";
     /* The output's name is all or the end of one argument ("-o" "NAME",
      * or joined: "--output=NAME"); the last such argument counts. */
     size_t len = strlen(argv[i]);
@@ -348,11 +337,14 @@ struct speculation *speculation_start(const struct ld_cmdline *cl,
       as_xasprintf("%.*s%s", (int)(cl->output - sp->argv[output_at]),
                    sp->argv[output_at], sp->tmp);
   sp->argv[output_at] = sp->output_arg;
+  /* In a process group of its own, which stopping it stops whole: mold
+   * forks, and its parent waits for the child only until the output is
+   * in place. */
   sp->out_fd = memfd_create("allocsel-linker-stdout", MFD_CLOEXEC);
   sp->err_fd = memfd_create("allocsel-linker-stderr", MFD_CLOEXEC);
   unlink(sp->tmp);
   if (sp->out_fd < 0 || sp->err_fd < 0 ||
-      linker_start(&sp->run, sp->argv, sp->out_fd, sp->err_fd) != 0) {
+      linker_start(&sp->run, sp->argv, sp->out_fd, sp->err_fd, true) != 0) {
     speculation_free(sp);
     return NULL;
   }
