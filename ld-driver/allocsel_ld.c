@@ -16,6 +16,7 @@
 #include "frontend.h"
 #include "ld_cmdline.h"
 #include "ld_decide.h"
+#include "link_memory.h"
 #include "linker_run.h"
 #include "speculate.h"
 
@@ -118,56 +119,6 @@ static bool known_decision(const struct as_link *link, void *ctx) {
   return k->hit;
 }
 
-static int compare_strings(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* What the decision depends on besides the files the link reads: this
- * allocsel-ld (its version and its very file), the directory, the linker,
- * the output type and archive order, what the environment provides, every
- * ALLOCSEL_ variable and every word of the command line (response files
- * expanded) but gcc's -fresolution file, a new temporary name each time. */
-static void link_seed(uint64_t seed[2], const char *linker,
-                      enum as_output_type type, enum as_archive_order order,
-                      const struct as_env *env) {
-  seed[0] = 0xcbf29ce484222325u;
-  seed[1] = 0x9e3779b97f4a7c15u;
-  char cwd[4096];
-  struct stat st;
-  const char *strings[] = {AS_VERSION,
-                           getcwd(cwd, sizeof cwd) ? cwd : "",
-                           linker,
-                           env->libdir ? env->libdir : "",
-                           env->jemalloc_library ? env->jemalloc_library : "",
-                           env->jemalloc_static ? env->jemalloc_static : ""};
-  for (size_t i = 0; i < sizeof strings / sizeof *strings; i++)
-    as_digest_mix(seed, strings[i], strlen(strings[i]) + 1);
-  int numbers[] = {(int)type,       (int)order,       env->jemalloc_private,
-                   env->lto_inject, env->static_link, env->adds_after_libc};
-  as_digest_mix(seed, numbers, sizeof numbers);
-  if (stat("/proc/self/exe", &st) == 0) {
-    int64_t self[] = {(int64_t)st.st_dev,          (int64_t)st.st_ino,
-                      (int64_t)st.st_size,         (int64_t)st.st_mtim.tv_sec,
-                      (int64_t)st.st_mtim.tv_nsec, (int64_t)st.st_ctim.tv_sec,
-                      (int64_t)st.st_ctim.tv_nsec};
-    as_digest_mix(seed, self, sizeof self);
-  }
-  extern char **environ;
-  size_t n = 0, cap = 0;
-  char **vars = NULL;
-  for (char **e = environ; *e; e++)
-    if (strncmp(*e, "ALLOCSEL_", 9) == 0)
-      *AS_PUSH(vars, n, cap) = *e;
-  if (n)
-    qsort(vars, n, sizeof *vars, compare_strings);
-  for (size_t i = 0; i < n; i++)
-    as_digest_mix(seed, vars[i], strlen(vars[i]) + 1);
-  free(vars);
-  for (size_t i = 0; i < cl.nwords; i++)
-    if (strncmp(cl.words[i], "-plugin-opt=-fresolution=", 25) != 0)
-      as_digest_mix(seed, cl.words[i], strlen(cl.words[i]) + 1);
-}
-
 /* Scans the inputs and decides, unless `k` knows the decision (k->hit).
  * What it says goes to stderr and, kept, to *text. Returns 0, or the exit
  * code after printing the diagnostics. */
@@ -266,7 +217,7 @@ int main(int argc, char **argv) {
      * it. */
     struct known k = {.early = early};
     enum as_archive_order order = ld_archive_order(choice, linker);
-    link_seed(k.seed, linker, type, order, &env);
+    link_memory_seed(k.seed, &cl, "/proc/self/exe", linker, type, order, &env);
     char *said;
     size_t said_size;
     rc = decide(type, order, &env, &dec, &k, &said, &said_size);

@@ -1,10 +1,12 @@
-/* Allocation helpers: the selector treats running out of memory as fatal,
- * as linkers do. */
+/* Allocation and I/O helpers: the selector treats running out of memory as
+ * fatal, as linkers do. */
 #include "internal.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void out_of_memory(void) {
   fputs("allocsel: error: out of memory\n", stderr);
@@ -55,4 +57,28 @@ void *as_grow(void *ptr, size_t *cap, size_t need, size_t elem) {
     out_of_memory();
   *cap = n;
   return ptr;
+}
+
+bool as_pread_all(int fd, void *buf, size_t size, off_t off) {
+  for (size_t done = 0; done < size;) {
+    ssize_t n = pread(fd, (char *)buf + done, size - done, off + (off_t)done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    done += (size_t)n;
+  }
+  return true;
+}
+
+bool as_write_all(int fd, const void *buf, size_t size) {
+  for (size_t done = 0; done < size;) {
+    ssize_t n = write(fd, (const char *)buf + done, size - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    done += (size_t)n;
+  }
+  return true;
 }

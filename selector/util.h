@@ -1,9 +1,12 @@
-/* Allocation helpers shared by the selector and the front ends. Running
- * out of memory is fatal, as in linkers: these never return NULL. */
+/* Allocation and I/O helpers shared by the selector and the front ends.
+ * Running out of memory is fatal, as in linkers: these never return
+ * NULL. */
 #ifndef ALLOCSEL_UTIL_H
 #define ALLOCSEL_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Growable arrays: AS_PUSH(ptr, n, cap) returns a pointer to the new slot.
  * The array moves as it grows: hold indexes into it, not pointers. */
@@ -15,5 +18,10 @@ void *as_xmalloc(size_t n);
 void *as_xcalloc(size_t n, size_t size);
 char *as_xstrdup(const char *s);
 char *as_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* All `size` bytes, through short reads and writes and EINTR; false on an
+ * error or an early end. */
+bool as_pread_all(int fd, void *buf, size_t size, off_t off);
+bool as_write_all(int fd, const void *buf, size_t size);
 
 #endif
