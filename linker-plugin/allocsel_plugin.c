@@ -20,6 +20,7 @@
 #include "ar_format.h"
 #include "frontend.h"
 #include "ld_cmdline.h"
+#include "link_memory.h"
 #include "record.h"
 #include "selector.h"
 
@@ -40,6 +41,7 @@ static struct {
   bool allow_abi_redirect;
   int allocators; /* allocator units among the views so far */
   char *libdir;   /* lib/allocsel: where this plugin was loaded from */
+  char *self;     /* this plugin's file */
 } plugin = {.output = -1, .record_fd = -1};
 
 /* The decision, made once: at the first input when the plugin reads the
@@ -52,6 +54,15 @@ static struct {
   enum as_output_type type;
   struct as_env env;
   struct as_decision d;
+  /* The link memory (link_memory.c), where the link was read from the
+   * command line: `known` when this very link was decided before (the
+   * same digest), and what the decision said, kept for the next. */
+  char *memory_path;
+  struct link_memory memory;
+  bool known, have_digest;
+  uint64_t digest[2];
+  char *said;
+  size_t said_size;
 } decided;
 
 static void decide(void);
@@ -188,6 +199,7 @@ static char *plugin_libdir(void) {
   Dl_info info;
   if (!dladdr((void *)&claim_file, &info) || !info.dli_fname)
     return as_default_libdir();
+  plugin.self = as_xstrdup(info.dli_fname);
   char *dir = as_xstrdup(info.dli_fname);
   char *slash = strrchr(dir, '/');
   if (slash)
@@ -221,6 +233,25 @@ static void read_cmdline(struct ld_cmdline *cl) {
   cl->npass = 0;
   free(argv);
   free(buf);
+}
+
+/* Was this very link decided before (the link memory holds its digest)?
+ * Then that decision stands, and resolution is skipped. */
+static bool known_link(const struct ld_cmdline *cl, enum as_output_type type,
+                       const struct as_env *env) {
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  exe[n > 0 ? n : 0] = '\0';
+  uint64_t seed[2];
+  link_memory_seed(seed, cl, plugin.self, exe, type, AS_ORDER_COMMAND_LINE,
+                   env);
+  decided.have_digest = as_link_digest(plugin.link, seed, decided.digest);
+  decided.memory_path = link_memory_path(cl, exe);
+  if (!decided.have_digest || !decided.memory_path ||
+      !link_memory_read(decided.memory_path, &decided.memory))
+    return false;
+  decided.known = link_memory_known(&decided.memory, decided.digest);
+  return decided.known;
 }
 
 static void decide(void) {
@@ -283,17 +314,33 @@ static void decide(void) {
   }
   link->allow_abi_redirect |=
       cl.allow_abi_redirect || plugin.allow_abi_redirect;
-  if (as_diag_exit_code(link) == 0 && as_link_add_request(link, &req) == 0) {
+  if (as_diag_exit_code(link) == 0 && as_link_add_request(link, &req) == 0 &&
+      !(plugin.from_cmdline && known_link(&cl, type, env))) {
     as_link_resolve(link);
     as_decide(link, &req, env, &decided.d);
   }
-  as_diag_print(link, stderr);
   decided.rc = as_diag_exit_code(link);
-  if (decided.rc == 0 && (plugin.verbose || as_env_flag("ALLOCSEL_VERBOSE"))) {
-    fprintf(stderr, "allocsel: allocator: %s (%s)\n",
-            decided.d.name ? decided.d.name : "none", decided.d.reason);
-    if (decided.d.malloc)
-      fprintf(stderr, "allocsel: malloc: %s\n", decided.d.malloc);
+  if (decided.known) {
+    size_t size;
+    const char *text = link_memory_text(&decided.memory, &size);
+    fwrite(text, 1, size, stderr);
+    if (plugin.verbose || as_env_flag("ALLOCSEL_VERBOSE"))
+      fputs("allocsel: the link is the remembered one\n", stderr);
+  } else {
+    FILE *said = open_memstream(&decided.said, &decided.said_size);
+    FILE *f = said ? said : stderr;
+    as_diag_print(link, f);
+    if (decided.rc == 0 &&
+        (plugin.verbose || as_env_flag("ALLOCSEL_VERBOSE"))) {
+      fprintf(f, "allocsel: allocator: %s (%s)\n",
+              decided.d.name ? decided.d.name : "none", decided.d.reason);
+      if (decided.d.malloc)
+        fprintf(f, "allocsel: malloc: %s\n", decided.d.malloc);
+    }
+    if (said) {
+      fclose(said);
+      fwrite(decided.said, 1, decided.said_size, stderr);
+    }
   }
   ld_cmdline_free(&cl);
   as_request_free(&req);
@@ -306,29 +353,61 @@ static enum ld_plugin_status refused(void) {
   return LDPS_ERR;
 }
 
-static enum ld_plugin_status all_symbols_read(void) {
-  if (!decided.made)
-    decide();
-  if (decided.rc != 0)
-    return refused();
-  const struct as_decision *d = &decided.d;
-  enum as_output_type type = decided.type;
-  const char *added[AS_MAX_DECISION_INPUTS];
-  size_t nadded = as_decision_inputs(d, &decided.env, type, added);
+/* Adds the inputs the decision adds, its libraries and its record. */
+static void add_inputs(const char *const *added, size_t nadded,
+                       const char *const *libs, size_t nlibs) {
   for (size_t i = 0; i < nadded; i++)
     if (strncmp(added[i], "-l", 2) == 0 && plugin.add_input_library)
       plugin.add_input_library(added[i] + 2);
     else
       plugin.add_input_file(added[i]);
-  const char *libs[AS_MAX_UNIT_LIBRARIES];
-  size_t nlibs = as_decision_libraries(d, type, libs);
   for (size_t i = 0; i < nlibs && plugin.add_input_library; i++)
     plugin.add_input_library(libs[i] + 2);
+}
+
+/* The remembered decision: its inputs, and its record as it was. */
+static enum ld_plugin_status add_known(void) {
+  const struct link_memory *m = &decided.memory;
+  add_inputs(m->strings, m->h.nadded, m->strings + m->h.nadded, m->h.nlibs);
+  if (!m->h.has_record)
+    return LDPS_OK;
+  size_t size;
+  const char *record = link_memory_record(m, &size);
+  /* As as_record_object makes it: no MFD_CLOEXEC, the linker opens it. */
+  plugin.record_fd = memfd_create("allocsel-record.o", 0);
+  if (plugin.record_fd < 0 || !as_write_all(plugin.record_fd, record, size)) {
+    plugin.message(LDPL_FATAL, "allocsel: cannot create the decision record");
+    return LDPS_ERR;
+  }
+  plugin.record = as_xasprintf("/dev/fd/%d", plugin.record_fd);
+  plugin.add_input_file(plugin.record);
+  return LDPS_OK;
+}
+
+static enum ld_plugin_status all_symbols_read(void) {
+  if (!decided.made)
+    decide();
+  if (decided.rc != 0)
+    return refused();
+  if (decided.known)
+    return add_known();
+  const struct as_decision *d = &decided.d;
+  enum as_output_type type = decided.type;
+  const char *added[AS_MAX_DECISION_INPUTS];
+  size_t nadded = as_decision_inputs(d, &decided.env, type, added);
+  const char *libs[AS_MAX_UNIT_LIBRARIES];
+  size_t nlibs = as_decision_libraries(d, type, libs);
+  add_inputs(added, nadded, libs, nlibs);
   char *error = NULL;
   enum ld_plugin_status status = LDPS_OK;
   plugin.record_fd = as_record_object(d, type, &plugin.record, &error);
   if (plugin.record_fd >= 0) {
     plugin.add_input_file(plugin.record);
+    if (decided.memory_path)
+      link_memory_write(decided.memory_path, added, nadded, plugin.record_fd,
+                        libs, nlibs,
+                        decided.have_digest ? decided.digest : NULL,
+                        decided.said, decided.said_size);
   } else {
     plugin.message(LDPL_FATAL, "allocsel: %s", error);
     status = LDPS_ERR;
@@ -344,10 +423,15 @@ static enum ld_plugin_status cleanup(void) {
   free(plugin.record);
   plugin.record = NULL;
   as_decision_free(&decided.d);
+  link_memory_free(&decided.memory);
+  free(decided.memory_path);
+  free(decided.said);
+  decided.memory_path = decided.said = NULL;
   as_link_free(plugin.link);
   plugin.link = NULL;
   free(plugin.libdir);
-  plugin.libdir = NULL;
+  free(plugin.self);
+  plugin.libdir = plugin.self = NULL;
   return LDPS_OK;
 }
 

@@ -131,6 +131,26 @@ for fe in ld-lld ld-bfd; do
   expect_err "$confirmed"
 done
 
+# The plugin keeps the same memory (it cannot start the linker: it runs
+# inside it).
+for fe in "${FRONTENDS[@]}"; do
+  [[ $fe == plugin-* ]] || continue
+  frontend_flags "$fe"
+  out=app-known-$fe
+  step "$fe: the same link again: the decision made then stands"
+  run "$cc" "${SEL[@]}" -o $out user.o mine.o
+  expect_rc 0
+  expect_no_err "the link is the remembered one"
+  run "$cc" "${SEL[@]}" -o $out user.o mine.o
+  expect_rc 0
+  expect_err "allocsel: the link is the remembered one"
+  expect_err "allocsel: allocator: my_allocator (linked: defined in mine.o)"
+  run "$ALLOCSEL" inspect $out
+  expect_line "allocator: my_allocator"
+  run ./$out
+  expect_rc 0
+done
+
 step "an input rewritten, the command line the same: decided again, and the rule it breaks refuses the link"
 frontend_flags ld-lld
 run "$cc" "${SEL[@]}" -o app-known-ld-lld user.o mine.o
@@ -146,3 +166,11 @@ expect_no_err "$known"
 expect_err "allocsel: error:"
 cmp -s app-known-ld-lld app.before || fail "the refused link changed the output"
 no_leftovers
+for fe in "${FRONTENDS[@]}"; do
+  [[ $fe == plugin-* ]] || continue
+  frontend_flags "$fe"
+  run "$cc" "${SEL[@]}" -o app-known-$fe user.o mine.o
+  expect_fail
+  expect_no_err "the link is the remembered one"
+  expect_err "allocsel: error:"
+done
