@@ -9,7 +9,6 @@
  * reads it and says what is wrong. */
 #include "internal.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,18 +29,7 @@ static bool source_read(const struct elf_source *s, void *dst, size_t off,
     memcpy(dst, s->data + off, len);
     return true;
   }
-  if (s->fd < 0)
-    return false;
-  for (size_t done = 0; done < len;) {
-    ssize_t n =
-        pread(s->fd, (char *)dst + done, len - done, (off_t)(off + done));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    done += (size_t)n;
-  }
-  return true;
+  return s->fd >= 0 && as_pread_all(s->fd, dst, len, (off_t)off);
 }
 
 static struct as_elf_syms *read_syms(const struct elf_source *s,
