@@ -217,7 +217,12 @@ int main(int argc, char **argv) {
      * it. */
     struct known k = {.early = early};
     enum as_archive_order order = ld_archive_order(choice, linker);
-    link_memory_seed(k.seed, &cl, "/proc/self/exe", linker, type, order, &env);
+    /* This executable by its path: a stat of /proc/self/exe itself would
+     * see valgrind's tool under valgrind, not allocsel-ld. */
+    char self[PATH_MAX];
+    link_memory_seed(k.seed, &cl,
+                     realpath("/proc/self/exe", self) ? self : NULL, linker,
+                     type, order, &env);
     char *said;
     size_t said_size;
     rc = decide(type, order, &env, &dec, &k, &said, &said_size);
