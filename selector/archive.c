@@ -203,6 +203,21 @@ static void member_bytes_free(struct member_bytes *b) {
   free(b->path);
 }
 
+/* Gives back the pages of bytes of the mapping that were read and are
+ * not needed again (a unit keeps ids, not pointers into the archive):
+ * unchanged, they come back from the page cache if anything reads them
+ * again. Over the members resolution pulls out of LLVM's archives they
+ * would otherwise add up to more than the linker's own memory. */
+static void give_back(const struct as_archive *ar, const unsigned char *data,
+                      size_t size) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t from = (size_t)(data - ar->map), to = from + size;
+  from = (from + page - 1) / page * page; /* whole pages only */
+  to = to / page * page;
+  if (to > from)
+    madvise(ar->map + from, to - from, MADV_DONTNEED);
+}
+
 /* Scans a member's bytes into a unit. */
 static uint32_t scan_member(struct as_link *link, uint32_t input,
                             const struct member_view *m, size_t off) {
@@ -227,6 +242,8 @@ static uint32_t scan_member(struct as_link *link, uint32_t input,
   uint32_t unit = as_add_unit(link, &src);
   if (unit != AS_NO_UNIT && b.path)
     link->units[unit]->file = as_xstrdup(b.path);
+  if (!b.path)
+    give_back(ar, b.data, b.size);
   member_bytes_free(&b);
   return unit;
 }
@@ -400,6 +417,9 @@ int as_archive_read_index(struct as_link *link, uint32_t input) {
           (struct as_member){off, AS_NO_UNIT};
     off = m.next;
   }
+  /* Reading a header a member faults in the pages around it too (the
+   * kernel maps 64 KiB at a fault): over the whole archive, all of it. */
+  give_back(ar, ar->map, ar->size);
   return 0;
 }
 
