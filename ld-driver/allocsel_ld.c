@@ -220,9 +220,10 @@ int main(int argc, char **argv) {
     /* This executable by its path: a stat of /proc/self/exe itself would
      * see valgrind's tool under valgrind, not allocsel-ld. */
     char self[PATH_MAX];
-    link_memory_seed(k.seed, &cl,
-                     realpath("/proc/self/exe", self) ? self : NULL, linker,
-                     type, order, &env);
+    if (speculation_eligible(&cl))
+      link_memory_seed(k.seed, &cl,
+                       realpath("/proc/self/exe", self) ? self : NULL, linker,
+                       type, order, &env);
     char *said;
     size_t said_size;
     rc = decide(type, order, &env, &dec, &k, &said, &said_size);

@@ -390,9 +390,14 @@ int as_input_open_known(struct as_link *link, uint32_t input) {
                 strerror(errno));
     return -1;
   }
+  /* Still the plain archive the cache knew (its key was checked a moment
+   * ago; this is the one read that could see it replaced since). */
   struct stat st;
+  char magic[AS_AR_MAGIC_LEN];
   int rc;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      !as_pread_all(fd, magic, sizeof magic, 0) ||
+      memcmp(magic, AS_AR_MAGIC, AS_AR_MAGIC_LEN) != 0)
     rc = input_error(link, in->path, "changed while allocsel read the link");
   else
     rc = as_archive_open(link, input, fd, in->size = (size_t)st.st_size, false);
