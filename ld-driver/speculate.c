@@ -101,6 +101,16 @@ static bool eligible(const struct ld_cmdline *cl) {
   struct stat st;
   if (lstat(cl->output, &st) == 0 ? !S_ISREG(st.st_mode) : errno != ENOENT)
     return false;
+  /* A directory the output cannot be written to: the linker says so, and
+   * must say it of the output's name, not of the temporary one. */
+  const char *slash = strrchr(cl->output, '/');
+  char *dir =
+      slash ? as_xasprintf("%.*s", (int)(slash - cl->output + 1), cl->output)
+            : NULL;
+  bool writable = access(dir ? dir : ".", W_OK) == 0;
+  free(dir);
+  if (!writable)
+    return false;
   for (size_t i = 0; i < cl->npass; i++)
     if (side_output(cl->pass[i]))
       return false;
