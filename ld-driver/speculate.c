@@ -69,7 +69,6 @@ static const char *const side_outputs[] = {
     "--thinlto-index-only",
     "--plugin-opt=thinlto-index-only",
     "--print-archive-stats",
-    "--Map=",
 };
 
 static bool off(const char *name) {
@@ -86,8 +85,7 @@ static bool side_output(const char *arg) {
     const char *opt = side_outputs[j];
     size_t n = strlen(opt);
     if (strncmp(arg, opt, n) == 0 &&
-        (!arg[n] || arg[n] == '=' || arg[n] == ',' || opt[1] != '-' ||
-         opt[n - 1] == '='))
+        (!arg[n] || arg[n] == '=' || arg[n] == ',' || opt[1] != '-'))
       return true;
   }
   return false;

@@ -237,11 +237,8 @@ static void read_cmdline(struct ld_cmdline *cl) {
 
 /* Was this very link decided before (the link memory holds its digest)?
  * Then that decision stands, and resolution is skipped. */
-static bool known_link(const struct ld_cmdline *cl, enum as_output_type type,
-                       const struct as_env *env) {
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  exe[n > 0 ? n : 0] = '\0';
+static bool known_link(const struct ld_cmdline *cl, const char *exe,
+                       enum as_output_type type, const struct as_env *env) {
   uint64_t seed[2];
   link_memory_seed(seed, cl, plugin.self, exe, type, AS_ORDER_COMMAND_LINE,
                    env);
@@ -271,14 +268,17 @@ static void decide(void) {
   as_request_init(&req, plugin.allocator, "-plugin-opt allocator");
   struct ld_cmdline cl;
   read_cmdline(&cl);
+  /* The linker we run inside: its built-in directories, and the key of
+   * the link memory. */
+  char exe[PATH_MAX];
+  ssize_t n = plugin.from_cmdline
+                  ? readlink("/proc/self/exe", exe, sizeof exe - 1)
+                  : -1;
+  exe[n > 0 ? n : 0] = '\0';
   if (plugin.from_cmdline) {
     /* The linker we run inside also searches its built-in directories. */
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0 && !cl.relocatable) {
-      exe[n] = '\0';
+    if (n > 0 && !cl.relocatable)
       ld_cmdline_search_linker_dirs(&cl, exe);
-    }
     /* A plugin before ours (gcc's lto-plugin, which gcc always loads;
      * LLVMgold.so, which clang puts first under -flto) may claim inputs,
      * which claim_file then never sees: read the whole link from the
@@ -315,7 +315,7 @@ static void decide(void) {
   link->allow_abi_redirect |=
       cl.allow_abi_redirect || plugin.allow_abi_redirect;
   if (as_diag_exit_code(link) == 0 && as_link_add_request(link, &req) == 0 &&
-      !(plugin.from_cmdline && known_link(&cl, type, env))) {
+      !(plugin.from_cmdline && known_link(&cl, exe, type, env))) {
     as_link_resolve(link);
     as_decide(link, &req, env, &decided.d);
   }

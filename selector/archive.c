@@ -499,7 +499,7 @@ bool as_archive_members_may_need(struct as_link *link, uint32_t input) {
   /* Give back the pages just read (unchanged, they come again from the
    * page cache if resolution wants them): over many large archives they
    * would otherwise add up to more memory than the linker's own. */
-  madvise(ar->map, ar->size, MADV_DONTNEED);
+  give_back(ar, ar->map, ar->size);
   return may;
 }
 
@@ -541,7 +541,7 @@ bool as_archive_intern_refs(struct as_link *link, uint32_t input) {
   bool ok = intern_member_refs(link, ar);
   /* Resolution reads only the members the link pulls in: give back the
    * pages of the rest (see as_archive_members_may_need). */
-  madvise(ar->map, ar->size, MADV_DONTNEED);
+  give_back(ar, ar->map, ar->size);
   return ok;
 }
 

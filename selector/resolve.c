@@ -152,16 +152,17 @@ void as_link_resolve(struct as_link *link) {
   /* Nothing among the inputs defines the ABI or carries a marker: no
    * allocator can be linked and no cycle can exist, so which members the
    * link pulls in does not matter. The common case, and the fast one. */
-  if (!link->full_needed && !link->want_symbols && !members_decide(link)) {
+  bool quick =
+      !link->full_needed && !link->want_symbols && !members_decide(link);
+  as_cache_save(link); /* what the inputs taught, on either path */
+  if (quick) {
     for (uint32_t i = 0; i < link->ninputs; i++)
       for (uint32_t u = 0; u < link->inputs[i]->nunits &&
                            !(link->inputs[i]->flags & AS_ADD_JUST_SYMBOLS);
            u++)
         link->units[link->inputs[i]->first_unit + u]->linked = true;
-    as_cache_save(link);
     return;
   }
-  as_cache_save(link);
   /* What the cache answered for is read now, as any other input was. */
   for (uint32_t i = 0; i < link->ninputs; i++)
     as_input_open_known(link, i);
