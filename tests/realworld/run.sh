@@ -55,8 +55,17 @@ fetch() {
       apt-get update >/dev/null
     fi
     mkdir -p "$dir"
+    # The newest version first; where a mirror no longer has it (seen: a
+    # security update's source gone from debian-security), the others the
+    # sources list.
+    local version
     (cd "$dir" && apt-get source --download-only "$pkg" >/dev/null 2>&1) ||
-      compgen -G "$dir/*.dsc" >/dev/null || {
+      for version in $(apt-cache showsrc "$pkg" 2>/dev/null |
+        sed -n 's/^Version: //p' | sort -u -r -V); do
+        (cd "$dir" && apt-get source --download-only "$pkg=$version" \
+          >/dev/null 2>&1) && break
+      done
+    compgen -G "$dir/*.dsc" >/dev/null || {
       echo "realworld: cannot fetch the source of $pkg" >&2
       return 1
     }
