@@ -44,7 +44,7 @@ struct as_archive {
   bool members_unread; /* the quick path has not looked at the members */
   bool keyed;          /* key below is the file's, for the cache */
   struct as_file_key key;
-  struct as_member *members; /* sorted by offset */
+  struct as_member *members; /* those asked for so far, sorted by offset */
   size_t nmembers, cap_members;
 };
 
@@ -120,7 +120,8 @@ static bool is_special(const struct member_view *m) {
          as_ar_is_bsd_index_name(m->name, strlen(m->name));
 }
 
-static struct as_member *find_member(struct as_archive *ar, size_t off) {
+/* Where the member at `off` is, or would go, among those read so far. */
+static size_t member_at(const struct as_archive *ar, size_t off) {
   size_t lo = 0, hi = ar->nmembers;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
@@ -129,20 +130,22 @@ static struct as_member *find_member(struct as_archive *ar, size_t off) {
     else
       hi = mid;
   }
-  return lo < ar->nmembers && ar->members[lo].off == off ? &ar->members[lo]
+  return lo;
+}
+
+static struct as_member *find_member(struct as_archive *ar, size_t off) {
+  size_t at = member_at(ar, off);
+  return at < ar->nmembers && ar->members[at].off == off ? &ar->members[at]
                                                          : NULL;
 }
 
-/* The slot for the member at `off`, made (in order) if the walk over the
- * headers did not reach it: an index entry pointing elsewhere, or a member
- * past a damaged one. */
+/* The slot for the member at `off`, made (in order) the first time it is
+ * asked for: members are found from the index entries that name them,
+ * never by a walk over every header (which would read whole archives). */
 static struct as_member *member_slot(struct as_archive *ar, size_t off) {
-  struct as_member *slot = find_member(ar, off);
-  if (slot)
-    return slot;
-  size_t at = 0;
-  while (at < ar->nmembers && ar->members[at].off < off)
-    at++;
+  size_t at = member_at(ar, off);
+  if (at < ar->nmembers && ar->members[at].off == off)
+    return &ar->members[at];
   AS_PUSH(ar->members, ar->nmembers, ar->cap_members);
   memmove(&ar->members[at + 1], &ar->members[at],
           (ar->nmembers - 1 - at) * sizeof *ar->members);
@@ -204,10 +207,11 @@ static void member_bytes_free(struct member_bytes *b) {
 }
 
 /* Gives back the pages of bytes of the mapping that were read and are
- * not needed again (a unit keeps ids, not pointers into the archive):
- * unchanged, they come back from the page cache if anything reads them
- * again. Over the members resolution pulls out of LLVM's archives they
- * would otherwise add up to more than the linker's own memory. */
+ * not needed again (a unit keeps ids; the names a member put aside are
+ * read again only if a later reference asks for them): unchanged, they
+ * come back from the page cache if anything reads them again. Over the members
+ * resolution pulls out of LLVM's archives they would otherwise add up to more
+ * than the linker's own memory. */
 static void give_back(const struct as_archive *ar, const unsigned char *data,
                       size_t size) {
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -316,11 +320,11 @@ static uint64_t read_be(const unsigned char *p, size_t n) {
   return be64toh(v);
 }
 
-/* Walks the GNU index's names: fn(name, len, offset) for each entry, or
- * only the count when fn is NULL. Returns the entries, or -1 if malformed. */
+/* Walks the GNU index's names: fn(name, len, offset, i) for entry i.
+ * Returns the entries, or -1 if malformed. */
 static long walk_index(const struct as_archive *ar,
                        bool (*fn)(void *ctx, const char *name, size_t len,
-                                  size_t off),
+                                  size_t off, size_t pos),
                        void *ctx) {
   size_t word = ar->index64 ? 8 : 4, size = ar->index_size;
   const unsigned char *p = ar->index;
@@ -337,17 +341,28 @@ static long walk_index(const struct as_archive *ar,
     size_t len = strnlen(name, (size_t)(end - name));
     if (len == (size_t)(end - name))
       return -1; /* unterminated */
-    if (fn && !fn(ctx, name, len, (size_t)read_be(p + word + i * word, word)))
+    if (!fn(ctx, name, len, (size_t)read_be(p + word + i * word, word), i))
       break;
     name += len + 1;
   }
   return (long)count;
 }
 
-static bool names_allocator(void *ctx, const char *name, size_t len,
-                            size_t off) {
+/* The index's entries, from its first word: its names are checked by the
+ * walk that reads them (as_archive_index). -1 if the count is impossible. */
+static long index_count(const struct as_archive *ar) {
+  size_t word = ar->index64 ? 8 : 4;
+  if (ar->index_size < word)
+    return -1;
+  uint64_t count = read_be(ar->index, word);
+  return count > (ar->index_size - word) / word ? -1 : (long)count;
+}
+
+static bool names_allocator(void *ctx, const char *name, size_t len, size_t off,
+                            size_t pos) {
   (void)len;
   (void)off;
+  (void)pos;
   bool *hit = ctx;
   *hit = as_name_may_matter(name) && as_name_decides(as_classify_name(name));
   return !*hit;
@@ -355,19 +370,23 @@ static bool names_allocator(void *ctx, const char *name, size_t len,
 
 /* One index entry offered to as_archive_index's visitor by symbol id:
  * where only referenced names are interned, an entry for any other name is
- * skipped (nothing can ask for it). */
+ * put aside, its name left in the index (the archive stays mapped until
+ * the link is freed). */
 struct offer {
   struct as_link *link;
   uint32_t input;
+  bool aside;
+  uint32_t run; /* where they go aside */
   void (*fn)(void *ctx, uint32_t input, uint32_t sym, size_t off);
   void *ctx;
 };
 
-static bool offer_entry(void *ctx, const char *name, size_t len, size_t off) {
+static bool offer_entry(void *ctx, const char *name, size_t len, size_t off,
+                        size_t pos) {
   struct offer *o = ctx;
   struct as_symtab *st = o->link->symtab;
-  uint32_t id = o->link->referenced_only ? as_symtab_find(st, name, len)
-                                         : as_symtab_intern(st, name, len);
+  uint32_t id = o->aside ? as_symtab_find_else_aside(st, o->run, name, len, pos)
+                         : as_symtab_intern(st, name, len);
   if (id != AS_NO_UNIT)
     o->fn(o->ctx, o->input, id, off);
   return true;
@@ -381,7 +400,7 @@ int as_archive_read_index(struct as_link *link, uint32_t input) {
   ar->index_read = true;
   long count = !ar->index         ? 0
                : ar->checked >= 0 ? ar->checked
-                                  : walk_index(ar, NULL, NULL);
+                                  : index_count(ar);
   if (count < 0)
     return archive_error(link, link->inputs[input]->path,
                          "malformed archive symbol index");
@@ -405,21 +424,8 @@ int as_archive_read_index(struct as_link *link, uint32_t input) {
     walk_index(ar, names_allocator, &hit);
     link->full_needed = hit;
   }
-  /* The members, from their headers (tens, where the index has thousands
-   * of entries), in file order: sorted by offset. An index entry that
-   * names no member is caught when it is loaded. */
-  for (size_t off = AS_AR_MAGIC_LEN; off < ar->size;) {
-    struct member_view m;
-    if (read_member(ar, off, &m))
-      break;
-    if (!is_special(&m))
-      *AS_PUSH(ar->members, ar->nmembers, ar->cap_members) =
-          (struct as_member){off, AS_NO_UNIT};
-    off = m.next;
-  }
-  /* Reading a header a member faults in the pages around it too (the
-   * kernel maps 64 KiB at a fault): over the whole archive, all of it. */
-  give_back(ar, ar->map, ar->size);
+  /* Members are read when the link pulls them in (as_archive_load_member):
+   * an index entry that names no member is caught then. */
   return 0;
 }
 
@@ -435,7 +441,7 @@ static int member_may_need(struct as_link *link, uint32_t input,
   struct as_unit tmp = {.input = input, .member = m->name};
   size_t ndiags = link->ndiags;
   struct as_elf_syms *r = as_elf_syms_view_memory(p, b->size);
-  int rc = r ? as_scan_elf_syms(link, &tmp, r, true) : 1;
+  int rc = r ? as_scan_elf_syms(link, AS_NO_UNIT, &tmp, r, true) : 1;
   free(r);
   if (rc > 0) {
     as_unit_clear(&tmp);
@@ -513,38 +519,6 @@ bool as_archive_index_quiet(const struct as_input *in) {
   return ar && ar->keyed && ar->members_unread;
 }
 
-static bool intern_member_refs(struct as_link *link, struct as_archive *ar) {
-  for (size_t off = AS_AR_MAGIC_LEN; off < ar->size;) {
-    struct member_view m;
-    if (read_member(ar, off, &m))
-      return false;
-    off = m.next;
-    if (is_special(&m))
-      continue;
-    /* A thin archive's members are files of their own: not read twice. */
-    if (m.external)
-      return false;
-    const unsigned char *p = ar->map + m.data_off;
-    struct as_elf_syms *r = m.size >= SELFMAG && memcmp(p, ELFMAG, SELFMAG) == 0
-                                ? as_elf_syms_view_memory(p, m.size)
-                                : NULL;
-    bool ok = r && as_elf_syms_intern_refs(r, link->symtab);
-    free(r);
-    if (!ok)
-      return false;
-  }
-  return true;
-}
-
-bool as_archive_intern_refs(struct as_link *link, uint32_t input) {
-  struct as_archive *ar = link->inputs[input]->archive;
-  bool ok = intern_member_refs(link, ar);
-  /* Resolution reads only the members the link pulls in: give back the
-   * pages of the rest (see as_archive_members_may_need). */
-  give_back(ar, ar->map, ar->size);
-  return ok;
-}
-
 int as_archive_open(struct as_link *link, uint32_t input, int fd, size_t size,
                     bool thin) {
   struct as_input *in = link->inputs[input];
@@ -591,15 +565,19 @@ int as_archive_open(struct as_link *link, uint32_t input, int fd, size_t size,
     return as_archive_load_all(link, input);
   }
   /* Nothing in the index for the decision: read it only if another input
-   * makes the full resolution necessary (as_archive_index). */
-  if (!link->want_symbols && ar->index) {
+   * makes the full resolution necessary (as_archive_index). Where one has
+   * already, resolution's walk over the index is the only one. */
+  if (!link->want_symbols && !link->full_needed && ar->index) {
     bool hit = false;
     long count = walk_index(ar, names_allocator, &hit);
-    if (count >= 0 && !hit) {
+    if (count < 0)
+      return archive_error(link, in->path, "malformed archive symbol index");
+    if (!hit) {
       ar->checked = count;       /* walked to the end: read_index need not */
       ar->members_unread = true; /* as_archive_members_may_need, if asked */
       return 0;
     }
+    link->full_needed = true;
   }
   return as_archive_read_index(link, input);
 }
@@ -612,8 +590,23 @@ void as_archive_index(struct as_link *link, uint32_t input,
   if (!ar->index_read)
     as_archive_read_index(link, input);
   if (ar->nsyms) {
-    struct offer o = {link, input, fn, ctx};
-    walk_index(ar, offer_entry, &o);
+    /* An entry put aside keeps its name's offset in 32 bits. */
+    struct offer o = {.link = link,
+                      .input = input,
+                      .aside =
+                          link->referenced_only && ar->index_size <= UINT32_MAX,
+                      .fn = fn,
+                      .ctx = ctx};
+    if (o.aside) {
+      size_t word = ar->index64 ? 8 : 4;
+      const unsigned char *offsets = ar->index + word;
+      o.run = as_aside_begin_index(link->symtab, input,
+                                   (const char *)offsets + ar->nsyms * word,
+                                   offsets, (unsigned)word, ar->nsyms);
+    }
+    if (walk_index(ar, offer_entry, &o) < 0) /* not walked before */
+      archive_error(link, link->inputs[input]->path,
+                    "malformed archive symbol index");
     return;
   }
   /* No index: each member's own definitions. fn may extract members and
@@ -626,6 +619,14 @@ void as_archive_index(struct as_link *link, uint32_t input,
     const struct as_unit *u = link->units[unit];
     for (uint32_t j = 0; j < u->ndefs; j++)
       fn(ctx, input, u->defs[j], ar->members[i].off);
+    /* What a member read while resolving put aside is offered too: as an
+     * index entry, each needs a name. */
+    struct as_symtab *st = link->symtab;
+    for (uint32_t a = u->aside_first; a < u->aside_end; a++) {
+      const char *name = as_aside_name(st, a);
+      fn(ctx, input, as_symtab_intern(st, name, strlen(name)),
+         ar->members[i].off);
+    }
   }
 }
 

@@ -81,8 +81,10 @@ static struct as_elf_syms *read_syms(const struct elf_source *s,
     out->syms = s->data + syms_off;
     out->strtab = (const char *)s->data + str->sh_offset;
   } else {
-    unsigned char *syms = (unsigned char *)(out + 1);
-    char *strtab = (char *)syms + syms_size;
+    /* The strings first, so that as_elf_syms_keep_strings can cut the
+     * symbols off. */
+    char *strtab = (char *)(out + 1);
+    unsigned char *syms = (unsigned char *)strtab + str->sh_size;
     out->syms = syms;
     out->strtab = strtab;
     if (!source_read(s, syms, syms_off, syms_size) ||
@@ -109,6 +111,18 @@ struct as_elf_syms *as_elf_syms_read_fd(int fd, size_t size,
                          .size = size,
                          .headlen = headlen < size ? headlen : size};
   return read_syms(&s, false);
+}
+
+struct as_elf_syms *as_elf_syms_keep_strings(struct as_elf_syms *r) {
+  if ((const char *)r->syms != r->strtab + r->strsize)
+    return r; /* read in place, or no symbols: nothing to cut */
+  struct as_elf_syms *kept = realloc(r, sizeof *r + r->strsize);
+  if (!kept)
+    return r;
+  kept->strtab = (const char *)(kept + 1);
+  kept->syms = NULL;
+  kept->nsyms = 0;
+  return kept;
 }
 
 struct as_elf_syms *as_elf_syms_read_memory(const void *data, size_t size) {
@@ -146,13 +160,19 @@ bool as_elf_syms_intern_refs(const struct as_elf_syms *r,
   return true;
 }
 
-int as_scan_elf_syms(struct as_link *link, struct as_unit *u,
+int as_scan_elf_syms(struct as_link *link, uint32_t unit_id, struct as_unit *u,
                      const struct as_elf_syms *r, bool quick) {
   u->machine = r->machine;
   u->elf_class = ELFCLASS64;
   u->elf_data = ELFDATA2LSB;
   u->shared = r->shared;
   u->quick = quick;
+  /* Where only referenced names are interned, its other definitions go
+   * aside, their names left in `r`. */
+  bool aside = !quick && link->referenced_only;
+  uint32_t run =
+      aside ? as_aside_begin_unit(link->symtab, unit_id, r->strtab) : 0;
+  u->aside_first = u->aside_end = (uint32_t)link->symtab->aside.n;
   struct as_unit_caps caps = {0};
   for (uint32_t i = 0; i < r->nsyms; i++) {
     Elf64_Sym s = as_elf_sym(r, i);
@@ -163,13 +183,18 @@ int as_scan_elf_syms(struct as_link *link, struct as_unit *u,
     if (sym->st_name >= r->strsize) {
       as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "%s: malformed symbol name",
                   as_unit_origin(link, u));
+      if (aside)
+        as_aside_truncate(link->symtab, u->aside_first);
       return -1;
     }
     const char *name = r->strtab + sym->st_name;
     if (!*name)
       continue;
-    if (is_gnu_lto_slim(name))
+    if (is_gnu_lto_slim(name)) {
+      if (aside)
+        as_aside_truncate(link->symtab, u->aside_first);
       return 1;
+    }
     bool defined = sym->st_shndx != SHN_UNDEF;
     if (quick) {
       if (as_name_may_matter(name))
@@ -177,13 +202,18 @@ int as_scan_elf_syms(struct as_link *link, struct as_unit *u,
       continue;
     }
     size_t len = strlen(name);
-    /* Most definitions: a name nobody references, where only referenced
-     * names count, and nothing allocsel looks for. */
-    if (defined && link->referenced_only && !as_name_may_matter(name) &&
-        as_symtab_find(link->symtab, name, len) == AS_NO_UNIT)
+    /* Most definitions: a name nothing has referenced so far. */
+    if (defined && aside &&
+        as_symtab_find_else_aside(link->symtab, run, name, len, 0) ==
+            AS_NO_UNIT) {
+      if (as_name_may_matter(name))
+        as_unit_note_symbol(u, name, true);
       continue;
+    }
     as_unit_add_symbol(link, u, &caps, name, len, defined, bind == STB_WEAK);
   }
+  u->aside_end = (uint32_t)link->symtab->aside.n;
+  u->names_at_read = as_symtab_count(link->symtab);
   as_unit_finish(link, u);
   return 0;
 }

@@ -192,9 +192,17 @@ int as_unit_rescan(struct as_link *link, uint32_t unit) {
     struct as_elf_syms *raw = u->raw;
     u->raw = NULL;
     as_unit_clear(u);
-    int rc = as_scan_elf_syms(link, u, raw, false);
+    int rc = as_scan_elf_syms(link, unit, u, raw, false);
+    if (rc == 0) {
+      /* The names it put aside point into its strings: they are kept, the
+       * rest given back. */
+      u->raw = as_elf_syms_keep_strings(raw);
+      if (u->aside_end > u->aside_first)
+        as_aside_rebase(link->symtab, u->aside_first, u->raw->strtab);
+      return 0;
+    }
     free(raw);
-    return rc == 0 ? 0 : -1;
+    return -1;
   }
   const struct as_input *in = link->inputs[u->input];
   int fd = open(in->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);

@@ -119,19 +119,22 @@ static uint32_t add_elf_unit(struct as_link *link, const struct as_source *src,
   bool quick = !link->want_symbols && !src->full &&
                !(link->inputs[src->input]->flags & AS_ADD_LAZY);
   /* Kept, a quick unit's table is a copy; read in full, it is read in
-   * place where the bytes are in memory. */
+   * place where the bytes stay in memory (an archive's mapping, not a
+   * thin archive's member, whose file is mapped only while it is read). */
   struct as_elf_syms *raw =
-      fd >= 0 ? as_elf_syms_read_fd(fd, src->size, head, headlen)
-      : quick ? as_elf_syms_read_memory(src->data, src->size)
-              : as_elf_syms_view_memory(src->data, src->size);
-  int rc = raw ? as_scan_elf_syms(link, u, raw, quick) : 1;
-  if (rc == 0 && quick) {
-    u->raw = raw; /* the full resolution reads it from here */
+      fd >= 0              ? as_elf_syms_read_fd(fd, src->size, head, headlen)
+      : quick || src->path ? as_elf_syms_read_memory(src->data, src->size)
+                           : as_elf_syms_view_memory(src->data, src->size);
+  int rc = raw ? as_scan_elf_syms(link, unit, u, raw, quick) : 1;
+  if (rc == 0) {
+    /* Quick, the full resolution reads it from here; read in full, the
+     * names it put aside point into its strings, the rest is given back. */
+    u->raw = quick ? raw : as_elf_syms_keep_strings(raw);
+    if (u->aside_end > u->aside_first)
+      as_aside_rebase(link->symtab, u->aside_first, u->raw->strtab);
     return unit;
   }
   free(raw);
-  if (rc == 0)
-    return unit;
   as_unit_clear(u);
   if (rc < 0)
     return AS_NO_UNIT;

@@ -19,6 +19,7 @@ struct as_sym {
   uint32_t lazy_input; /* archive or lazy object offering it, or AS_NO_UNIT */
   size_t lazy_off;     /* that member's offset in the archive */
   bool referenced;     /* some linked unit references it, unresolved */
+  bool settled;        /* what was put aside under its name is taken in */
   uint32_t ref_unit;   /* the first that did (--why) */
 };
 
@@ -41,8 +42,39 @@ struct as_slot {
  * whole name or probing the table. */
 enum { AS_FILTER_BITS = 1 << 18 };
 
+/* Names seen while resolving but not interned, since nothing had
+ * referenced them yet (aside.c): published units' definitions and
+ * archives' index entries. Most are never referenced, and cost 8 bytes
+ * each; the first reference to one finds it here (resolve.c, settled).
+ * Names are not copied: an entry holds the name's offset in the table of
+ * its run (a unit's string table, which the unit keeps; an archive's
+ * index, mapped until the link is freed). */
+struct as_aside_entry {
+  uint32_t name_off;
+  uint32_t next; /* index + 1 of the next with the same filter key */
+};
+/* Entries first.. (to the next run's first) come from one source: a unit
+ * read in full (who: the unit), or one walk over an archive's index (who:
+ * AS_ASIDE_LAZY | the input), in which entry first + i is the index's
+ * entry i, whose member's offset is the big-endian word offsets[i]. */
+struct as_aside_run {
+  uint32_t first, who;
+  const char *names;
+  const unsigned char *offsets;
+  unsigned word; /* 4, or 8 in a /SYM64/ index; 0 for a unit */
+};
+#define AS_ASIDE_LAZY 0x80000000u
+struct as_aside {
+  struct as_aside_entry *entries;
+  size_t n, cap;
+  struct as_aside_run *runs;
+  size_t nruns, cap_runs;
+  uint32_t *heads; /* per filter key, index + 1 of the newest entry */
+};
+
 struct as_symtab {
   uint64_t filter[AS_FILTER_BITS / 64];
+  struct as_aside aside;
   struct as_sym *syms;
   size_t nsyms, cap_syms;
   struct as_slot *slots;
@@ -74,6 +106,49 @@ static inline uint32_t as_symtab_find(const struct as_symtab *st,
 }
 struct as_sym *as_symtab_get(const struct as_symtab *st, uint32_t id);
 uint32_t as_symtab_count(const struct as_symtab *st);
+/* Starts a run of names put aside (struct as_aside_run) and returns it. An
+ * index's run reserves one entry for each of its `count` entries. */
+uint32_t as_aside_begin_unit(struct as_symtab *st, uint32_t unit,
+                             const char *strtab);
+uint32_t as_aside_begin_index(struct as_symtab *st, uint32_t input,
+                              const char *names, const unsigned char *offsets,
+                              unsigned word, size_t count);
+/* Puts the name aside in the run (as the run's entry `pos`, in an index's
+ * run; a unit's is the newest run). `name` lies in the run's table and
+ * ends with a NUL. */
+void as_aside_put(struct as_symtab *st, uint32_t run, uint32_t key,
+                  const char *name, size_t pos);
+/* The name's id if interned; else AS_NO_UNIT, and the name is put aside. */
+static inline uint32_t as_symtab_find_else_aside(struct as_symtab *st,
+                                                 uint32_t run, const char *name,
+                                                 size_t len, size_t pos) {
+  uint32_t k = as_symtab_filter_key(name, len);
+  if (st->filter[k / 64] >> (k % 64) & 1) {
+    uint32_t id = as_symtab_find_slow(st, name, len);
+    if (id != AS_NO_UNIT)
+      return id;
+  }
+  as_aside_put(st, run, k, name, pos);
+  return AS_NO_UNIT;
+}
+/* The table of the run holding entry `first` moved to `names`. */
+void as_aside_rebase(struct as_symtab *st, size_t first, const char *names);
+/* Takes back the entries from `first` on (a unit whose scan failed:
+ * libelf reads it again). */
+void as_aside_truncate(struct as_symtab *st, size_t first);
+/* An entry's name, and the table of its run (the name is at its
+ * name_off there). */
+const char *as_aside_name(const struct as_symtab *st, size_t entry);
+const char *as_aside_names(const struct as_symtab *st, size_t entry);
+/* The entries put aside under this name, newest first: *cursor 0 to
+ * start; false after the last. */
+struct as_aside_hit {
+  uint32_t who; /* the unit, or AS_ASIDE_LAZY | the input */
+  size_t off;   /* an index entry's member offset */
+};
+bool as_aside_next(const struct as_symtab *st, const char *name, size_t len,
+                   uint32_t *cursor, struct as_aside_hit *hit);
+void as_aside_free(struct as_aside *a);
 
 /* What a symbol name means to allocsel, from the name alone (unit.c). */
 enum as_name_class {
@@ -174,11 +249,6 @@ int as_archive_read_index(struct as_link *link, uint32_t input);
  * first time only). */
 uint32_t as_archive_load_member(struct as_link *link, uint32_t input,
                                 size_t off);
-/* Interns every strong reference of every member (read in place), so the
- * resolution knows all names it can be asked about before it starts.
- * false: some member cannot be read that way (not native ELF64, a GCC LTO
- * object, a thin archive's): every name must then be interned. */
-bool as_archive_intern_refs(struct as_link *link, uint32_t input);
 /* Could a member of this archive, opened on the quick path, need an
  * allocator? Its index lists definitions only, so each member's symbol
  * table is read in place for a reference to the ABI. */
@@ -221,6 +291,9 @@ struct as_elf_syms *as_elf_syms_read_memory(const void *data, size_t size);
 /* The same read in place: the result points into `data` (which must
  * outlive it) and owns nothing but itself. */
 struct as_elf_syms *as_elf_syms_view_memory(const void *data, size_t size);
+/* A copy read in full keeps its strings only (names put aside point into
+ * them): the symbols are cut off. The strings may move. */
+struct as_elf_syms *as_elf_syms_keep_strings(struct as_elf_syms *r);
 /* The symbol's name, binding and section: its first eight bytes, all a
  * scanner reads (value and size stay 0). In place, a member's table may be
  * misaligned, hence the copy. */
@@ -233,9 +306,11 @@ static inline Elf64_Sym as_elf_sym(const struct as_elf_syms *r, uint32_t i) {
  * asked about). false for a GCC LTO object or a malformed name: libelf
  * must read it. */
 bool as_elf_syms_intern_refs(const struct as_elf_syms *r, struct as_symtab *st);
-/* Scans them into the unit: 0, -1 with a diagnostic, or 1 for a GCC LTO
- * object (its symbols are in sections libelf reads). */
-int as_scan_elf_syms(struct as_link *link, struct as_unit *u,
+/* Scans them into the unit (link->units[unit_id], or a unit of no link's
+ * when quick): 0, -1 with a diagnostic, or 1 for a GCC LTO object (its
+ * symbols are in sections libelf reads). Definitions it puts aside point
+ * into `r`, which must outlive the resolution. */
+int as_scan_elf_syms(struct as_link *link, uint32_t unit_id, struct as_unit *u,
                      const struct as_elf_syms *r, bool quick);
 
 /* Reads every symbol of a unit first read quickly (see as_link): from what

@@ -13,6 +13,11 @@ struct resolver {
   size_t nlazies, cap_lazies;
   uint32_t *work; /* linked units whose symbols are not published yet */
   size_t nwork, cap_work;
+  uint32_t npublished;
+  /* ld.bfd and gold: inputs whose offers are forgotten (forget_lazies),
+   * and the first input offering since the last time. */
+  bool *forgotten;
+  uint32_t offering_from;
 };
 
 /* Links a unit; one pulled out of an archive (or --start-lib) remembers
@@ -37,14 +42,77 @@ static uint32_t load_lazy(struct as_link *link, uint32_t input, size_t off) {
   return (uint32_t)off;
 }
 
+/* A symbol as resolution sees it. Interned only once something referenced
+ * it, the name may have been put aside before (struct as_aside): by units
+ * that define it and were published, as their definitions; by archives
+ * already offered, as their offers, the first one not forgotten. The
+ * first look takes them in, before anything reads or sets its state. */
+static struct as_sym *settled(struct resolver *r, uint32_t id) {
+  struct as_link *link = r->link;
+  struct as_sym *s = as_symtab_get(link->symtab, id);
+  if (s->settled)
+    return s;
+  s->settled = true;
+  uint32_t cursor = 0, def = AS_NO_UNIT, def_order = UINT32_MAX;
+  struct as_aside_hit hit, offer = {.who = AS_NO_UNIT};
+  while (as_aside_next(link->symtab, s->name, s->len, &cursor, &hit)) {
+    if (!(hit.who & AS_ASIDE_LAZY)) {
+      uint32_t order = link->units[hit.who]->published;
+      if (order && order < def_order) {
+        def = hit.who;
+        def_order = order;
+      }
+    } else if (!r->forgotten[hit.who & ~AS_ASIDE_LAZY]) {
+      offer = hit; /* newest first: the last one seen came first */
+    }
+  }
+  if (def != AS_NO_UNIT) {
+    s->def = def;
+  } else if (offer.who != AS_NO_UNIT) {
+    s->lazy_input = offer.who & ~AS_ASIDE_LAZY;
+    s->lazy_off = offer.off;
+    if (link->order == AS_ORDER_COMMAND_LINE)
+      *AS_PUSH(r->lazies, r->nlazies, r->cap_lazies) = id;
+  }
+  return s;
+}
+
 /* Publishes a linked unit's symbols; references to lazy symbols extract. */
 static void publish(struct resolver *r, uint32_t unit) {
   struct as_link *link = r->link;
-  const struct as_unit *u = link->units[unit];
+  struct as_unit *u = link->units[unit];
+  u->published = ++r->npublished;
   for (uint32_t i = 0; i < u->ndefs; i++) {
-    struct as_sym *s = as_symtab_get(link->symtab, u->defs[i]);
+    struct as_sym *s = settled(r, u->defs[i]);
     if (s->def == AS_NO_UNIT)
       s->def = unit;
+  }
+  /* Definitions it put aside whose names were referenced, and settled,
+   * since it was read (an object is read before resolution starts): found
+   * from the names interned since, or from its own entries, whichever are
+   * fewer. */
+  struct as_symtab *st = link->symtab;
+  uint32_t own = u->aside_end - u->aside_first;
+  uint32_t nnew = own ? as_symtab_count(st) - u->names_at_read : 0;
+  if (nnew && nnew <= own) {
+    for (uint32_t id = u->names_at_read; id < as_symtab_count(st); id++) {
+      struct as_sym *s = as_symtab_get(st, id);
+      if (!s->settled || s->def != AS_NO_UNIT)
+        continue; /* settled later, it finds this unit published */
+      uint32_t cursor = 0;
+      struct as_aside_hit hit;
+      while (as_aside_next(st, s->name, s->len, &cursor, &hit))
+        if (hit.who == unit)
+          s->def = unit;
+    }
+  } else if (nnew) {
+    const char *strtab = as_aside_names(st, u->aside_first);
+    for (uint32_t a = u->aside_first; a < u->aside_end; a++) {
+      const char *name = strtab + st->aside.entries[a].name_off;
+      uint32_t id = as_symtab_find(st, name, strlen(name));
+      if (id != AS_NO_UNIT && settled(r, id)->def == AS_NO_UNIT)
+        as_symtab_get(st, id)->def = unit;
+    }
   }
   if (u->shared)
     return;
@@ -52,7 +120,7 @@ static void publish(struct resolver *r, uint32_t unit) {
   const uint32_t *undefs = u->undefs;
   uint32_t nundefs = u->nundefs;
   for (uint32_t i = 0; i < nundefs; i++) {
-    struct as_sym *s = as_symtab_get(link->symtab, undefs[i]);
+    struct as_sym *s = settled(r, undefs[i]);
     if (s->def != AS_NO_UNIT)
       continue;
     if (!s->referenced) {
@@ -67,7 +135,7 @@ static void publish(struct resolver *r, uint32_t unit) {
 
 static void offer_lazy(void *ctx, uint32_t input, uint32_t sym, size_t off) {
   struct resolver *r = ctx;
-  struct as_sym *s = as_symtab_get(r->link->symtab, sym);
+  struct as_sym *s = settled(r, sym);
   if (s->def != AS_NO_UNIT || s->lazy_input != AS_NO_UNIT)
     return;
   if (s->referenced) {
@@ -88,40 +156,37 @@ static void offer_lazy(void *ctx, uint32_t input, uint32_t sym, size_t off) {
 }
 
 /* ld.bfd and gold: once past an archive (or the end of its group), its
- * members no longer satisfy references made later on the command line. */
-static void forget_lazies(struct resolver *r) {
+ * members no longer satisfy references made later on the command line,
+ * up to input `last`. */
+static void forget_lazies(struct resolver *r, uint32_t last) {
   for (size_t i = 0; i < r->nlazies; i++) {
     struct as_sym *s = as_symtab_get(r->link->symtab, r->lazies[i]);
     if (s->def == AS_NO_UNIT)
       s->lazy_input = AS_NO_UNIT;
   }
   r->nlazies = 0;
+  for (; r->offering_from <= last; r->offering_from++)
+    r->forgotten[r->offering_from] = true;
 }
 
 /* Resolution answers one question per name: does a linked unit reference
- * it, and who defines it? A name no unit references cannot pull a member
- * in or keep one out, so only referenced names need a place in the symbol
- * table: all of them are interned here first (from the symbol tables the
- * units kept and, in place, from every archive member), and the
- * definitions and index entries of other names are then skipped. Most of
- * a link's names are definitions nobody outside their unit refers to.
- * false where some unit could not be read this way: then every name is
- * interned, as before. */
-static bool intern_references(struct as_link *link) {
+ * it, and who defines it? A name nothing references cannot pull a member
+ * in or keep one out, and most of a link's names are definitions nobody
+ * outside their unit refers to: so only referenced names are interned,
+ * and the definitions and index entries of the others are put aside
+ * (struct as_aside), found again by a later reference if one comes. The
+ * references of the units every link takes are interned first, from the
+ * symbol tables they kept, so that their definitions of those names need
+ * not go aside; an archive member's are interned when it is loaded, and
+ * a member nobody pulls in is never read. A unit that cannot be read that
+ * way (not native ELF64, GCC LTO, bitcode) interns every name when it is
+ * read in full. */
+static void intern_references(struct as_link *link) {
   for (uint32_t i = 0; i < link->nunits; i++) {
     const struct as_unit *u = link->units[i];
-    if (!u->quick || u->shared)
-      continue; /* read in full already, or references that pull nothing */
-    if (!u->raw || !as_elf_syms_intern_refs(u->raw, link->symtab))
-      return false;
+    if (u->quick && !u->shared && u->raw)
+      as_elf_syms_intern_refs(u->raw, link->symtab);
   }
-  for (uint32_t i = 0; i < link->ninputs; i++) {
-    const struct as_input *in = link->inputs[i];
-    if (in->kind == AS_INPUT_ARCHIVE && in->archive &&
-        !as_archive_intern_refs(link, i))
-      return false;
-  }
-  return true;
 }
 
 /* On the quick path, only whether the link needs an allocator is left to
@@ -168,12 +233,15 @@ void as_link_resolve(struct as_link *link) {
     as_input_open_known(link, i);
   for (uint32_t u = 0; u < link->nunits; u++)
     as_unit_read_known(link, link->units[u]);
-  link->referenced_only = !link->want_symbols && intern_references(link);
+  link->referenced_only = !link->want_symbols;
+  if (link->referenced_only)
+    intern_references(link);
   /* Units read quickly are read in full now, from what they kept. */
   for (uint32_t u = 0; u < link->nunits; u++)
     if (link->units[u]->quick)
       as_unit_rescan(link, u);
   struct resolver r = {.link = link};
+  r.forgotten = as_xcalloc(link->ninputs, sizeof *r.forgotten);
   for (uint32_t i = 0; i < link->ninputs; i++) {
     struct as_input *in = link->inputs[i];
     if (in->flags & AS_ADD_JUST_SYMBOLS)
@@ -196,9 +264,11 @@ void as_link_resolve(struct as_link *link) {
       publish(&r, r.work[--r.nwork]);
     bool group_goes_on = in->group && i + 1 < link->ninputs &&
                          link->inputs[i + 1]->group == in->group;
-    if (r.nlazies && !group_goes_on)
-      forget_lazies(&r);
+    if (link->order == AS_ORDER_COMMAND_LINE && !group_goes_on)
+      forget_lazies(&r, i);
   }
+  link->referenced_only = false; /* what comes next interns every name */
   free(r.work);
   free(r.lazies);
+  free(r.forgotten);
 }

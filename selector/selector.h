@@ -69,6 +69,11 @@ struct as_unit {
   char *libraries[AS_MAX_UNIT_LIBRARIES];
   uint32_t nlibraries;
   bool linked; /* pulled into the link (set by as_link_resolve) */
+  /* Its place in the order resolution published linked units' symbols
+   * (1, 2, ...; 0: not yet); the definitions it put aside when read (the
+   * aside table's entries aside_first to aside_end), and how many names
+   * were interned then. */
+  uint32_t published, aside_first, aside_end, names_at_read;
   /* Why an archive member is linked: it defines why_sym, which why_unit
    * referenced (AS_NO_UNIT / UINT32_MAX: linked for its own sake). */
   uint32_t why_sym, why_unit;
@@ -80,8 +85,9 @@ struct as_unit {
   uint16_t machine; /* ELF e_machine, 0 for bitcode */
   uint8_t elf_class, elf_data; /* ELFCLASS32/64, ELFDATA2LSB/MSB */
   char *origin;                /* cached as_unit_origin() */
-  /* A quick unit's symbol table, kept so the full resolution need not
-   * read its file again (elf_native.c); NULL once read in full. */
+  /* Its native symbol table (elf_native.c): a quick unit's, kept so the
+   * full resolution need not read its file again; one read in full keeps
+   * it for the names it put aside. */
   struct as_elf_syms *raw;
   /* Its facts came from the cache (cache.c): nothing of it was read, and
    * the full resolution reads it first (as_unit_read_known). */
@@ -146,9 +152,9 @@ struct as_link {
    * makes as_link_resolve work out every member the link pulls in). */
   bool want_symbols;
   bool full_needed;
-  /* Every name a linked unit can reference is interned (as_link_resolve
-   * did so before resolving): a definition or an index entry of any other
-   * name can neither pull a unit in nor keep one out, so it is skipped. */
+  /* Resolving, only referenced names are interned: a definition or an
+   * index entry of any other name is put aside (struct as_aside), found
+   * again only if something comes to reference it. */
   bool referenced_only;
   /* How archives resolve: lld and mold let any later reference extract a
    * member of an archive seen before; ld.bfd and gold only references

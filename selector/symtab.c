@@ -47,6 +47,7 @@ void as_symtab_free(struct as_symtab *st) {
   }
   free(st->syms);
   free(st->slots);
+  as_aside_free(&st->aside);
   free(st);
 }
 

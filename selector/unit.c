@@ -110,12 +110,10 @@ void as_unit_add_symbol(struct as_link *link, struct as_unit *u,
                         bool defined, bool weak) {
   if (as_name_may_matter(name))
     note_class(u, as_classify_name(name), name, defined);
-  if (defined && link->referenced_only) {
-    uint32_t id = as_symtab_find(link->symtab, name, len);
-    if (id != AS_NO_UNIT)
-      *AS_PUSH(u->defs, u->ndefs, caps->defs) = id;
-    return;
-  }
+  /* Interned even where only referenced names are (link.referenced_only):
+   * a definition comes here interned already from elf_native.c, or from
+   * libelf's or bitcode's scanners, whose names lie in memory of their own
+   * that a name put aside could not point into. */
   if (!defined && weak)
     return; /* weak references never pull members in */
   uint32_t id = as_symtab_intern(link->symtab, name, len);

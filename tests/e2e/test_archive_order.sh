@@ -79,3 +79,61 @@ for fe in "${FRONTENDS[@]}"; do
   expect_rc 0
   expect_err "allocsel: allocator: my_allocator (linked: defined in liballoc.a(alloc_helper.o))"
 done
+
+# Names nothing referenced when they were seen are put aside, not interned
+# (docs/internals.md): a definition a member makes, an index entry an
+# archive offers. A reference that comes later must find them.
+#
+# A member's definition: libboth.a's first.o (pulled in by main_both.o)
+# defines helper, which nothing references yet; second.o, pulled in after
+# it, references helper. It is defined then, so liballoc.a's member
+# defining helper (and an allocator) stays out, with every linker.
+cat >first.c <<'C'
+void helper(void) {}
+void first(void) {}
+C
+cat >second.c <<'C'
+void helper(void);
+void second(void) { helper(); }
+C
+cat >main_both.c <<'C'
+void first(void);
+void second(void);
+int main(void) { first(); second(); return 0; }
+C
+compile "$cc" first.o first.c
+compile "$cc" second.o second.c
+compile "$cc" main_both.o main_both.c
+rm -f libboth.a
+ar rcs libboth.a first.o second.o
+# An index entry: liballoc.a offers helper before anything references it;
+# libuse.a's use.o, pulled in later, does. lld and mold take helper from
+# liballoc.a, and its allocator with it; ld.bfd and gold had left
+# liballoc.a behind, and take helper from libdefs.so.
+cc -shared -fPIC -o libdefs.so defs.c
+for fe in "${FRONTENDS[@]}"; do
+  frontend_flags "$fe"
+  step "$fe: a member's definition, put aside, keeps a later archive's allocator out"
+  run "$cc" "${SEL[@]}" -o app-both main_both.o libboth.a liballoc.a
+  expect_rc 0
+  expect_err "allocsel: allocator: none (nothing needs an allocator)"
+  run "$ALLOCSEL" inspect app-both
+  expect_line "allocator: none"
+
+  step "$fe: an archive's offer, put aside, is found by a later reference"
+  run "$cc" "${SEL[@]}" -o app-late main_use.o liballoc.a libuse.a \
+    -L. -ldefs -Wl,-rpath,"$PWD"
+  expect_rc 0
+  case $fe in
+  ld-lld | ld-mold)
+    expect_err "allocsel: allocator: my_allocator (linked: defined in liballoc.a(alloc_helper.o))"
+    want=my_allocator ;;
+  *)
+    expect_err "allocsel: allocator: none (nothing needs an allocator)"
+    want=none ;;
+  esac
+  run "$ALLOCSEL" inspect app-late
+  expect_line "allocator: $want"
+  run ./app-late
+  expect_rc 0
+done

@@ -4,6 +4,7 @@
 
 #include "internal.h" /* the symbol table */
 
+#include <endian.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -41,6 +42,73 @@ static void test_symtab(void **state) {
     assert_int_not_equal(as_symtab_find(st, name, len), AS_NO_UNIT);
     len = (size_t)snprintf(name, sizeof name, "never_interned_%u", i);
     assert_int_equal(as_symtab_find(st, name, len), AS_NO_UNIT);
+  }
+  as_symtab_free(st);
+}
+
+/* Names put aside (aside.c): each is found again under its own name, with
+ * what it was put aside as (a unit's definition; an index entry's member
+ * offset, read from the index's big-endian words), newest first, and never
+ * under another name; taking back a unit's entries unchains them. */
+static void test_aside(void **state) {
+  (void)state;
+  struct as_symtab *st = as_symtab_new();
+  enum { N = 3000 };
+  static char strtab[N * 96];
+  size_t offs[N], used = 0;
+  for (unsigned i = 0; i < N; i++) {
+    offs[i] = used;
+    used += test_name(i, strtab + used, sizeof strtab - used) + 1;
+  }
+  /* An index of the first N / 2 names, offering member 1000 + i, in 8-byte
+   * words; then a unit defining every name. */
+  static unsigned char offsets[N / 2 * 8];
+  for (unsigned i = 0; i < N / 2; i++) {
+    uint64_t be = htobe64(1000 + i);
+    memcpy(offsets + i * 8, &be, 8);
+  }
+  uint32_t index = as_aside_begin_index(st, 7, strtab, offsets, 8, N / 2);
+  for (unsigned i = 0; i < N / 2; i++)
+    if (i % 9) /* the short names repeat: put aside once */
+      as_aside_put(
+          st, index,
+          as_symtab_filter_key(strtab + offs[i], strlen(strtab + offs[i])),
+          strtab + offs[i], i);
+  uint32_t unit = as_aside_begin_unit(st, 42, strtab);
+  for (unsigned i = 0; i < N; i++)
+    if (i % 9)
+      assert_int_equal(as_symtab_find_else_aside(st, unit, strtab + offs[i],
+                                                 strlen(strtab + offs[i]), 0),
+                       AS_NO_UNIT);
+  for (unsigned i = 1; i < N; i++) {
+    if (i % 9 == 0)
+      continue;
+    const char *name = strtab + offs[i];
+    uint32_t cursor = 0;
+    struct as_aside_hit hit;
+    assert_true(as_aside_next(st, name, strlen(name), &cursor, &hit));
+    assert_int_equal(hit.who, 42); /* the unit's, put aside last */
+    if (i < N / 2) {
+      assert_true(as_aside_next(st, name, strlen(name), &cursor, &hit));
+      assert_int_equal(hit.who, AS_ASIDE_LAZY | 7);
+      assert_int_equal(hit.off, 1000 + i);
+    }
+    assert_false(as_aside_next(st, name, strlen(name), &cursor, &hit));
+  }
+  uint32_t cursor = 0;
+  struct as_aside_hit hit;
+  assert_false(as_aside_next(st, "never_put", 9, &cursor, &hit));
+  /* The unit's entries taken back: the index's alone are found. */
+  as_aside_truncate(st, N / 2);
+  for (unsigned i = 1; i < N; i++) {
+    if (i % 9 == 0)
+      continue;
+    const char *name = strtab + offs[i];
+    cursor = 0;
+    bool found = as_aside_next(st, name, strlen(name), &cursor, &hit);
+    assert_int_equal(found, i < N / 2);
+    if (found)
+      assert_int_equal(hit.who, AS_ASIDE_LAZY | 7);
   }
   as_symtab_free(st);
 }
@@ -196,6 +264,144 @@ static void test_archive_first_definition_wins(void **state) {
     fail_msg("alloc_b.c.o was linked: it defines nothing still undefined "
              "once alloc_a.c.o is in");
   as_link_free(link);
+}
+
+/* The same two resolutions on the path links take (not every symbol read
+ * up front: only referenced names interned, the rest put aside). */
+static void test_archive_resolution_aside(void **state) {
+  (void)state;
+  struct as_link *link = new_link(AS_EXECUTABLE, FX_USER, FX_LIBALLOC_A, NULL);
+  as_link_resolve(link);
+  assert_true(get_unit(link, "(alloc_a.c.o)")->linked);
+  assert_no_errors(link);
+  as_link_free(link);
+
+  /* The archive first: its entries go aside, the reference finds them. */
+  link = new_link(AS_EXECUTABLE, FX_LIBTWO_ALLOCS, FX_USER, NULL);
+  as_link_resolve(link);
+  assert_true(get_unit(link, "(alloc_a.c.o)")->linked);
+  struct as_unit *b = find_unit(link, "(alloc_b.c.o)");
+  assert_true(b == NULL || !b->linked);
+  assert_no_errors(link);
+  as_link_free(link);
+
+  /* ld.bfd's order: past the archive, its offers are forgotten. */
+  link = as_link_new(AS_EXECUTABLE);
+  link->order = AS_ORDER_COMMAND_LINE;
+  assert_int_equal(as_link_add_file(link, FX_LIBTWO_ALLOCS, 0), 0);
+  assert_int_equal(as_link_add_file(link, FX_USER, 0), 0);
+  as_link_resolve(link);
+  for (size_t i = 0; i < link->nunits; i++)
+    if (link->units[i]->member)
+      assert_false(link->units[i]->linked);
+  assert_no_errors(link);
+  as_link_free(link);
+}
+
+/* A link to resolve both ways: its paths ("(" and ")" open and close a
+ * group) and archive order. */
+struct two_way_link {
+  const char *paths[12];
+  enum as_archive_order order;
+};
+
+static struct as_link *two_way_build(const struct two_way_link *l,
+                                     bool every_name) {
+  struct as_link *link = as_link_new(AS_EXECUTABLE);
+  link->want_symbols = every_name;
+  link->order = l->order;
+  for (size_t i = 0; i < 12 && l->paths[i]; i++) {
+    if (strcmp(l->paths[i], "(") == 0)
+      as_link_begin_group(link);
+    else if (strcmp(l->paths[i], ")") == 0)
+      as_link_end_group(link);
+    else if (as_link_add_file(link, l->paths[i], 0) != 0)
+      fail_msg("as_link_add_file(%s) failed", l->paths[i]);
+  }
+  as_link_resolve(link);
+  assert_no_errors(link);
+  return link;
+}
+
+/* Resolution on names put aside (the path links take) links exactly the
+ * units that resolution interning every name links (the path tools that
+ * want every symbol take), and each for the same symbol: over the
+ * fixtures and over static glibc, whose archives pull in hundreds of
+ * members through one another, in lld's order and in ld.bfd's. */
+static void test_resolution_two_ways(void **state) {
+  (void)state;
+  const char *libc = "/usr/lib/x86_64-linux-gnu/libc.a";
+  const char *libgcc = "/usr/lib/gcc/x86_64-linux-gnu/12/libgcc.a";
+  const char *libgcc_eh = "/usr/lib/gcc/x86_64-linux-gnu/12/libgcc_eh.a";
+  bool have_libc = access(libc, R_OK) == 0 && access(libgcc, R_OK) == 0 &&
+                   access(libgcc_eh, R_OK) == 0;
+  const struct two_way_link links[] = {
+      {{FX_ALLOC_A, FX_CALLS_HELPER, FX_LIBHELPERS}, AS_ORDER_ANY},
+      {{FX_LIBHELPERS, FX_CALLS_HELPER, FX_ALLOC_A}, AS_ORDER_ANY},
+      {{FX_LIBHELPERS, FX_CALLS_HELPER, FX_ALLOC_A}, AS_ORDER_COMMAND_LINE},
+      {{FX_LIBTWO_ALLOCS, FX_USER}, AS_ORDER_ANY},
+      {{FX_USER, FX_LIBTWO_ALLOCS, FX_LIBALLOC_A}, AS_ORDER_COMMAND_LINE},
+      {{FX_ALLOC_A, FX_USER, "(", libgcc, libgcc_eh, libc, ")"},
+       AS_ORDER_COMMAND_LINE},
+      {{FX_ALLOC_A, FX_USER, libgcc, libgcc_eh, libc, libgcc}, AS_ORDER_ANY},
+      {{libc, FX_ALLOC_A, libgcc_eh, FX_USER, libgcc}, AS_ORDER_ANY},
+      {{libc, FX_ALLOC_A, libgcc_eh, FX_USER, libgcc}, AS_ORDER_COMMAND_LINE},
+  };
+  for (size_t i = 0; i < sizeof links / sizeof *links; i++) {
+    bool uses_libc = false;
+    for (size_t j = 0; j < 12 && links[i].paths[j]; j++)
+      uses_libc |= links[i].paths[j] == libc;
+    if (uses_libc && !have_libc)
+      continue;
+    struct as_link *every = two_way_build(&links[i], true);
+    struct as_link *aside = two_way_build(&links[i], false);
+    size_t nlinked = 0;
+    for (size_t u = 0; u < every->nunits; u++) {
+      const struct as_unit *e = every->units[u];
+      if (!e->linked)
+        continue;
+      nlinked++;
+      const char *origin = as_unit_origin(every, e);
+      const struct as_unit *a = find_unit(aside, origin);
+      if (!a || !a->linked)
+        fail_msg("link %zu: %s is linked only when every name is interned",
+                 i, origin);
+      const char *why_e = e->why_sym == AS_NO_UNIT
+                              ? ""
+                              : as_sym_name(every, e->why_sym);
+      const char *why_a = a->why_sym == AS_NO_UNIT
+                              ? ""
+                              : as_sym_name(aside, a->why_sym);
+      if (strcmp(why_e, why_a) != 0)
+        fail_msg("link %zu: %s is linked for %s, or for %s", i, origin, why_e,
+                 why_a);
+      /* Each of its references is defined by the same unit (or none). */
+      assert_int_equal(e->nundefs, a->nundefs);
+      for (uint32_t k = 0; k < e->nundefs; k++) {
+        const struct as_sym *se = as_symtab_get(every->symtab, e->undefs[k]);
+        const struct as_sym *sa = as_symtab_get(aside->symtab, a->undefs[k]);
+        assert_string_equal(se->name, sa->name);
+        const char *de = se->def == AS_NO_UNIT
+                             ? "nothing"
+                             : as_unit_origin(every, every->units[se->def]);
+        const char *da = sa->def == AS_NO_UNIT
+                             ? "nothing"
+                             : as_unit_origin(aside, aside->units[sa->def]);
+        if (strcmp(de, da) != 0)
+          fail_msg("link %zu: %s's %s is defined in %s, or in %s", i, origin,
+                   se->name, de, da);
+      }
+    }
+    for (size_t u = 0; u < aside->nunits; u++)
+      if (aside->units[u]->linked)
+        nlinked--;
+    if (nlinked)
+      fail_msg("link %zu: names put aside link other units", i);
+    if (uses_libc && (i == 5 || i == 6))
+      assert_true(every->nunits > 100); /* what a static libc link pulls */
+    as_link_free(every);
+    as_link_free(aside);
+  }
 }
 
 static void test_archive_whole(void **state) {
@@ -489,6 +695,7 @@ static int remove_tmpdir(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_symtab),
+      cmocka_unit_test(test_aside),
       cmocka_unit_test(test_object_allocator),
       cmocka_unit_test(test_object_user),
       cmocka_unit_test(test_object_half),
@@ -499,6 +706,8 @@ int main(void) {
       cmocka_unit_test(test_archive_before_reference),
       cmocka_unit_test(test_archive_allocator_member),
       cmocka_unit_test(test_archive_first_definition_wins),
+      cmocka_unit_test(test_archive_resolution_aside),
+      cmocka_unit_test(test_resolution_two_ways),
       cmocka_unit_test(test_archive_whole),
       cmocka_unit_test(test_archive_without_index),
       cmocka_unit_test(test_shared_library),

@@ -1,0 +1,141 @@
+/* Names put aside while resolving (struct as_aside): definitions and index
+ * entries of names nothing referenced when they were seen. Chained by the
+ * symbol table's filter key, so that putting one aside costs the key the
+ * filter test computed already, an 8-byte entry and a head; finding one,
+ * which only a name's first reference does, walks a short chain. */
+#include "internal.h"
+
+#include <endian.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Chains by the filter key's top 16 bits: the heads (256 KiB) stay in a
+ * core's cache while a link puts hundreds of thousands of names aside,
+ * which a head per key (1 MiB) did not; a chain is then a few entries
+ * longer, walked only by a name's first reference. */
+enum { HEAD_SHIFT = 2, NHEADS = AS_FILTER_BITS >> HEAD_SHIFT };
+
+static uint32_t begin(struct as_aside *a, struct as_aside_run run) {
+  if (!a->heads)
+    a->heads = as_xcalloc(NHEADS, sizeof *a->heads);
+  /* A unit's run that put nothing aside gives its place to the next. */
+  if (a->nruns && a->runs[a->nruns - 1].first == a->n &&
+      !a->runs[a->nruns - 1].word)
+    a->nruns--;
+  *AS_PUSH(a->runs, a->nruns, a->cap_runs) = run;
+  return (uint32_t)a->nruns - 1;
+}
+
+uint32_t as_aside_begin_unit(struct as_symtab *st, uint32_t unit,
+                             const char *strtab) {
+  struct as_aside *a = &st->aside;
+  return begin(a, (struct as_aside_run){
+                      .first = (uint32_t)a->n, .who = unit, .names = strtab});
+}
+
+uint32_t as_aside_begin_index(struct as_symtab *st, uint32_t input,
+                              const char *names, const unsigned char *offsets,
+                              unsigned word, size_t count) {
+  struct as_aside *a = &st->aside;
+  uint32_t run = begin(a, (struct as_aside_run){.first = (uint32_t)a->n,
+                                                .who = AS_ASIDE_LAZY | input,
+                                                .names = names,
+                                                .offsets = offsets,
+                                                .word = word});
+  /* Entries of names that were interned stay out of every chain. */
+  a->entries = as_grow(a->entries, &a->cap, a->n + count, sizeof *a->entries);
+  a->n += count;
+  return run;
+}
+
+void as_aside_put(struct as_symtab *st, uint32_t run, uint32_t key,
+                  const char *name, size_t pos) {
+  struct as_aside *a = &st->aside;
+  const struct as_aside_run *r = &a->runs[run];
+  size_t e = r->word ? r->first + pos : a->n++;
+  if (a->n > a->cap)
+    a->entries = as_grow(a->entries, &a->cap, a->n, sizeof *a->entries);
+  a->entries[e] =
+      (struct as_aside_entry){.name_off = (uint32_t)(name - r->names),
+                              .next = a->heads[key >> HEAD_SHIFT]};
+  a->heads[key >> HEAD_SHIFT] = (uint32_t)e + 1;
+}
+
+/* The run holding entry e: the last to start at or before it. */
+static const struct as_aside_run *run_of(const struct as_aside *a, size_t e) {
+  size_t lo = 0, hi = a->nruns;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (a->runs[mid].first <= e)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return &a->runs[lo - 1];
+}
+
+const char *as_aside_names(const struct as_symtab *st, size_t e) {
+  return run_of(&st->aside, e)->names;
+}
+
+const char *as_aside_name(const struct as_symtab *st, size_t e) {
+  return as_aside_names(st, e) + st->aside.entries[e].name_off;
+}
+
+void as_aside_rebase(struct as_symtab *st, size_t first, const char *names) {
+  struct as_aside *a = &st->aside;
+  if (first < a->n)
+    a->runs[run_of(a, first) - a->runs].names = names;
+}
+
+void as_aside_truncate(struct as_symtab *st, size_t first) {
+  struct as_aside *a = &st->aside;
+  /* Newest first: each is the head of its chain when it goes. */
+  for (; a->n > first; a->n--) {
+    const char *name = as_aside_name(st, a->n - 1);
+    a->heads[as_symtab_filter_key(name, strlen(name)) >> HEAD_SHIFT] =
+        a->entries[a->n - 1].next;
+  }
+  while (a->nruns && a->runs[a->nruns - 1].first > a->n)
+    a->nruns--;
+}
+
+bool as_aside_next(const struct as_symtab *st, const char *name, size_t len,
+                   uint32_t *cursor, struct as_aside_hit *hit) {
+  const struct as_aside *a = &st->aside;
+  if (!a->heads)
+    return false;
+  uint32_t i = *cursor
+                   ? a->entries[*cursor - 1].next
+                   : a->heads[as_symtab_filter_key(name, len) >> HEAD_SHIFT];
+  for (; i; i = a->entries[i - 1].next) {
+    const struct as_aside_run *run = run_of(a, i - 1);
+    const char *n = run->names + a->entries[i - 1].name_off;
+    if (strncmp(n, name, len) != 0 || n[len])
+      continue;
+    *cursor = i;
+    hit->who = run->who;
+    hit->off = 0;
+    if (run->word) {
+      const unsigned char *p = run->offsets + (i - 1 - run->first) * run->word;
+      uint64_t v = 0;
+      if (run->word == 4) {
+        uint32_t w;
+        memcpy(&w, p, 4);
+        v = be32toh(w);
+      } else {
+        memcpy(&v, p, 8);
+        v = be64toh(v);
+      }
+      hit->off = (size_t)v;
+    }
+    return true;
+  }
+  return false;
+}
+
+void as_aside_free(struct as_aside *a) {
+  free(a->entries);
+  free(a->runs);
+  free(a->heads);
+}
