@@ -9,15 +9,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Chains by the filter key's top 16 bits: the heads (256 KiB) stay in a
- * core's cache while a link puts hundreds of thousands of names aside,
- * which a head per key (1 MiB) did not; a chain is then a few entries
- * longer, walked only by a name's first reference. */
-enum { HEAD_SHIFT = 2, NHEADS = AS_FILTER_BITS >> HEAD_SHIFT };
+/* Chains by the filter key's top bits: as many heads as chained entries
+ * up to 2^16 (256 KiB, which stay in a core's cache while a link puts
+ * hundreds of thousands of names aside; a head per key, 1 MiB, did not),
+ * so a small link allocates 4 KiB. A chain is a few entries at most, and
+ * only a name's first reference walks one. */
+enum { MIN_HEAD_BITS = 10, MAX_HEAD_BITS = 16, FILTER_KEY_BITS = 18 };
+_Static_assert(AS_FILTER_BITS == 1 << FILTER_KEY_BITS, "the filter's keys");
+#define UNUSED UINT32_MAX /* an index's entry whose name was interned */
+
+static uint32_t head_of(const struct as_aside *a, uint32_t key) {
+  return key >> (FILTER_KEY_BITS - a->head_bits);
+}
+
+/* Four times the heads, every entry chained again, oldest first (so each
+ * chain stays newest first). */
+static void grow_heads(struct as_aside *a) {
+  a->head_bits += 2;
+  free(a->heads);
+  a->heads = as_xcalloc((size_t)1 << a->head_bits, sizeof *a->heads);
+  for (size_t r = 0; r < a->nruns; r++) {
+    size_t end = r + 1 < a->nruns ? a->runs[r + 1].first : a->n;
+    for (size_t e = a->runs[r].first; e < end; e++) {
+      if (a->entries[e].name_off == UNUSED)
+        continue;
+      const char *name = a->runs[r].names + a->entries[e].name_off;
+      uint32_t h = head_of(a, as_symtab_filter_key(name, strlen(name)));
+      a->entries[e].next = a->heads[h];
+      a->heads[h] = (uint32_t)e + 1;
+    }
+  }
+}
 
 static uint32_t begin(struct as_aside *a, struct as_aside_run run) {
-  if (!a->heads)
-    a->heads = as_xcalloc(NHEADS, sizeof *a->heads);
+  if (!a->heads) {
+    a->head_bits = MIN_HEAD_BITS;
+    a->heads = as_xcalloc((size_t)1 << a->head_bits, sizeof *a->heads);
+  }
   /* A unit's run that put nothing aside gives its place to the next. */
   if (a->nruns && a->runs[a->nruns - 1].first == a->n &&
       !a->runs[a->nruns - 1].word)
@@ -44,6 +72,8 @@ uint32_t as_aside_begin_index(struct as_symtab *st, uint32_t input,
                                                 .word = word});
   /* Entries of names that were interned stay out of every chain. */
   a->entries = as_grow(a->entries, &a->cap, a->n + count, sizeof *a->entries);
+  for (size_t i = 0; i < count; i++)
+    a->entries[a->n + i].name_off = UNUSED;
   a->n += count;
   return run;
 }
@@ -55,10 +85,12 @@ void as_aside_put(struct as_symtab *st, uint32_t run, uint32_t key,
   size_t e = r->word ? r->first + pos : a->n++;
   if (a->n > a->cap)
     a->entries = as_grow(a->entries, &a->cap, a->n, sizeof *a->entries);
-  a->entries[e] =
-      (struct as_aside_entry){.name_off = (uint32_t)(name - r->names),
-                              .next = a->heads[key >> HEAD_SHIFT]};
-  a->heads[key >> HEAD_SHIFT] = (uint32_t)e + 1;
+  uint32_t h = head_of(a, key);
+  a->entries[e] = (struct as_aside_entry){
+      .name_off = (uint32_t)(name - r->names), .next = a->heads[h]};
+  a->heads[h] = (uint32_t)e + 1;
+  if (++a->nchained > (size_t)2 << a->head_bits && a->head_bits < MAX_HEAD_BITS)
+    grow_heads(a);
 }
 
 /* The run holding entry e: the last to start at or before it. */
@@ -93,8 +125,9 @@ void as_aside_truncate(struct as_symtab *st, size_t first) {
   /* Newest first: each is the head of its chain when it goes. */
   for (; a->n > first; a->n--) {
     const char *name = as_aside_name(st, a->n - 1);
-    a->heads[as_symtab_filter_key(name, strlen(name)) >> HEAD_SHIFT] =
+    a->heads[head_of(a, as_symtab_filter_key(name, strlen(name)))] =
         a->entries[a->n - 1].next;
+    a->nchained--;
   }
   while (a->nruns && a->runs[a->nruns - 1].first > a->n)
     a->nruns--;
@@ -105,9 +138,8 @@ bool as_aside_next(const struct as_symtab *st, const char *name, size_t len,
   const struct as_aside *a = &st->aside;
   if (!a->heads)
     return false;
-  uint32_t i = *cursor
-                   ? a->entries[*cursor - 1].next
-                   : a->heads[as_symtab_filter_key(name, len) >> HEAD_SHIFT];
+  uint32_t i = *cursor ? a->entries[*cursor - 1].next
+                       : a->heads[head_of(a, as_symtab_filter_key(name, len))];
   for (; i; i = a->entries[i - 1].next) {
     const struct as_aside_run *run = run_of(a, i - 1);
     const char *n = run->names + a->entries[i - 1].name_off;

@@ -114,7 +114,7 @@ struct as_elf_syms *as_elf_syms_read_fd(int fd, size_t size,
 }
 
 struct as_elf_syms *as_elf_syms_keep_strings(struct as_elf_syms *r) {
-  if ((const char *)r->syms != r->strtab + r->strsize)
+  if (r->strtab != (const char *)(r + 1))
     return r; /* read in place, or no symbols: nothing to cut */
   struct as_elf_syms *kept = realloc(r, sizeof *r + r->strsize);
   if (!kept)

@@ -69,7 +69,10 @@ struct as_aside {
   size_t n, cap;
   struct as_aside_run *runs;
   size_t nruns, cap_runs;
-  uint32_t *heads; /* per filter key, index + 1 of the newest entry */
+  /* By the filter key's top head_bits: index + 1 of the newest entry. */
+  uint32_t *heads;
+  unsigned head_bits;
+  size_t nchained;
 };
 
 struct as_symtab {
