@@ -377,6 +377,7 @@ struct offer {
   uint32_t input;
   bool aside;
   uint32_t run; /* where they go aside */
+  bool decides; /* an entry names something the decision looks for */
   void (*fn)(void *ctx, uint32_t input, uint32_t sym, size_t off);
   void *ctx;
 };
@@ -385,6 +386,8 @@ static bool offer_entry(void *ctx, const char *name, size_t len, size_t off,
                         size_t pos) {
   struct offer *o = ctx;
   struct as_symtab *st = o->link->symtab;
+  o->decides = o->decides || (as_name_may_matter(name) &&
+                              as_name_decides(as_classify_name(name)));
   uint32_t id = o->aside ? as_symtab_find_else_aside(st, o->run, name, len, pos)
                          : as_symtab_intern(st, name, len);
   if (id != AS_NO_UNIT)
@@ -607,6 +610,12 @@ void as_archive_index(struct as_link *link, uint32_t input,
     if (walk_index(ar, offer_entry, &o) < 0) /* not walked before */
       archive_error(link, link->inputs[input]->path,
                     "malformed archive symbol index");
+    else if (!o.decides && ar->keyed)
+      /* What the quick path's walk would have learnt, where resolution's
+       * was the only one: a relink need not open the archive. */
+      as_cache_learn(link, &ar->key,
+                     &(struct as_cached_facts){.kind = AS_CACHED_ARCHIVE,
+                                               .flags = AS_FACT_INDEX_QUIET});
     return;
   }
   /* No index: each member's own definitions. fn may extract members and
@@ -616,17 +625,8 @@ void as_archive_index(struct as_link *link, uint32_t input,
     uint32_t unit = ar->members[i].unit;
     if (unit == AS_NO_UNIT || unit == AS_BAD_UNIT)
       continue;
-    const struct as_unit *u = link->units[unit];
-    for (uint32_t j = 0; j < u->ndefs; j++)
-      fn(ctx, input, u->defs[j], ar->members[i].off);
-    /* What a member read while resolving put aside is offered too: as an
-     * index entry, each needs a name. */
-    struct as_symtab *st = link->symtab;
-    for (uint32_t a = u->aside_first; a < u->aside_end; a++) {
-      const char *name = as_aside_name(st, a);
-      fn(ctx, input, as_symtab_intern(st, name, strlen(name)),
-         ar->members[i].off);
-    }
+    as_unit_offer_defs(link, link->units[unit], input, ar->members[i].off, fn,
+                       ctx);
   }
 }
 

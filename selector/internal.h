@@ -333,6 +333,13 @@ void as_unit_add_symbol(struct as_link *link, struct as_unit *u,
 /* The quick scan's form: records the allocator facts, interns nothing. */
 void as_unit_note_symbol(struct as_unit *u, const char *name, bool defined);
 void as_unit_finish(struct as_link *link, struct as_unit *u);
+/* Offers each definition of a unit the link may pull in (a member of an
+ * archive without an index, a --start-lib object) to fn, as an index
+ * entry (input, off) is offered: names it put aside are interned for it.
+ * fn may pull units in. */
+void as_unit_offer_defs(
+    struct as_link *link, const struct as_unit *u, uint32_t input, size_t off,
+    void (*fn)(void *ctx, uint32_t input, uint32_t sym, size_t off), void *ctx);
 /* Drops what a unit that failed to scan had read: it stays (its origin
  * names the diagnostic) but is inert. */
 void as_unit_clear(struct as_unit *u);

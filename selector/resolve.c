@@ -219,8 +219,8 @@ void as_link_resolve(struct as_link *link) {
    * link pulls in does not matter. The common case, and the fast one. */
   bool quick =
       !link->full_needed && !link->want_symbols && !members_decide(link);
-  as_cache_save(link); /* what the inputs taught, on either path */
   if (quick) {
+    as_cache_save(link); /* what the inputs taught */
     for (uint32_t i = 0; i < link->ninputs; i++)
       for (uint32_t u = 0; u < link->inputs[i]->nunits &&
                            !(link->inputs[i]->flags & AS_ADD_JUST_SYMBOLS);
@@ -249,11 +249,9 @@ void as_link_resolve(struct as_link *link) {
     if (in->flags & AS_ADD_LAZY) {
       /* --start-lib objects: their definitions are lazy, as an archive's
        * index is (lld, gold). */
-      for (uint32_t u = 0; u < in->nunits; u++) {
-        const struct as_unit *unit = link->units[in->first_unit + u];
-        for (uint32_t j = 0; j < unit->ndefs; j++)
-          offer_lazy(&r, i, unit->defs[j], in->first_unit + u);
-      }
+      for (uint32_t u = 0; u < in->nunits; u++)
+        as_unit_offer_defs(link, link->units[in->first_unit + u], i,
+                           in->first_unit + u, offer_lazy, &r);
     }
     for (uint32_t u = 0; u < in->nunits && !(in->flags & AS_ADD_LAZY); u++)
       link_unit(&r, in->first_unit + u, AS_NO_UNIT, AS_NO_UNIT);
@@ -268,6 +266,7 @@ void as_link_resolve(struct as_link *link) {
       forget_lazies(&r, i);
   }
   link->referenced_only = false; /* what comes next interns every name */
+  as_cache_save(link);           /* what the inputs and the resolution taught */
   free(r.work);
   free(r.lazies);
   free(r.forgotten);

@@ -134,6 +134,21 @@ void as_unit_finish(struct as_link *link, struct as_unit *u) {
     link->full_needed = true;
 }
 
+void as_unit_offer_defs(struct as_link *link, const struct as_unit *u,
+                        uint32_t input, size_t off,
+                        void (*fn)(void *ctx, uint32_t input, uint32_t sym,
+                                   size_t off),
+                        void *ctx) {
+  for (uint32_t j = 0; j < u->ndefs; j++)
+    fn(ctx, input, u->defs[j], off);
+  /* As an index entry, each needs a name: one put aside is interned. */
+  struct as_symtab *st = link->symtab;
+  for (uint32_t a = u->aside_first; a < u->aside_end; a++) {
+    const char *name = as_aside_name(st, a);
+    fn(ctx, input, as_symtab_intern(st, name, strlen(name)), off);
+  }
+}
+
 void as_unit_clear(struct as_unit *u) {
   free(u->defs);
   free(u->undefs);

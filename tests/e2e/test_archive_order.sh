@@ -7,6 +7,16 @@
 source "$(dirname "$0")/lib.sh"
 
 cc=${COMPILERS[0]}
+
+# order_dependent FE LLD_MOLD GNU: expects allocsel's allocator line for
+# lld and mold to be LLD_MOLD, for ld.bfd and gold GNU; sets want to the
+# allocator's name (its first word), which inspect must then find.
+order_dependent() {
+  local line
+  case $1 in ld-lld | ld-mold) line=$2 ;; *) line=$3 ;; esac
+  expect_err "allocsel: allocator: $line"
+  want=${line%% *}
+}
 compile "$cc" main.o "$FIX/needs_alloc.c"
 cp "$MY_ALLOCATOR" my_allocator.o
 ar rcs libmy.a my_allocator.o
@@ -17,15 +27,10 @@ for fe in "${FRONTENDS[@]}"; do
   step "$fe: the allocator's archive before the object that needs it"
   run "$cc" "${SEL[@]}" -o app-before libmy.a main.o
   expect_rc 0
-  case $fe in
-  ld-lld | ld-mold)
-    expect_err "allocsel: allocator: my_allocator (linked: defined in libmy.a(my_allocator.o))"
-    want=my_allocator ;;
-  *)
-    # Nothing referenced the ABI when ld passed libmy.a: it stays out.
-    expect_err "allocsel: allocator: jemalloc (default for executable)"
-    want=jemalloc ;;
-  esac
+  # ld.bfd and gold: nothing referenced the ABI when they passed libmy.a.
+  order_dependent "$fe" \
+    "my_allocator (linked: defined in libmy.a(my_allocator.o))" \
+    "jemalloc (default for executable)"
   run ./app-before
   expect_rc 0
   run "$ALLOCSEL" inspect app-before
@@ -124,14 +129,9 @@ for fe in "${FRONTENDS[@]}"; do
   run "$cc" "${SEL[@]}" -o app-late main_use.o liballoc.a libuse.a \
     -L. -ldefs -Wl,-rpath,"$PWD"
   expect_rc 0
-  case $fe in
-  ld-lld | ld-mold)
-    expect_err "allocsel: allocator: my_allocator (linked: defined in liballoc.a(alloc_helper.o))"
-    want=my_allocator ;;
-  *)
-    expect_err "allocsel: allocator: none (nothing needs an allocator)"
-    want=none ;;
-  esac
+  order_dependent "$fe" \
+    "my_allocator (linked: defined in liballoc.a(alloc_helper.o))" \
+    "none (nothing needs an allocator)"
   run "$ALLOCSEL" inspect app-late
   expect_line "allocator: $want"
   run ./app-late

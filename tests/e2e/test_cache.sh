@@ -49,8 +49,9 @@ for f in plain use_abi main_plain main_use main_mid mid hook; do
 done
 cp "$MY_ALLOCATOR" my_allocator.o
 ld -r -o alloc_hook.o hook.o my_allocator.o
-rm -f libplain.a libuse.a libmid.a liballoc.a
+rm -f libplain.a libuse.a libmid.a liballoc.a libfull.a
 ar rcs libplain.a plain.o
+ar rcs libfull.a plain.o
 ar rcs libuse.a use_abi.o
 ar rcs libmid.a mid.o
 ar rcs liballoc.a alloc_hook.o
@@ -99,6 +100,15 @@ link_ok "$cc" app-plain main_plain.o -L. -lplain -Wl,--allocsel-verbose
 expect_err "allocsel: allocator: none (nothing needs an allocator)"
 learnt main_plain.o "o 0 0"
 learnt libplain.a "a 3" # index and members: nothing
+
+# An allocator first on the command line makes the full resolution
+# necessary before the archive is opened: resolution's walk over its index
+# is the only one, and what it finds is learnt all the same (else every
+# relink of such a link would open the archive again).
+step "an archive read only by the full resolution: its index is learnt"
+link_ok "$cc" app-full my_allocator.o main_plain.o -L. -lfull -Wl,--allocsel-verbose
+expect_err "allocsel: allocator: my_allocator (linked: defined in my_allocator.o)"
+learnt libfull.a "a 1"
 
 step "an object that calls the ABI is learnt with it"
 link_ok "$cc" app-use use_abi.o main_use.o -Wl,--allocsel-verbose
