@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Chains by the filter key's top bits: as many heads as chained entries
- * up to 2^16 (256 KiB, which stay in a core's cache while a link puts
- * hundreds of thousands of names aside; a head per key, 1 MiB, did not),
- * so a small link allocates 4 KiB. A chain is a few entries at most, and
- * only a name's first reference walks one. */
-enum { MIN_HEAD_BITS = 10, MAX_HEAD_BITS = 16, FILTER_KEY_BITS = 18 };
+/* Chains by the filter key's top bits: as many heads as chained entries,
+ * 4 KiB for a small link, up to 2^16 heads (256 KiB, which stay in a
+ * core's cache while a link puts hundreds of thousands of names aside; a
+ * head per key, 1 MiB, did not), then chains of up to 8 entries before
+ * the heads grow to one per key (over 512 Ki entries: a link of 10,000
+ * objects and 1,000 archives, where chains of 30 cost more in walks than
+ * the larger table in misses). Only a name's first reference walks one. */
+enum { MIN_HEAD_BITS = 10, CACHED_HEAD_BITS = 16, FILTER_KEY_BITS = 18 };
 _Static_assert(AS_FILTER_BITS == 1 << FILTER_KEY_BITS, "the filter's keys");
 #define UNUSED UINT32_MAX /* an index's entry whose name was interned */
 
@@ -89,7 +91,9 @@ void as_aside_put(struct as_symtab *st, uint32_t run, uint32_t key,
   a->entries[e] = (struct as_aside_entry){
       .name_off = (uint32_t)(name - r->names), .next = a->heads[h]};
   a->heads[h] = (uint32_t)e + 1;
-  if (++a->nchained > (size_t)2 << a->head_bits && a->head_bits < MAX_HEAD_BITS)
+  size_t most = (size_t)(a->head_bits < CACHED_HEAD_BITS ? 2 : 8)
+                << a->head_bits;
+  if (++a->nchained > most && a->head_bits < FILTER_KEY_BITS)
     grow_heads(a);
 }
 
