@@ -5,6 +5,7 @@
 #ifndef ALLOCSEL_AR_FORMAT_H
 #define ALLOCSEL_AR_FORMAT_H
 
+#include <endian.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -59,6 +60,19 @@ static inline bool as_ar_is_longnames(const struct as_ar_hdr *h) {
 /* BSD's symbol index: "__.SYMDEF", "__.SYMDEF SORTED", or as a "#1/" name. */
 static inline bool as_ar_is_bsd_index_name(const char *name, size_t len) {
   return len >= 9 && memcmp(name, "__.SYMDEF", 9) == 0;
+}
+
+/* A big-endian word of the GNU symbol index: 4 bytes, or 8 in a /SYM64/
+ * index. */
+static inline uint64_t as_ar_index_word(const unsigned char *p, size_t n) {
+  if (n == 4) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return be32toh(v);
+  }
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return be64toh(v);
 }
 
 /* Fills a header for the writer: name as given (already "/" terminated or

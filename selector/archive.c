@@ -308,18 +308,6 @@ int as_archive_load_all(struct as_link *link, uint32_t input) {
   return rc;
 }
 
-/* A big-endian word of the index: 4 bytes, or 8 in a /SYM64/ index. */
-static uint64_t read_be(const unsigned char *p, size_t n) {
-  if (n == 4) {
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return be32toh(v);
-  }
-  uint64_t v;
-  memcpy(&v, p, 8);
-  return be64toh(v);
-}
-
 /* Walks the GNU index's names: fn(name, len, offset, i) for entry i.
  * Returns the entries, or -1 if malformed. */
 static long walk_index(const struct as_archive *ar,
@@ -330,7 +318,7 @@ static long walk_index(const struct as_archive *ar,
   const unsigned char *p = ar->index;
   if (size < word)
     return -1;
-  uint64_t count = read_be(p, word);
+  uint64_t count = as_ar_index_word(p, word);
   if (count > (size - word) / word)
     return -1;
   const char *name = (const char *)p + word + count * word;
@@ -341,7 +329,8 @@ static long walk_index(const struct as_archive *ar,
     size_t len = strnlen(name, (size_t)(end - name));
     if (len == (size_t)(end - name))
       return -1; /* unterminated */
-    if (!fn(ctx, name, len, (size_t)read_be(p + word + i * word, word), i))
+    if (!fn(ctx, name, len, (size_t)as_ar_index_word(p + word + i * word, word),
+            i))
       break;
     name += len + 1;
   }
@@ -354,7 +343,7 @@ static long index_count(const struct as_archive *ar) {
   size_t word = ar->index64 ? 8 : 4;
   if (ar->index_size < word)
     return -1;
-  uint64_t count = read_be(ar->index, word);
+  uint64_t count = as_ar_index_word(ar->index, word);
   return count > (ar->index_size - word) / word ? -1 : (long)count;
 }
 

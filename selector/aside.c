@@ -5,9 +5,10 @@
  * which only a name's first reference does, walks a short chain. */
 #include "internal.h"
 
-#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ar_format.h"
 
 /* Chains by the filter key's top bits: as many heads as chained entries,
  * 4 KiB for a small link, up to 2^16 heads (256 KiB, which stay in a
@@ -98,7 +99,7 @@ void as_aside_put(struct as_symtab *st, uint32_t run, uint32_t key,
 }
 
 /* The run holding entry e: the last to start at or before it. */
-static const struct as_aside_run *run_of(const struct as_aside *a, size_t e) {
+static size_t run_at(const struct as_aside *a, size_t e) {
   size_t lo = 0, hi = a->nruns;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
@@ -107,7 +108,11 @@ static const struct as_aside_run *run_of(const struct as_aside *a, size_t e) {
     else
       hi = mid;
   }
-  return &a->runs[lo - 1];
+  return lo - 1;
+}
+
+static const struct as_aside_run *run_of(const struct as_aside *a, size_t e) {
+  return &a->runs[run_at(a, e)];
 }
 
 const char *as_aside_names(const struct as_symtab *st, size_t e) {
@@ -121,7 +126,7 @@ const char *as_aside_name(const struct as_symtab *st, size_t e) {
 void as_aside_rebase(struct as_symtab *st, size_t first, const char *names) {
   struct as_aside *a = &st->aside;
   if (first < a->n)
-    a->runs[run_of(a, first) - a->runs].names = names;
+    a->runs[run_at(a, first)].names = names;
 }
 
 void as_aside_truncate(struct as_symtab *st, size_t first) {
@@ -152,19 +157,9 @@ bool as_aside_next(const struct as_symtab *st, const char *name, size_t len,
     *cursor = i;
     hit->who = run->who;
     hit->off = 0;
-    if (run->word) {
-      const unsigned char *p = run->offsets + (i - 1 - run->first) * run->word;
-      uint64_t v = 0;
-      if (run->word == 4) {
-        uint32_t w;
-        memcpy(&w, p, 4);
-        v = be32toh(w);
-      } else {
-        memcpy(&v, p, 8);
-        v = be64toh(v);
-      }
-      hit->off = (size_t)v;
-    }
+    if (run->word)
+      hit->off = (size_t)as_ar_index_word(
+          run->offsets + (i - 1 - run->first) * run->word, run->word);
     return true;
   }
   return false;

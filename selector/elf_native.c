@@ -125,6 +125,13 @@ struct as_elf_syms *as_elf_syms_keep_strings(struct as_elf_syms *r) {
   return kept;
 }
 
+void as_unit_keep_strings(struct as_link *link, struct as_unit *u,
+                          struct as_elf_syms *r) {
+  u->raw = as_elf_syms_keep_strings(r);
+  if (u->aside_end > u->aside_first)
+    as_aside_rebase(link->symtab, u->aside_first, u->raw->strtab);
+}
+
 struct as_elf_syms *as_elf_syms_read_memory(const void *data, size_t size) {
   struct elf_source s = {.fd = -1, .data = data, .size = size, .headlen = size};
   return read_syms(&s, false);

@@ -194,11 +194,7 @@ int as_unit_rescan(struct as_link *link, uint32_t unit) {
     as_unit_clear(u);
     int rc = as_scan_elf_syms(link, unit, u, raw, false);
     if (rc == 0) {
-      /* The names it put aside point into its strings: they are kept, the
-       * rest given back. */
-      u->raw = as_elf_syms_keep_strings(raw);
-      if (u->aside_end > u->aside_first)
-        as_aside_rebase(link->symtab, u->aside_first, u->raw->strtab);
+      as_unit_keep_strings(link, u, raw); /* the names it put aside */
       return 0;
     }
     free(raw);

@@ -128,10 +128,11 @@ static uint32_t add_elf_unit(struct as_link *link, const struct as_source *src,
   int rc = raw ? as_scan_elf_syms(link, unit, u, raw, quick) : 1;
   if (rc == 0) {
     /* Quick, the full resolution reads it from here; read in full, the
-     * names it put aside point into its strings, the rest is given back. */
-    u->raw = quick ? raw : as_elf_syms_keep_strings(raw);
-    if (u->aside_end > u->aside_first)
-      as_aside_rebase(link->symtab, u->aside_first, u->raw->strtab);
+     * names it put aside point into its strings. */
+    if (quick)
+      u->raw = raw;
+    else
+      as_unit_keep_strings(link, u, raw);
     return unit;
   }
   free(raw);

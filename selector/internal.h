@@ -297,6 +297,10 @@ struct as_elf_syms *as_elf_syms_view_memory(const void *data, size_t size);
 /* A copy read in full keeps its strings only (names put aside point into
  * them): the symbols are cut off. The strings may move. */
 struct as_elf_syms *as_elf_syms_keep_strings(struct as_elf_syms *r);
+/* A unit read in full keeps them so (as_unit.raw), the names it put aside
+ * following its strings where they moved. */
+void as_unit_keep_strings(struct as_link *link, struct as_unit *u,
+                          struct as_elf_syms *r);
 /* The symbol's name, binding and section: its first eight bytes, all a
  * scanner reads (value and size stay 0). In place, a member's table may be
  * misaligned, hence the copy. */
