@@ -25,12 +25,21 @@ static uint32_t head_of(const struct as_aside *a, uint32_t key) {
   return key >> (FILTER_KEY_BITS - a->head_bits);
 }
 
-/* Four times the heads, every entry chained again, oldest first (so each
- * chain stays newest first). */
-static void grow_heads(struct as_aside *a) {
-  a->head_bits += 2;
+/* Heads for 2^bits chains, all empty, and when they are to grow next. */
+static void set_heads(struct as_aside *a, unsigned bits) {
   free(a->heads);
-  a->heads = as_xcalloc((size_t)1 << a->head_bits, sizeof *a->heads);
+  a->head_bits = bits;
+  a->heads = as_xcalloc((size_t)1 << bits, sizeof *a->heads);
+  a->grow_at = bits >= FILTER_KEY_BITS
+                   ? SIZE_MAX
+                   : (size_t)(bits < CACHED_HEAD_BITS ? 2 : 8) << bits;
+}
+
+/* Four times the heads, every entry chained again, oldest first (so each
+ * chain stays newest first). Out of line: as_aside_put's fast path keeps
+ * its registers. */
+__attribute__((noinline, cold)) static void grow_heads(struct as_aside *a) {
+  set_heads(a, a->head_bits + 2);
   for (size_t r = 0; r < a->nruns; r++) {
     size_t end = r + 1 < a->nruns ? a->runs[r + 1].first : a->n;
     for (size_t e = a->runs[r].first; e < end; e++) {
@@ -45,10 +54,8 @@ static void grow_heads(struct as_aside *a) {
 }
 
 static uint32_t begin(struct as_aside *a, struct as_aside_run run) {
-  if (!a->heads) {
-    a->head_bits = MIN_HEAD_BITS;
-    a->heads = as_xcalloc((size_t)1 << a->head_bits, sizeof *a->heads);
-  }
+  if (!a->heads)
+    set_heads(a, MIN_HEAD_BITS);
   /* A unit's run that put nothing aside gives its place to the next. */
   if (a->nruns && a->runs[a->nruns - 1].first == a->n &&
       !a->runs[a->nruns - 1].word)
@@ -58,8 +65,10 @@ static uint32_t begin(struct as_aside *a, struct as_aside_run run) {
 }
 
 uint32_t as_aside_begin_unit(struct as_symtab *st, uint32_t unit,
-                             const char *strtab) {
+                             const char *strtab, size_t most) {
   struct as_aside *a = &st->aside;
+  /* Room for all it may put aside: as_aside_put never grows the array. */
+  a->entries = as_grow(a->entries, &a->cap, a->n + most, sizeof *a->entries);
   return begin(a, (struct as_aside_run){
                       .first = (uint32_t)a->n, .who = unit, .names = strtab});
 }
@@ -86,15 +95,11 @@ void as_aside_put(struct as_symtab *st, uint32_t run, uint32_t key,
   struct as_aside *a = &st->aside;
   const struct as_aside_run *r = &a->runs[run];
   size_t e = r->word ? r->first + pos : a->n++;
-  if (a->n > a->cap)
-    a->entries = as_grow(a->entries, &a->cap, a->n, sizeof *a->entries);
   uint32_t h = head_of(a, key);
   a->entries[e] = (struct as_aside_entry){
       .name_off = (uint32_t)(name - r->names), .next = a->heads[h]};
   a->heads[h] = (uint32_t)e + 1;
-  size_t most = (size_t)(a->head_bits < CACHED_HEAD_BITS ? 2 : 8)
-                << a->head_bits;
-  if (++a->nchained > most && a->head_bits < FILTER_KEY_BITS)
+  if (++a->nchained > a->grow_at)
     grow_heads(a);
 }
 

@@ -178,7 +178,8 @@ int as_scan_elf_syms(struct as_link *link, uint32_t unit_id, struct as_unit *u,
    * aside, their names left in `r`. */
   bool aside = !quick && link->referenced_only;
   uint32_t run =
-      aside ? as_aside_begin_unit(link->symtab, unit_id, r->strtab) : 0;
+      aside ? as_aside_begin_unit(link->symtab, unit_id, r->strtab, r->nsyms)
+            : 0;
   u->aside_first = u->aside_end = (uint32_t)link->symtab->aside.n;
   struct as_unit_caps caps = {0};
   for (uint32_t i = 0; i < r->nsyms; i++) {

@@ -72,7 +72,7 @@ struct as_aside {
   /* By the filter key's top head_bits: index + 1 of the newest entry. */
   uint32_t *heads;
   unsigned head_bits;
-  size_t nchained;
+  size_t nchained, grow_at; /* entries chained; past grow_at, more heads */
 };
 
 struct as_symtab {
@@ -109,10 +109,11 @@ static inline uint32_t as_symtab_find(const struct as_symtab *st,
 }
 struct as_sym *as_symtab_get(const struct as_symtab *st, uint32_t id);
 uint32_t as_symtab_count(const struct as_symtab *st);
-/* Starts a run of names put aside (struct as_aside_run) and returns it. An
- * index's run reserves one entry for each of its `count` entries. */
+/* Starts a run of names put aside (struct as_aside_run) and returns it. A
+ * unit's has room for the `most` it may put aside; an index's reserves one
+ * entry for each of its `count` entries. */
 uint32_t as_aside_begin_unit(struct as_symtab *st, uint32_t unit,
-                             const char *strtab);
+                             const char *strtab, size_t most);
 uint32_t as_aside_begin_index(struct as_symtab *st, uint32_t input,
                               const char *names, const unsigned char *offsets,
                               unsigned word, size_t count);

@@ -74,7 +74,7 @@ static void test_aside(void **state) {
           st, index,
           as_symtab_filter_key(strtab + offs[i], strlen(strtab + offs[i])),
           strtab + offs[i], i);
-  uint32_t unit = as_aside_begin_unit(st, 42, strtab);
+  uint32_t unit = as_aside_begin_unit(st, 42, strtab, N);
   for (unsigned i = 0; i < N; i++)
     if (i % 9)
       assert_int_equal(as_symtab_find_else_aside(st, unit, strtab + offs[i],
@@ -364,14 +364,12 @@ static void test_resolution_two_ways(void **state) {
       const char *origin = as_unit_origin(every, e);
       const struct as_unit *a = find_unit(aside, origin);
       if (!a || !a->linked)
-        fail_msg("link %zu: %s is linked only when every name is interned",
-                 i, origin);
-      const char *why_e = e->why_sym == AS_NO_UNIT
-                              ? ""
-                              : as_sym_name(every, e->why_sym);
-      const char *why_a = a->why_sym == AS_NO_UNIT
-                              ? ""
-                              : as_sym_name(aside, a->why_sym);
+        fail_msg("link %zu: %s is linked only when every name is interned", i,
+                 origin);
+      const char *why_e =
+          e->why_sym == AS_NO_UNIT ? "" : as_sym_name(every, e->why_sym);
+      const char *why_a =
+          a->why_sym == AS_NO_UNIT ? "" : as_sym_name(aside, a->why_sym);
       if (strcmp(why_e, why_a) != 0)
         fail_msg("link %zu: %s is linked for %s, or for %s", i, origin, why_e,
                  why_a);
