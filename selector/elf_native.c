@@ -148,7 +148,7 @@ static bool is_gnu_lto_slim(const char *name) {
          strcmp(name, "__gnu_lto_slim") == 0;
 }
 
-bool as_elf_syms_intern_refs(const struct as_elf_syms *r,
+void as_elf_syms_intern_refs(const struct as_elf_syms *r,
                              struct as_symtab *st) {
   for (uint32_t i = 0; i < r->nsyms; i++) {
     Elf64_Sym s = as_elf_sym(r, i);
@@ -156,15 +156,14 @@ bool as_elf_syms_intern_refs(const struct as_elf_syms *r,
     if (bind != STB_GLOBAL && bind != STB_WEAK && bind != STB_GNU_UNIQUE)
       continue;
     if (s.st_name >= r->strsize)
-      return false;
+      return; /* the full scan reports it */
     const char *name = r->strtab + s.st_name;
     if (is_gnu_lto_slim(name))
-      return false;
+      return; /* its symbols are in its LTO table: libelf reads them */
     /* Weak references never pull members in. */
     if (*name && s.st_shndx == SHN_UNDEF && bind != STB_WEAK)
       as_symtab_intern(st, name, strlen(name));
   }
-  return true;
 }
 
 int as_scan_elf_syms(struct as_link *link, uint32_t unit_id, struct as_unit *u,

@@ -310,10 +310,10 @@ static inline Elf64_Sym as_elf_sym(const struct as_elf_syms *r, uint32_t i) {
   memcpy(&s, r->syms + (size_t)i * sizeof s, offsetof(Elf64_Sym, st_value));
   return s;
 }
-/* Interns every strong reference among them (the names resolution can be
- * asked about). false for a GCC LTO object or a malformed name: libelf
- * must read it. */
-bool as_elf_syms_intern_refs(const struct as_elf_syms *r, struct as_symtab *st);
+/* Interns the strong references among them ahead of resolution, so that
+ * definitions of those names need not go aside; it stops at a GCC LTO
+ * object or a malformed name, which the full scan deals with. */
+void as_elf_syms_intern_refs(const struct as_elf_syms *r, struct as_symtab *st);
 /* Scans them into the unit (link->units[unit_id], or a unit of no link's
  * when quick): 0, -1 with a diagnostic, or 1 for a GCC LTO object (its
  * symbols are in sections libelf reads). Definitions it puts aside point
