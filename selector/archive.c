@@ -363,13 +363,26 @@ static bool names_allocator(void *ctx, const char *name, size_t len, size_t off,
  * the link is freed). */
 struct offer {
   struct as_link *link;
+  struct as_archive *ar;
   uint32_t input;
   bool aside;
   uint32_t run; /* where they go aside */
   bool decides; /* an entry names something the decision looks for */
+  /* The member the last entry named, and whether it was linked and
+   * published by then (SIZE_MAX: look again). */
+  size_t member_off;
+  bool member_published;
   void (*fn)(void *ctx, uint32_t input, uint32_t sym, size_t off);
   void *ctx;
 };
+
+/* Was the member at `off` linked, and its symbols published? The visitor
+ * publishes what it links before it returns. */
+static bool member_published(const struct offer *o, size_t off) {
+  const struct as_member *slot = find_member(o->ar, off);
+  return slot && slot->unit < AS_BAD_UNIT &&
+         o->link->units[slot->unit]->published;
+}
 
 static bool offer_entry(void *ctx, const char *name, size_t len, size_t off,
                         size_t pos) {
@@ -377,10 +390,29 @@ static bool offer_entry(void *ctx, const char *name, size_t len, size_t off,
   struct as_symtab *st = o->link->symtab;
   o->decides = o->decides || (as_name_may_matter(name) &&
                               as_name_decides(as_classify_name(name)));
+  if (o->aside) {
+    /* An entry of a member already linked offers nothing: the member's
+     * own definition of the name is published, or put aside for the
+     * name's first reference (where it comes before any offer), and
+     * extracting it again would do nothing. Where a link pulls in most of
+     * an archive, most entries come after their member (ar lists each
+     * member's names together), and this spares hashing them. (A stale
+     * index, naming what its member does not define, would leave the name
+     * to a later archive where lld leaves it undefined: a link that fails
+     * either way.) */
+    if (off != o->member_off) {
+      o->member_off = off;
+      o->member_published = member_published(o, off);
+    }
+    if (o->member_published)
+      return true;
+  }
   uint32_t id = o->aside ? as_symtab_find_else_aside(st, o->run, name, len, pos)
                          : as_symtab_intern(st, name, len);
-  if (id != AS_NO_UNIT)
+  if (id != AS_NO_UNIT) {
     o->fn(o->ctx, o->input, id, off);
+    o->member_off = SIZE_MAX; /* it may have linked the member */
+  }
   return true;
 }
 
@@ -584,7 +616,9 @@ void as_archive_index(struct as_link *link, uint32_t input,
   if (ar->nsyms) {
     /* An entry put aside keeps its name's offset in 32 bits. */
     struct offer o = {.link = link,
+                      .ar = ar,
                       .input = input,
+                      .member_off = SIZE_MAX,
                       .aside =
                           link->referenced_only && ar->index_size <= UINT32_MAX,
                       .fn = fn,
