@@ -22,13 +22,14 @@ _Static_assert(AS_FILTER_BITS == 1 << FILTER_KEY_BITS, "the filter's keys");
 #define UNUSED UINT32_MAX /* an index's entry whose name was interned */
 
 static uint32_t head_of(const struct as_aside *a, uint32_t key) {
-  return key >> (FILTER_KEY_BITS - a->head_bits);
+  return key >> a->head_shift;
 }
 
 /* Heads for 2^bits chains, all empty, and when they are to grow next. */
 static void set_heads(struct as_aside *a, unsigned bits) {
   free(a->heads);
   a->head_bits = bits;
+  a->head_shift = FILTER_KEY_BITS - bits;
   a->heads = as_xcalloc((size_t)1 << bits, sizeof *a->heads);
   a->grow_at = bits >= FILTER_KEY_BITS
                    ? SIZE_MAX
@@ -38,7 +39,7 @@ static void set_heads(struct as_aside *a, unsigned bits) {
 /* Four times the heads, every entry chained again, oldest first (so each
  * chain stays newest first). Out of line: as_aside_put's fast path keeps
  * its registers. */
-__attribute__((noinline, cold)) static void grow_heads(struct as_aside *a) {
+__attribute__((noinline, cold)) void as_aside_grow_heads(struct as_aside *a) {
   set_heads(a, a->head_bits + 2);
   for (size_t r = 0; r < a->nruns; r++) {
     size_t end = r + 1 < a->nruns ? a->runs[r + 1].first : a->n;
@@ -88,19 +89,6 @@ uint32_t as_aside_begin_index(struct as_symtab *st, uint32_t input,
     a->entries[a->n + i].name_off = UNUSED;
   a->n += count;
   return run;
-}
-
-void as_aside_put(struct as_symtab *st, uint32_t run, uint32_t key,
-                  const char *name, size_t pos) {
-  struct as_aside *a = &st->aside;
-  const struct as_aside_run *r = &a->runs[run];
-  size_t e = r->word ? r->first + pos : a->n++;
-  uint32_t h = head_of(a, key);
-  a->entries[e] = (struct as_aside_entry){
-      .name_off = (uint32_t)(name - r->names), .next = a->heads[h]};
-  a->heads[h] = (uint32_t)e + 1;
-  if (++a->nchained > a->grow_at)
-    grow_heads(a);
 }
 
 /* The run holding entry e: the last to start at or before it. */

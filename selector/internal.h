@@ -71,7 +71,7 @@ struct as_aside {
   size_t nruns, cap_runs;
   /* By the filter key's top head_bits: index + 1 of the newest entry. */
   uint32_t *heads;
-  unsigned head_bits;
+  unsigned head_bits, head_shift; /* the key's bits: 18 - head_bits */
   size_t nchained, grow_at; /* entries chained; past grow_at, more heads */
 };
 
@@ -87,10 +87,24 @@ struct as_symtab {
 };
 
 static inline uint32_t as_symtab_filter_key(const char *s, size_t len) {
+  /* head: the first 8 bytes (fewer, zero-extended), read in fixed-size
+   * loads: a memcpy of a variable length is a call, and this runs for
+   * every name a link has. */
   uint64_t head = 0, tail = 0;
-  memcpy(&head, s, len < 8 ? len : 8);
-  if (len > 8)
-    memcpy(&tail, s + len - 8, 8);
+  if (len >= 8) {
+    memcpy(&head, s, 8);
+    if (len > 8)
+      memcpy(&tail, s + len - 8, 8);
+  } else if (len >= 4) {
+    uint32_t lo, hi; /* overlapping: the shared bytes agree */
+    memcpy(&lo, s, 4);
+    memcpy(&hi, s + len - 4, 4);
+    head = lo | (uint64_t)hi << (8 * (len - 4));
+  } else if (len) {
+    head = (uint64_t)(unsigned char)s[0] |
+           (uint64_t)(unsigned char)s[len / 2] << (8 * (len / 2)) |
+           (uint64_t)(unsigned char)s[len - 1] << (8 * (len - 1));
+  }
   uint64_t h =
       (head ^ (tail * 0x9e3779b97f4a7c15u) ^ len) * 0xff51afd7ed558ccdu;
   return (uint32_t)(h >> 46); /* the top 18 bits */
@@ -119,9 +133,21 @@ uint32_t as_aside_begin_index(struct as_symtab *st, uint32_t input,
                               unsigned word, size_t count);
 /* Puts the name aside in the run (as the run's entry `pos`, in an index's
  * run; a unit's is the newest run). `name` lies in the run's table and
- * ends with a NUL. */
-void as_aside_put(struct as_symtab *st, uint32_t run, uint32_t key,
-                  const char *name, size_t pos);
+ * ends with a NUL. Inline, as every name nobody references comes here:
+ * the run has room for it, and the heads grow out of line. */
+void as_aside_grow_heads(struct as_aside *a);
+static inline void as_aside_put(struct as_symtab *st, uint32_t run,
+                                uint32_t key, const char *name, size_t pos) {
+  struct as_aside *a = &st->aside;
+  const struct as_aside_run *r = &a->runs[run];
+  size_t e = r->word ? r->first + pos : a->n++;
+  uint32_t h = key >> a->head_shift;
+  a->entries[e] = (struct as_aside_entry){
+      .name_off = (uint32_t)(name - r->names), .next = a->heads[h]};
+  a->heads[h] = (uint32_t)e + 1;
+  if (__builtin_expect(++a->nchained > a->grow_at, 0))
+    as_aside_grow_heads(a);
+}
 /* The name's id if interned; else AS_NO_UNIT, and the name is put aside. */
 static inline uint32_t as_symtab_find_else_aside(struct as_symtab *st,
                                                  uint32_t run, const char *name,

@@ -46,6 +46,41 @@ static void test_symtab(void **state) {
   as_symtab_free(st);
 }
 
+/* The filter key reads a name's first and last 8 bytes in fixed-size
+ * loads: it must hash what a byte-by-byte copy of them would (the bytes of
+ * the name only, never past it), for every length. */
+static uint32_t reference_key(const char *s, size_t len) {
+  uint64_t head = 0, tail = 0;
+  for (size_t i = 0; i < len && i < 8; i++)
+    head |= (uint64_t)(unsigned char)s[i] << (8 * i);
+  for (size_t i = 0; len > 8 && i < 8; i++)
+    tail |= (uint64_t)(unsigned char)s[len - 8 + i] << (8 * i);
+  uint64_t h =
+      (head ^ (tail * 0x9e3779b97f4a7c15u) ^ len) * 0xff51afd7ed558ccdu;
+  return (uint32_t)(h >> 46);
+}
+
+static void test_filter_key(void **state) {
+  (void)state;
+  char buf[40];
+  for (unsigned seed = 0; seed < 64; seed++) {
+    for (size_t i = 0; i < sizeof buf; i++)
+      buf[i] = (char)(0x21 + (seed * 131 + i * 37) % 200);
+    for (size_t len = 0; len <= 24; len++) {
+      char saved = buf[len];
+      uint32_t key = as_symtab_filter_key(buf, len);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+      assert_int_equal(key, reference_key(buf, len));
+#else
+      (void)reference_key;
+#endif
+      buf[len] = (char)(saved ^ 0x55); /* past the name: no part of it */
+      assert_int_equal(as_symtab_filter_key(buf, len), key);
+      buf[len] = saved;
+    }
+  }
+}
+
 /* Names put aside (aside.c): each is found again under its own name, with
  * what it was put aside as (a unit's definition; an index entry's member
  * offset, read from the index's big-endian words), newest first, and never
@@ -693,6 +728,7 @@ static int remove_tmpdir(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_symtab),
+      cmocka_unit_test(test_filter_key),
       cmocka_unit_test(test_aside),
       cmocka_unit_test(test_object_allocator),
       cmocka_unit_test(test_object_user),
