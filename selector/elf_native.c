@@ -220,7 +220,6 @@ int as_scan_elf_syms(struct as_link *link, uint32_t unit_id, struct as_unit *u,
     as_unit_add_symbol(link, u, &caps, name, len, defined, bind == STB_WEAK);
   }
   u->aside_end = (uint32_t)link->symtab->aside.n;
-  u->names_at_read = as_symtab_count(link->symtab);
   as_unit_finish(link, u);
   return 0;
 }

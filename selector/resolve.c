@@ -14,6 +14,12 @@ struct resolver {
   uint32_t *work; /* linked units whose symbols are not published yet */
   size_t nwork, cap_work;
   uint32_t npublished;
+  /* Names settled while a unit that put their definitions aside was not
+   * yet published: chained by unit (as_unit.pending), taken at publish. */
+  struct pending {
+    uint32_t sym, next;
+  } *pending;
+  size_t npending, cap_pending;
   /* ld.bfd and gold: inputs whose offers are forgotten (forget_lazies),
    * and the first input offering since the last time. */
   bool *forgotten;
@@ -44,9 +50,11 @@ static uint32_t load_lazy(struct as_link *link, uint32_t input, size_t off) {
 
 /* A symbol as resolution sees it. Interned only once something referenced
  * it, the name may have been put aside before (struct as_aside): by units
- * that define it and were published, as their definitions; by archives
- * already offered, as their offers, the first one not forgotten. The
- * first look takes them in, before anything reads or sets its state. */
+ * that define it, as their definitions (of those published, the first
+ * one's; one read but not yet published hears of the name when it is);
+ * by archives already offered, as their offers, the first one not
+ * forgotten. The first look takes them in, before anything reads or sets
+ * its state. */
 static struct as_sym *settled(struct resolver *r, uint32_t id) {
   struct as_link *link = r->link;
   struct as_sym *s = as_symtab_get(link->symtab, id);
@@ -57,10 +65,16 @@ static struct as_sym *settled(struct resolver *r, uint32_t id) {
   struct as_aside_hit hit, offer = {.who = AS_NO_UNIT};
   while (as_aside_next(link->symtab, s->name, s->len, &cursor, &hit)) {
     if (!(hit.who & AS_ASIDE_LAZY)) {
-      uint32_t order = link->units[hit.who]->published;
-      if (order && order < def_order) {
+      struct as_unit *u = link->units[hit.who];
+      if (!u->published) {
+        /* Read already, published later: it defines the name then, if
+         * nothing has. */
+        *AS_PUSH(r->pending, r->npending, r->cap_pending) =
+            (struct pending){id, u->pending};
+        u->pending = (uint32_t)r->npending;
+      } else if (u->published < def_order) {
         def = hit.who;
-        def_order = order;
+        def_order = u->published;
       }
     } else if (!r->forgotten[hit.who & ~AS_ASIDE_LAZY]) {
       offer = hit; /* newest first: the last one seen came first */
@@ -87,33 +101,14 @@ static void publish(struct resolver *r, uint32_t unit) {
     if (s->def == AS_NO_UNIT)
       s->def = unit;
   }
-  /* Definitions it put aside whose names were referenced, and settled,
-   * since it was read (an object is read before resolution starts): found
-   * from the names interned since, or from its own entries, whichever are
-   * fewer. */
-  struct as_symtab *st = link->symtab;
-  uint32_t own = u->aside_end - u->aside_first;
-  uint32_t nnew = own ? as_symtab_count(st) - u->names_at_read : 0;
-  if (nnew && nnew <= own) {
-    for (uint32_t id = u->names_at_read; id < as_symtab_count(st); id++) {
-      struct as_sym *s = as_symtab_get(st, id);
-      if (!s->settled || s->def != AS_NO_UNIT)
-        continue; /* settled later, it finds this unit published */
-      uint32_t cursor = 0;
-      struct as_aside_hit hit;
-      while (as_aside_next(st, s->name, s->len, &cursor, &hit))
-        if (hit.who == unit)
-          s->def = unit;
-    }
-  } else if (nnew) {
-    const char *strtab = as_aside_names(st, u->aside_first);
-    for (uint32_t a = u->aside_first; a < u->aside_end; a++) {
-      const char *name = strtab + st->aside.entries[a].name_off;
-      uint32_t id = as_symtab_find(st, name, strlen(name));
-      if (id != AS_NO_UNIT && settled(r, id)->def == AS_NO_UNIT)
-        as_symtab_get(st, id)->def = unit;
-    }
+  /* Definitions it put aside whose names were first looked at since it
+   * was read (an object is read before resolution starts). */
+  for (uint32_t p = u->pending; p; p = r->pending[p - 1].next) {
+    struct as_sym *s = as_symtab_get(link->symtab, r->pending[p - 1].sym);
+    if (s->def == AS_NO_UNIT)
+      s->def = unit;
   }
+  u->pending = 0;
   if (u->shared)
     return;
   /* Extraction grows link->units: keep what we need out of `u`. */
@@ -268,6 +263,7 @@ void as_link_resolve(struct as_link *link) {
   link->referenced_only = false; /* what comes next interns every name */
   as_cache_save(link);           /* what the inputs and the resolution taught */
   free(r.work);
+  free(r.pending);
   free(r.lazies);
   free(r.forgotten);
 }

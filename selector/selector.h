@@ -71,9 +71,10 @@ struct as_unit {
   bool linked; /* pulled into the link (set by as_link_resolve) */
   /* Its place in the order resolution published linked units' symbols
    * (1, 2, ...; 0: not yet); the definitions it put aside when read (the
-   * aside table's entries aside_first to aside_end), and how many names
-   * were interned then. */
-  uint32_t published, aside_first, aside_end, names_at_read;
+   * aside table's entries aside_first to aside_end); and, while resolving,
+   * the names among them first looked at before it was published
+   * (resolve.c: 1 + the newest in the resolver's list, 0: none). */
+  uint32_t published, aside_first, aside_end, pending;
   /* Why an archive member is linked: it defines why_sym, which why_unit
    * referenced (AS_NO_UNIT / UINT32_MAX: linked for its own sake). */
   uint32_t why_sym, why_unit;
