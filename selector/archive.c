@@ -391,6 +391,7 @@ static bool offer_entry(void *ctx, const char *name, size_t len, size_t off,
   o->decides = o->decides || (as_name_may_matter(name) &&
                               as_name_decides(as_classify_name(name)));
   if (o->aside) {
+    as_aside_index_passes(st, o->run, name, pos);
     /* An entry of a member already linked offers nothing: the member's
      * own definition of the name is published, or put aside for the
      * name's first reference (where it comes before any offer), and
@@ -407,7 +408,7 @@ static bool offer_entry(void *ctx, const char *name, size_t len, size_t off,
     if (o->member_published)
       return true;
   }
-  uint32_t id = o->aside ? as_symtab_find_else_aside(st, o->run, name, len, pos)
+  uint32_t id = o->aside ? as_symtab_find_else_aside(st, &o->run, name, len, pos)
                          : as_symtab_intern(st, name, len);
   if (id != AS_NO_UNIT) {
     o->fn(o->ctx, o->input, id, off);

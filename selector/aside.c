@@ -19,7 +19,6 @@
  * the larger table in misses). Only a name's first reference walks one. */
 enum { MIN_HEAD_BITS = 10, CACHED_HEAD_BITS = 16, FILTER_KEY_BITS = 18 };
 _Static_assert(AS_FILTER_BITS == 1 << FILTER_KEY_BITS, "the filter's keys");
-#define UNUSED UINT32_MAX /* an index's entry whose name was interned */
 
 static uint32_t head_of(const struct as_aside *a, uint32_t key) {
   return key >> a->head_shift;
@@ -44,8 +43,6 @@ __attribute__((noinline, cold)) void as_aside_grow_heads(struct as_aside *a) {
   for (size_t r = 0; r < a->nruns; r++) {
     size_t end = r + 1 < a->nruns ? a->runs[r + 1].first : a->n;
     for (size_t e = a->runs[r].first; e < end; e++) {
-      if (a->entries[e].name_off == UNUSED)
-        continue;
       const char *name = a->runs[r].names + a->entries[e].name_off;
       uint32_t h = head_of(a, as_symtab_filter_key(name, strlen(name)));
       a->entries[e].next = a->heads[h];
@@ -57,9 +54,10 @@ __attribute__((noinline, cold)) void as_aside_grow_heads(struct as_aside *a) {
 static uint32_t begin(struct as_aside *a, struct as_aside_run run) {
   if (!a->heads)
     set_heads(a, MIN_HEAD_BITS);
-  /* A unit's run that put nothing aside gives its place to the next. */
+  /* A unit's run that put nothing aside gives its place to the next (an
+   * index's may be named by a walk still going on). */
   if (a->nruns && a->runs[a->nruns - 1].first == a->n &&
-      !a->runs[a->nruns - 1].word)
+      !a->runs[a->nruns - 1].index)
     a->nruns--;
   *AS_PUSH(a->runs, a->nruns, a->cap_runs) = run;
   return (uint32_t)a->nruns - 1;
@@ -78,17 +76,28 @@ uint32_t as_aside_begin_index(struct as_symtab *st, uint32_t input,
                               const char *names, const unsigned char *offsets,
                               unsigned word, size_t count) {
   struct as_aside *a = &st->aside;
-  uint32_t run = begin(a, (struct as_aside_run){.first = (uint32_t)a->n,
-                                                .who = AS_ASIDE_LAZY | input,
-                                                .names = names,
-                                                .offsets = offsets,
-                                                .word = word});
-  /* Entries of names that were interned stay out of every chain. */
+  struct as_aside_index *index = as_xmalloc(sizeof *index);
+  *index = (struct as_aside_index){
+      .offsets = offsets,
+      .word = word,
+      .count = count,
+      .marks = as_xmalloc((count / AS_ASIDE_MARK + 1) * sizeof *index->marks)};
+  *AS_PUSH(a->indexes, a->nindexes, a->cap_indexes) = index;
   a->entries = as_grow(a->entries, &a->cap, a->n + count, sizeof *a->entries);
-  for (size_t i = 0; i < count; i++)
-    a->entries[a->n + i].name_off = UNUSED;
-  a->n += count;
-  return run;
+  return begin(a, (struct as_aside_run){.first = (uint32_t)a->n,
+                                        .who = AS_ASIDE_LAZY | input,
+                                        .names = names,
+                                        .index = index});
+}
+
+/* An index's walk loaded a member, whose run came after its own: the walk
+ * goes on in a new run, with room for the entries left from `pos` on. */
+uint32_t as_aside_go_on(struct as_aside *a, uint32_t run, size_t pos) {
+  struct as_aside_run next = a->runs[run];
+  next.first = (uint32_t)a->n;
+  a->entries = as_grow(a->entries, &a->cap, a->n + (next.index->count - pos),
+                       sizeof *a->entries);
+  return begin(a, next);
 }
 
 /* The run holding entry e: the last to start at or before it. */
@@ -135,6 +144,26 @@ void as_aside_truncate(struct as_symtab *st, size_t first) {
     a->nruns--;
 }
 
+/* The member offset of the index entry whose name is at `name_off`: its
+ * position counted from the last mark at or before it (names follow one
+ * another, NUL-terminated, in the order of the entries). */
+static size_t member_off(const struct as_aside_run *run, uint32_t name_off) {
+  const struct as_aside_index *x = run->index;
+  size_t lo = 0, hi = x->nmarks; /* the first mark past name_off */
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (x->marks[mid] <= name_off)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  size_t pos = (lo - 1) * AS_ASIDE_MARK;
+  for (const char *p = run->names + x->marks[lo - 1];
+       p < run->names + name_off; p += strlen(p) + 1)
+    pos++;
+  return (size_t)as_ar_index_word(x->offsets + pos * x->word, x->word);
+}
+
 bool as_aside_next(const struct as_symtab *st, const char *name, size_t len,
                    uint32_t *cursor, struct as_aside_hit *hit) {
   const struct as_aside *a = &st->aside;
@@ -149,16 +178,18 @@ bool as_aside_next(const struct as_symtab *st, const char *name, size_t len,
       continue;
     *cursor = i;
     hit->who = run->who;
-    hit->off = 0;
-    if (run->word)
-      hit->off = (size_t)as_ar_index_word(
-          run->offsets + (i - 1 - run->first) * run->word, run->word);
+    hit->off = run->index ? member_off(run, a->entries[i - 1].name_off) : 0;
     return true;
   }
   return false;
 }
 
 void as_aside_free(struct as_aside *a) {
+  for (size_t i = 0; i < a->nindexes; i++) {
+    free(a->indexes[i]->marks);
+    free(a->indexes[i]);
+  }
+  free(a->indexes);
   free(a->entries);
   free(a->runs);
   free(a->heads);

@@ -211,7 +211,7 @@ int as_scan_elf_syms(struct as_link *link, uint32_t unit_id, struct as_unit *u,
     size_t len = strlen(name);
     /* Most definitions: a name nothing has referenced so far. */
     if (defined && aside &&
-        as_symtab_find_else_aside(link->symtab, run, name, len, 0) ==
+        as_symtab_find_else_aside(link->symtab, &run, name, len, 0) ==
             AS_NO_UNIT) {
       if (as_name_may_matter(name))
         as_unit_note_symbol(u, name, true);

@@ -53,15 +53,27 @@ struct as_aside_entry {
   uint32_t name_off;
   uint32_t next; /* index + 1 of the next with the same filter key */
 };
+/* One walk over an archive's index (who: AS_ASIDE_LAZY | the input): its
+ * entry i's member offset is the big-endian word offsets[i]. An entry put
+ * aside keeps only its name's offset; its position, needed only when the
+ * offer is taken, is counted from the mark before it: the name offset of
+ * every AS_ASIDE_MARK-th entry, noted as the walk passes it. */
+enum { AS_ASIDE_MARK = 64 };
+struct as_aside_index {
+  const unsigned char *offsets;
+  unsigned word; /* 4, or 8 in a /SYM64/ index */
+  size_t count;  /* its entries */
+  uint32_t *marks;
+  size_t nmarks;
+};
 /* Entries first.. (to the next run's first) come from one source: a unit
- * read in full (who: the unit), or one walk over an archive's index (who:
- * AS_ASIDE_LAZY | the input), in which entry first + i is the index's
- * entry i, whose member's offset is the big-endian word offsets[i]. */
+ * read in full (who: the unit; index NULL), or part of one walk over an
+ * archive's index (a walk that loads a member goes on in a new run after
+ * the member's). */
 struct as_aside_run {
   uint32_t first, who;
   const char *names;
-  const unsigned char *offsets;
-  unsigned word; /* 4, or 8 in a /SYM64/ index; 0 for a unit */
+  struct as_aside_index *index;
 };
 #define AS_ASIDE_LAZY 0x80000000u
 struct as_aside {
@@ -69,6 +81,8 @@ struct as_aside {
   size_t n, cap;
   struct as_aside_run *runs;
   size_t nruns, cap_runs;
+  struct as_aside_index **indexes; /* each walk's, to free */
+  size_t nindexes, cap_indexes;
   /* By the filter key's top head_bits: index + 1 of the newest entry. */
   uint32_t *heads;
   unsigned head_bits, head_shift; /* the key's bits: 18 - head_bits */
@@ -124,23 +138,35 @@ static inline uint32_t as_symtab_find(const struct as_symtab *st,
 struct as_sym *as_symtab_get(const struct as_symtab *st, uint32_t id);
 uint32_t as_symtab_count(const struct as_symtab *st);
 /* Starts a run of names put aside (struct as_aside_run) and returns it. A
- * unit's has room for the `most` it may put aside; an index's reserves one
- * entry for each of its `count` entries. */
+ * unit's has room for the `most` it may put aside; an index's for its
+ * `count` entries. */
 uint32_t as_aside_begin_unit(struct as_symtab *st, uint32_t unit,
                              const char *strtab, size_t most);
 uint32_t as_aside_begin_index(struct as_symtab *st, uint32_t input,
                               const char *names, const unsigned char *offsets,
                               unsigned word, size_t count);
-/* Puts the name aside in the run (as the run's entry `pos`, in an index's
- * run; a unit's is the newest run). `name` lies in the run's table and
- * ends with a NUL. Inline, as every name nobody references comes here:
- * the run has room for it, and the heads grow out of line. */
+/* An index's walk passes its entry `pos`, named `name`: every entry's,
+ * whether put aside or not. */
+static inline void as_aside_index_passes(struct as_symtab *st, uint32_t run,
+                                         const char *name, size_t pos) {
+  if (pos % AS_ASIDE_MARK == 0) {
+    const struct as_aside_run *r = &st->aside.runs[run];
+    r->index->marks[r->index->nmarks++] = (uint32_t)(name - r->names);
+  }
+}
+/* Puts the name aside in the run (entry `pos` of an index's: a run that
+ * is no longer the newest goes on in a new one). `name` lies in the run's
+ * table and ends with a NUL. Inline, as every name nobody references
+ * comes here: the run has room for it, and the heads grow out of line. */
 void as_aside_grow_heads(struct as_aside *a);
-static inline void as_aside_put(struct as_symtab *st, uint32_t run,
+uint32_t as_aside_go_on(struct as_aside *a, uint32_t run, size_t pos);
+static inline void as_aside_put(struct as_symtab *st, uint32_t *run,
                                 uint32_t key, const char *name, size_t pos) {
   struct as_aside *a = &st->aside;
-  const struct as_aside_run *r = &a->runs[run];
-  size_t e = r->word ? r->first + pos : a->n++;
+  if (__builtin_expect(*run != a->nruns - 1, 0))
+    *run = as_aside_go_on(a, *run, pos);
+  const struct as_aside_run *r = &a->runs[*run];
+  size_t e = a->n++;
   uint32_t h = key >> a->head_shift;
   a->entries[e] = (struct as_aside_entry){
       .name_off = (uint32_t)(name - r->names), .next = a->heads[h]};
@@ -150,7 +176,7 @@ static inline void as_aside_put(struct as_symtab *st, uint32_t run,
 }
 /* The name's id if interned; else AS_NO_UNIT, and the name is put aside. */
 static inline uint32_t as_symtab_find_else_aside(struct as_symtab *st,
-                                                 uint32_t run, const char *name,
+                                                 uint32_t *run, const char *name,
                                                  size_t len, size_t pos) {
   uint32_t k = as_symtab_filter_key(name, len);
   if (st->filter[k / 64] >> (k % 64) & 1) {

@@ -83,8 +83,10 @@ static void test_filter_key(void **state) {
 
 /* Names put aside (aside.c): each is found again under its own name, with
  * what it was put aside as (a unit's definition; an index entry's member
- * offset, read from the index's big-endian words), newest first, and never
- * under another name; taking back a unit's entries unchains them. */
+ * offset, read from the index's big-endian words at the entry's position,
+ * counted from the marks the walk left), newest first, and never under
+ * another name, a walk interrupted by a member's run included; taking
+ * back a unit's entries unchains them. */
 static void test_aside(void **state) {
   (void)state;
   struct as_symtab *st = as_symtab_new();
@@ -102,17 +104,28 @@ static void test_aside(void **state) {
     uint64_t be = htobe64(1000 + i);
     memcpy(offsets + i * 8, &be, 8);
   }
+  /* Halfway, the walk loads a member, which puts a name of its own aside:
+   * the walk goes on in a run after the member's. */
+  static const char member_strtab[] = "\0member_only";
   uint32_t index = as_aside_begin_index(st, 7, strtab, offsets, 8, N / 2);
-  for (unsigned i = 0; i < N / 2; i++)
+  for (unsigned i = 0; i < N / 2; i++) {
+    as_aside_index_passes(st, index, strtab + offs[i], i);
+    if (i == N / 4) {
+      uint32_t member = as_aside_begin_unit(st, 99, member_strtab, 1);
+      as_aside_put(st, &member, as_symtab_filter_key("member_only", 11),
+                   member_strtab + 1, 0);
+    }
     if (i % 9) /* the short names repeat: put aside once */
       as_aside_put(
-          st, index,
+          st, &index,
           as_symtab_filter_key(strtab + offs[i], strlen(strtab + offs[i])),
           strtab + offs[i], i);
+  }
+  size_t unit_first = st->aside.n;
   uint32_t unit = as_aside_begin_unit(st, 42, strtab, N);
   for (unsigned i = 0; i < N; i++)
     if (i % 9)
-      assert_int_equal(as_symtab_find_else_aside(st, unit, strtab + offs[i],
+      assert_int_equal(as_symtab_find_else_aside(st, &unit, strtab + offs[i],
                                                  strlen(strtab + offs[i]), 0),
                        AS_NO_UNIT);
   for (unsigned i = 1; i < N; i++) {
@@ -133,8 +146,10 @@ static void test_aside(void **state) {
   uint32_t cursor = 0;
   struct as_aside_hit hit;
   assert_false(as_aside_next(st, "never_put", 9, &cursor, &hit));
+  assert_true(as_aside_next(st, "member_only", 11, &cursor, &hit));
+  assert_int_equal(hit.who, 99);
   /* The unit's entries taken back: the index's alone are found. */
-  as_aside_truncate(st, N / 2);
+  as_aside_truncate(st, unit_first);
   for (unsigned i = 1; i < N; i++) {
     if (i % 9 == 0)
       continue;
