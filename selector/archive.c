@@ -309,8 +309,10 @@ int as_archive_load_all(struct as_link *link, uint32_t input) {
 }
 
 /* Walks the GNU index's names: fn(name, len, offset, i) for entry i.
- * Returns the entries, or -1 if malformed. */
-static long walk_index(const struct as_archive *ar,
+ * Returns the entries, or -1 if malformed. Inlined into each caller, with
+ * its visitor: an index's every entry comes here, and a call through the
+ * pointer cost more than the visitor's own work. */
+static inline __attribute__((always_inline)) long walk_index(const struct as_archive *ar,
                        bool (*fn)(void *ctx, const char *name, size_t len,
                                   size_t off, size_t pos),
                        void *ctx) {

@@ -24,22 +24,26 @@ static uint32_t head_of(const struct as_aside *a, uint32_t key) {
   return key >> a->head_shift;
 }
 
-/* Heads for 2^bits chains, all empty, and when they are to grow next. */
+/* How many entries 2^bits heads chain before they grow. */
+static size_t grow_at(unsigned bits) {
+  return bits >= FILTER_KEY_BITS
+             ? SIZE_MAX
+             : (size_t)(bits < CACHED_HEAD_BITS ? 2 : 8) << bits;
+}
+
+/* Heads for 2^bits chains, all empty. */
 static void set_heads(struct as_aside *a, unsigned bits) {
   free(a->heads);
   a->head_bits = bits;
   a->head_shift = FILTER_KEY_BITS - bits;
   a->heads = as_xcalloc((size_t)1 << bits, sizeof *a->heads);
-  a->grow_at = bits >= FILTER_KEY_BITS
-                   ? SIZE_MAX
-                   : (size_t)(bits < CACHED_HEAD_BITS ? 2 : 8) << bits;
+  a->grow_at = grow_at(bits);
 }
 
-/* Four times the heads, every entry chained again, oldest first (so each
- * chain stays newest first). Out of line: as_aside_put's fast path keeps
- * its registers. */
-__attribute__((noinline, cold)) void as_aside_grow_heads(struct as_aside *a) {
-  set_heads(a, a->head_bits + 2);
+/* 2^bits heads, every entry chained again, oldest first (so each chain
+ * stays newest first). */
+static void rechain(struct as_aside *a, unsigned bits) {
+  set_heads(a, bits);
   for (size_t r = 0; r < a->nruns; r++) {
     size_t end = r + 1 < a->nruns ? a->runs[r + 1].first : a->n;
     for (size_t e = a->runs[r].first; e < end; e++) {
@@ -49,6 +53,24 @@ __attribute__((noinline, cold)) void as_aside_grow_heads(struct as_aside *a) {
       a->heads[h] = (uint32_t)e + 1;
     }
   }
+}
+
+/* Four times the heads. Out of line: as_aside_put's fast path keeps its
+ * registers. */
+__attribute__((noinline, cold)) void as_aside_grow_heads(struct as_aside *a) {
+  rechain(a, a->head_bits + 2);
+}
+
+/* Room in the chains for `more` entries: where they would make the heads
+ * grow, possibly more than once, they grow now, once, while fewer entries
+ * are chained (an index's walk puts most of its entries aside, where no
+ * member of it is linked). */
+static void expect(struct as_aside *a, size_t more) {
+  unsigned bits = a->head_bits;
+  while (a->nchained + more > grow_at(bits))
+    bits += 2;
+  if (bits != a->head_bits)
+    rechain(a, bits);
 }
 
 static uint32_t begin(struct as_aside *a, struct as_aside_run run) {
@@ -84,10 +106,12 @@ uint32_t as_aside_begin_index(struct as_symtab *st, uint32_t input,
       .marks = as_xmalloc((count / AS_ASIDE_MARK + 1) * sizeof *index->marks)};
   *AS_PUSH(a->indexes, a->nindexes, a->cap_indexes) = index;
   a->entries = as_grow(a->entries, &a->cap, a->n + count, sizeof *a->entries);
-  return begin(a, (struct as_aside_run){.first = (uint32_t)a->n,
+  uint32_t run = begin(a, (struct as_aside_run){.first = (uint32_t)a->n,
                                         .who = AS_ASIDE_LAZY | input,
                                         .names = names,
                                         .index = index});
+  expect(a, count);
+  return run;
 }
 
 /* An index's walk loaded a member, whose run came after its own: the walk
