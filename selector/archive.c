@@ -312,10 +312,10 @@ int as_archive_load_all(struct as_link *link, uint32_t input) {
  * Returns the entries, or -1 if malformed. Inlined into each caller, with
  * its visitor: an index's every entry comes here, and a call through the
  * pointer cost more than the visitor's own work. */
-static inline __attribute__((always_inline)) long walk_index(const struct as_archive *ar,
-                       bool (*fn)(void *ctx, const char *name, size_t len,
-                                  size_t off, size_t pos),
-                       void *ctx) {
+static inline __attribute__((always_inline)) long walk_index(
+    const struct as_archive *ar,
+    bool (*fn)(void *ctx, const char *name, size_t len, size_t off, size_t pos),
+    void *ctx) {
   size_t word = ar->index64 ? 8 : 4, size = ar->index_size;
   const unsigned char *p = ar->index;
   if (size < word)
@@ -410,8 +410,9 @@ static bool offer_entry(void *ctx, const char *name, size_t len, size_t off,
     if (o->member_published)
       return true;
   }
-  uint32_t id = o->aside ? as_symtab_find_else_aside(st, &o->run, name, len, pos)
-                         : as_symtab_intern(st, name, len);
+  uint32_t id = o->aside
+                    ? as_symtab_find_else_aside(st, &o->run, name, len, pos)
+                    : as_symtab_intern(st, name, len);
   if (id != AS_NO_UNIT) {
     o->fn(o->ctx, o->input, id, off);
     o->member_off = SIZE_MAX; /* it may have linked the member */
@@ -539,6 +540,14 @@ bool as_archive_members_may_need(struct as_link *link, uint32_t input) {
 bool as_archive_thin(const struct as_input *in) {
   const struct as_archive *ar = in->archive;
   return ar && ar->thin;
+}
+
+size_t as_archive_index_entries(const struct as_input *in) {
+  const struct as_archive *ar = in->archive;
+  return !ar               ? 0
+         : ar->nsyms       ? ar->nsyms
+         : ar->checked > 0 ? (size_t)ar->checked
+                           : 0;
 }
 
 bool as_archive_index_quiet(const struct as_input *in) {

@@ -145,6 +145,9 @@ uint32_t as_aside_begin_unit(struct as_symtab *st, uint32_t unit,
 uint32_t as_aside_begin_index(struct as_symtab *st, uint32_t input,
                               const char *names, const unsigned char *offsets,
                               unsigned word, size_t count);
+/* Heads sized for `more` entries to come (resolution's estimate, before
+ * anything is put aside: each growth chains every entry again). */
+void as_aside_expect(struct as_symtab *st, size_t more);
 /* An index's walk passes its entry `pos`, named `name`: every entry's,
  * whether put aside or not. */
 static inline void as_aside_index_passes(struct as_symtab *st, uint32_t run,
@@ -314,6 +317,8 @@ bool as_archive_members_may_need(struct as_link *link, uint32_t input);
 bool as_archive_index_quiet(const struct as_input *in);
 /* Is it a thin archive (its members are files of their own)? */
 bool as_archive_thin(const struct as_input *in);
+/* The entries of its symbol index, once opened (0: none, or not read). */
+size_t as_archive_index_entries(const struct as_input *in);
 /* Every member, for --whole-archive and archives without an index. */
 int as_archive_load_all(struct as_link *link, uint32_t input);
 /* Visits the archive's symbol index: (symbol id, member offset). fn may

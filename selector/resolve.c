@@ -229,8 +229,18 @@ void as_link_resolve(struct as_link *link) {
   for (uint32_t u = 0; u < link->nunits; u++)
     as_unit_read_known(link, link->units[u]);
   link->referenced_only = !link->want_symbols;
-  if (link->referenced_only)
+  if (link->referenced_only) {
+    /* What may go aside: the units' definitions and the indexes' entries
+     * (members' come on top, as they are loaded). */
+    size_t expected = 0;
+    for (uint32_t u = 0; u < link->nunits; u++)
+      if (link->units[u]->quick && link->units[u]->raw)
+        expected += link->units[u]->raw->nsyms;
+    for (uint32_t i = 0; i < link->ninputs; i++)
+      expected += as_archive_index_entries(link->inputs[i]);
+    as_aside_expect(link->symtab, expected);
     intern_references(link);
+  }
   /* Units read quickly are read in full now, from what they kept. */
   for (uint32_t u = 0; u < link->nunits; u++)
     if (link->units[u]->quick)
