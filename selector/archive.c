@@ -19,6 +19,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "ar_format.h"
 
@@ -308,6 +311,38 @@ int as_archive_load_all(struct as_link *link, uint32_t input) {
   return rc;
 }
 
+/* The NULs ending a run of names, in order: 16 bytes at a time where the
+ * machine has SSE2 (every x86-64 does). An index's names are short, and a
+ * call to strnlen for each cost more than the rest of the walk. */
+struct nul_scan {
+  const char *block, *next, *end; /* bit i of mask: block[i] is a NUL */
+  uint32_t mask;
+};
+
+/* The next NUL, or NULL where the names run past `end`. */
+static inline const char *next_nul(struct nul_scan *s) {
+#if defined(__SSE2__)
+  while (!s->mask) {
+    if (s->end - s->next < 16)
+      break; /* the last bytes: no load past the end */
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s->next);
+    s->mask =
+        (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
+    s->block = s->next;
+    s->next += 16;
+  }
+  if (s->mask) {
+    const char *nul = s->block + __builtin_ctz(s->mask);
+    s->mask &= s->mask - 1;
+    return nul;
+  }
+#endif
+  const char *nul = memchr(s->next, 0, (size_t)(s->end - s->next));
+  if (nul)
+    s->next = nul + 1;
+  return nul;
+}
+
 /* Walks the GNU index's names: fn(name, len, offset, i) for entry i.
  * Returns the entries, or -1 if malformed. Inlined into each caller, with
  * its visitor: an index's every entry comes here, and a call through the
@@ -324,17 +359,15 @@ static inline __attribute__((always_inline)) long walk_index(
   if (count > (size - word) / word)
     return -1;
   const char *name = (const char *)p + word + count * word;
-  const char *end = (const char *)p + size;
+  struct nul_scan names = {.next = name, .end = (const char *)p + size};
   for (uint64_t i = 0; i < count; i++) {
-    if (name >= end)
-      return -1;
-    size_t len = strnlen(name, (size_t)(end - name));
-    if (len == (size_t)(end - name))
+    const char *nul = next_nul(&names);
+    if (!nul)
       return -1; /* unterminated */
-    if (!fn(ctx, name, len, (size_t)as_ar_index_word(p + word + i * word, word),
-            i))
+    if (!fn(ctx, name, (size_t)(nul - name),
+            (size_t)as_ar_index_word(p + word + i * word, word), i))
       break;
-    name += len + 1;
+    name = nul + 1;
   }
   return (long)count;
 }
