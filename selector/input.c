@@ -79,8 +79,9 @@ static int input_error(struct as_link *link, const char *origin,
 
 static uint32_t new_input(struct as_link *link, const char *path,
                           unsigned flags) {
-  struct as_input *in = as_xcalloc(1, sizeof *in);
-  *in = (struct as_input){.path = as_xstrdup(path),
+  size_t len = strlen(path) + 1;
+  struct as_input *in = as_arena_alloc(&link->arena, sizeof *in + len);
+  *in = (struct as_input){.path = memcpy(in + 1, path, len),
                           .flags = flags,
                           .group = link->current_group,
                           .first_unit = (uint32_t)link->nunits};

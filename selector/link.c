@@ -48,21 +48,17 @@ void as_link_free(struct as_link *link) {
     return;
   for (size_t i = 0; i < link->ninputs; i++) {
     as_archive_close(link->inputs[i]);
-    free(link->inputs[i]->path);
-    free(link->inputs[i]);
   }
   for (size_t i = 0; i < link->nunits; i++) {
     struct as_unit *u = link->units[i];
     free(u->defs);
     free(u->undefs);
-    free((char *)u->member);
     free((char *)u->allocator);
     free(u->origin);
     free(u->file);
     free(u->raw);
     for (uint32_t j = 0; j < u->nlibraries; j++)
       free(u->libraries[j]);
-    free(u);
   }
   as_diag_truncate(link, 0);
   for (size_t i = 0; i < link->nredirects; i++) {
@@ -80,6 +76,7 @@ void as_link_free(struct as_link *link) {
   as_symtab_free(link->symtab);
   as_cache_free(link->cache);
   as_bitcode_reader_free(link->bitcode);
+  as_arena_free(&link->arena); /* the inputs and units */
   free(link);
 }
 

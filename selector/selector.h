@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "errors.h"
+#include "util.h"
 
 #define AS_VERSION "0.1.0"
 
@@ -138,6 +139,7 @@ struct as_bitcode_reader; /* selector/bitcode.c */
 struct as_link {
   enum as_output_type type;
   struct as_symtab *symtab;
+  struct as_arena arena; /* the inputs and units, and their names */
   struct as_input **inputs; /* each allocated once: pointers stay valid */
   size_t ninputs, cap_inputs;
   struct as_unit **units; /* each allocated once: pointers stay valid */

@@ -63,9 +63,10 @@ enum as_name_class as_classify_name(const char *name) {
 
 uint32_t as_unit_new(struct as_link *link, uint32_t input, const char *member,
                      size_t member_off) {
-  struct as_unit *u = as_xcalloc(1, sizeof *u);
+  size_t len = member ? strlen(member) + 1 : 0;
+  struct as_unit *u = as_arena_alloc(&link->arena, sizeof *u + len);
   *u = (struct as_unit){.input = input,
-                        .member = member ? as_xstrdup(member) : NULL,
+                        .member = member ? memcpy(u + 1, member, len) : NULL,
                         .member_off = member_off,
                         .why_sym = AS_NO_UNIT,
                         .why_unit = AS_NO_UNIT};

@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,38 @@ char *as_xasprintf(const char *fmt, ...) {
   vsnprintf(s, (size_t)n + 1, fmt, ap);
   va_end(ap);
   return s;
+}
+
+struct as_arena_chunk {
+  struct as_arena_chunk *prev;
+  max_align_t data[];
+};
+
+void *as_arena_alloc(struct as_arena *a, size_t size) {
+  size_t align = _Alignof(max_align_t);
+  size = (size + align - 1) & ~(align - 1);
+  if ((size_t)(a->end - a->next) < size) {
+    enum { CHUNK = 64 * 1024 };
+    struct as_arena_chunk *c =
+        as_xmalloc(sizeof *c + (size > CHUNK / 4 ? size : CHUNK));
+    c->prev = a->chunks;
+    a->chunks = c;
+    if (size > CHUNK / 4)
+      return c->data; /* a block of its own: the current chunk goes on */
+    a->next = (char *)c->data;
+    a->end = a->next + CHUNK;
+  }
+  void *p = a->next;
+  a->next += size;
+  return p;
+}
+
+void as_arena_free(struct as_arena *a) {
+  for (struct as_arena_chunk *c = a->chunks, *prev; c; c = prev) {
+    prev = c->prev;
+    free(c);
+  }
+  *a = (struct as_arena){0};
 }
 
 void *as_grow(void *ptr, size_t *cap, size_t need, size_t elem) {
