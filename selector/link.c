@@ -101,7 +101,10 @@ void as_digest_mix(uint64_t d[2], const void *data, size_t size) {
   uint64_t n = size;
   for (;; p += 8, size -= 8) {
     uint64_t w = 0;
-    memcpy(&w, p, size < 8 ? size : 8);
+    if (size >= 8)
+      memcpy(&w, p, 8); /* a load; a memcpy of a variable length is a call */
+    else
+      memcpy(&w, p, size);
     d[0] = (d[0] ^ w) * 0x9e3779b97f4a7c15u;
     d[0] ^= d[0] >> 31;
     d[1] = (d[1] + w) * 0xff51afd7ed558ccdu;
