@@ -109,9 +109,9 @@ uint32_t as_aside_begin_index(struct as_symtab *st, uint32_t input,
   *AS_PUSH(a->indexes, a->nindexes, a->cap_indexes) = index;
   a->entries = as_grow(a->entries, &a->cap, a->n + count, sizeof *a->entries);
   uint32_t run = begin(a, (struct as_aside_run){.first = (uint32_t)a->n,
-                                        .who = AS_ASIDE_LAZY | input,
-                                        .names = names,
-                                        .index = index});
+                                                .who = AS_ASIDE_LAZY | input,
+                                                .names = names,
+                                                .index = index});
   expect(a, count, FILTER_KEY_BITS);
   return run;
 }
@@ -150,12 +150,8 @@ static const struct as_aside_run *run_of(const struct as_aside *a, size_t e) {
   return &a->runs[run_at(a, e)];
 }
 
-const char *as_aside_names(const struct as_symtab *st, size_t e) {
-  return run_of(&st->aside, e)->names;
-}
-
 const char *as_aside_name(const struct as_symtab *st, size_t e) {
-  return as_aside_names(st, e) + st->aside.entries[e].name_off;
+  return run_of(&st->aside, e)->names + st->aside.entries[e].name_off;
 }
 
 void as_aside_rebase(struct as_symtab *st, size_t first, const char *names) {
@@ -191,8 +187,8 @@ static size_t member_off(const struct as_aside_run *run, uint32_t name_off) {
       hi = mid;
   }
   size_t pos = (lo - 1) * AS_ASIDE_MARK;
-  for (const char *p = run->names + x->marks[lo - 1];
-       p < run->names + name_off; p += strlen(p) + 1)
+  for (const char *p = run->names + x->marks[lo - 1]; p < run->names + name_off;
+       p += strlen(p) + 1)
     pos++;
   return (size_t)as_ar_index_word(x->offsets + pos * x->word, x->word);
 }

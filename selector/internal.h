@@ -179,8 +179,9 @@ static inline void as_aside_put(struct as_symtab *st, uint32_t *run,
 }
 /* The name's id if interned; else AS_NO_UNIT, and the name is put aside. */
 static inline uint32_t as_symtab_find_else_aside(struct as_symtab *st,
-                                                 uint32_t *run, const char *name,
-                                                 size_t len, size_t pos) {
+                                                 uint32_t *run,
+                                                 const char *name, size_t len,
+                                                 size_t pos) {
   uint32_t k = as_symtab_filter_key(name, len);
   if (st->filter[k / 64] >> (k % 64) & 1) {
     uint32_t id = as_symtab_find_slow(st, name, len);
@@ -195,10 +196,8 @@ void as_aside_rebase(struct as_symtab *st, size_t first, const char *names);
 /* Takes back the entries from `first` on (a unit whose scan failed:
  * libelf reads it again). */
 void as_aside_truncate(struct as_symtab *st, size_t first);
-/* An entry's name, and the table of its run (the name is at its
- * name_off there). */
+/* An entry's name. */
 const char *as_aside_name(const struct as_symtab *st, size_t entry);
-const char *as_aside_names(const struct as_symtab *st, size_t entry);
 /* The entries put aside under this name, newest first: *cursor 0 to
  * start; false after the last. */
 struct as_aside_hit {

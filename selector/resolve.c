@@ -18,7 +18,7 @@ struct resolver {
    * yet published: chained by unit (as_unit.pending), taken at publish. */
   struct pending {
     uint32_t sym, next;
-  } *pending;
+  } * pending;
   size_t npending, cap_pending;
   /* ld.bfd and gold: inputs whose offers are forgotten (forget_lazies),
    * and the first input offering since the last time. */

@@ -139,7 +139,7 @@ struct as_bitcode_reader; /* selector/bitcode.c */
 struct as_link {
   enum as_output_type type;
   struct as_symtab *symtab;
-  struct as_arena arena; /* the inputs and units, and their names */
+  struct as_arena arena;    /* the inputs and units, and their names */
   struct as_input **inputs; /* each allocated once: pointers stay valid */
   size_t ninputs, cap_inputs;
   struct as_unit **units; /* each allocated once: pointers stay valid */

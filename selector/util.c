@@ -3,8 +3,8 @@
 #include "internal.h"
 
 #include <errno.h>
-#include <stddef.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
