@@ -209,9 +209,11 @@ int main(int argc, char **argv) {
   bool verbose = cl.verbose || as_env_flag("ALLOCSEL_VERBOSE");
   /* --version or --help alone: nothing to decide, nothing to record. */
   if (!(cl.no_inputs_needed && cl.ninputs == 0)) {
-    /* A relink: the linker starts at once on what the decision added the
-     * last time, and the decision is made beside it (speculate.c). */
-    struct speculation *early = speculation_start(&cl, linker);
+    /* A relink, or a new output where others of its type were linked: the
+     * linker starts at once on what the decision added the last time, and
+     * the decision is made beside it (speculate.c). */
+    struct speculation *early = speculation_start(&cl, linker, type);
+    bool guessed = speculation_guessed(early);
     /* The same link as the remembered one (every input as it was, the
      * same command line): its decision stands, and the early linker has
      * it. */
@@ -255,13 +257,16 @@ int main(int argc, char **argv) {
     }
     bool started = early != NULL;
     /* Remembered before the link: a link that fails decided all the same. */
-    speculation_remember(&cl, linker, added, nadded, record_fd, libs, nlibs,
-                         k.have_digest ? k.digest : NULL, said, said_size);
+    speculation_remember(&cl, linker, type, added, nadded, record_fd, libs,
+                         nlibs, k.have_digest ? k.digest : NULL, said,
+                         said_size);
     free(said);
     if (speculation_finish(early, added, nadded, record_fd, libs, nlibs, &rc)) {
       if (verbose)
-        fputs("allocsel: the linker started at once: the decision was the "
-              "remembered one\n",
+        fputs(guessed ? "allocsel: the linker started at once: the decision "
+                        "was the last one made here\n"
+                      : "allocsel: the linker started at once: the decision "
+                        "was the remembered one\n",
               stderr);
       goto done;
     }

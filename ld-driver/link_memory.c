@@ -16,24 +16,39 @@
 
 static const char magic[16] = "allocsel-link-3\n";
 
-char *link_memory_path(const struct ld_cmdline *cl, const char *linker) {
+/* links/NAME in the cache directory, NAME a hash of the directory the link
+ * runs in and of `parts`; NULL where there is no cache. */
+static char *memory_path(const char *prefix, const char *const *parts,
+                         size_t nparts) {
   char *dir = as_cache_dir();
   char cwd[4096];
-  if (!dir || !cl->output || !getcwd(cwd, sizeof cwd)) {
+  if (!dir || !getcwd(cwd, sizeof cwd)) {
     free(dir);
     return NULL;
   }
-  const char *parts[] = {cwd, linker, cl->output};
   uint64_t h = 0xcbf29ce484222325u; /* FNV-1a, each part with its NUL */
-  for (size_t i = 0; i < 3; i++)
-    for (const char *p = parts[i];; p++) {
+  for (size_t i = 0; i <= nparts; i++)
+    for (const char *p = i ? parts[i - 1] : cwd;; p++) {
       h = (h ^ (unsigned char)*p) * 0x100000001b3u;
       if (!*p)
         break;
     }
-  char *path = as_xasprintf("%s/links/%016llx", dir, (unsigned long long)h);
+  char *path =
+      as_xasprintf("%s/links/%s%016llx", dir, prefix, (unsigned long long)h);
   free(dir);
   return path;
+}
+
+char *link_memory_path(const struct ld_cmdline *cl, const char *linker) {
+  if (!cl->output)
+    return NULL;
+  const char *parts[] = {linker, cl->output};
+  return memory_path("", parts, 2);
+}
+
+char *link_memory_last_path(const char *linker, enum as_output_type type) {
+  const char *parts[] = {linker, as_output_type_name(type)};
+  return memory_path("last-", parts, 2);
 }
 
 void link_memory_free(struct link_memory *m) {

@@ -31,6 +31,10 @@ struct link_memory {
  * a hash of the directory, the linker and the output), NULL where there is
  * no cache or no output. */
 char *link_memory_path(const struct ld_cmdline *cl, const char *linker);
+/* The memory of the last decision this linker made in this directory for
+ * an output of this type (links/last-HASH): the guess for an output linked
+ * for the first time, in a build that links many alike. */
+char *link_memory_last_path(const char *linker, enum as_output_type type);
 /* Reads and checks it: false if absent or not sound. */
 bool link_memory_read(const char *path, struct link_memory *m);
 void link_memory_free(struct link_memory *m);

@@ -16,6 +16,13 @@
  * linker and the output) need only make it likely right; the command line
  * itself is not in it, as compiler drivers put temporary file names there.
  *
+ * An output linked for the first time has no memory of its own: the guess
+ * is then the last decision this linker made in the same directory for an
+ * output of the same type (links/last-HASH). A build links many programs
+ * alike (its tests against the same libraries), so its first links start
+ * at once too; a wrong guess costs what a changed decision does, the early
+ * linker's work until the decision is made, on another core.
+ *
  * Links that write anything besides their output, or whose output is no
  * regular file, are not started early: a map file or a dependency file
  * would be written under a name allocsel cannot redirect, and /dev/null
@@ -47,6 +54,7 @@ struct speculation {
   char **argv;
   char *output_arg, *record_arg;
   int record_fd, out_fd, err_fd;
+  bool last; /* the guess is the last decision made here, not this output's */
 };
 
 /* Options that write files named apart from the output, or whose output
@@ -166,7 +174,8 @@ static void speculation_free(struct speculation *sp) {
 }
 
 struct speculation *speculation_start(const struct ld_cmdline *cl,
-                                      const char *linker) {
+                                      const char *linker,
+                                      enum as_output_type type) {
   if (!speculation_eligible(cl))
     return NULL;
   char *path = link_memory_path(cl, linker);
@@ -174,6 +183,11 @@ struct speculation *speculation_start(const struct ld_cmdline *cl,
   sp->record_fd = sp->out_fd = sp->err_fd = -1;
   bool remembered = path && link_memory_read(path, &sp->mem);
   free(path);
+  if (!remembered) {
+    path = link_memory_last_path(linker, type);
+    remembered = sp->last = path && link_memory_read(path, &sp->mem);
+    free(path);
+  }
   if (!remembered) {
     speculation_free(sp);
     return NULL;
@@ -290,7 +304,12 @@ bool speculation_finish(struct speculation *sp, const char *const *added,
 }
 
 bool speculation_known(const struct speculation *sp, const uint64_t digest[2]) {
-  return sp && link_memory_known(&sp->mem, digest);
+  /* Another output's digest: its link is not this one, whatever it says. */
+  return sp && !sp->last && link_memory_known(&sp->mem, digest);
+}
+
+bool speculation_guessed(const struct speculation *sp) {
+  return sp && sp->last;
 }
 
 int speculation_finish_known(struct speculation *sp) {
@@ -301,15 +320,21 @@ int speculation_finish_known(struct speculation *sp) {
 }
 
 void speculation_remember(const struct ld_cmdline *cl, const char *linker,
-                          const char *const *added, size_t nadded,
-                          int record_fd, const char *const *libs, size_t nlibs,
-                          const uint64_t *digest, const char *text,
-                          size_t text_size) {
+                          enum as_output_type type, const char *const *added,
+                          size_t nadded, int record_fd, const char *const *libs,
+                          size_t nlibs, const uint64_t *digest,
+                          const char *text, size_t text_size) {
   if (!speculation_eligible(cl))
     return;
   char *path = link_memory_path(cl, linker);
   if (path)
     link_memory_write(path, added, nadded, record_fd, libs, nlibs, digest, text,
                       text_size);
+  free(path);
+  /* The next new output's guess; no digest: it is for other links. */
+  path = link_memory_last_path(linker, type);
+  if (path)
+    link_memory_write(path, added, nadded, record_fd, libs, nlibs, NULL, NULL,
+                      0);
   free(path);
 }

@@ -16,12 +16,14 @@ struct speculation;
 bool speculation_eligible(const struct ld_cmdline *cl);
 
 /* Starts `linker` on this command line with what the decision added the
- * last time this linker wrote this output (in this directory), writing a
- * temporary output beside the real one, its stdout and stderr held back.
- * NULL where nothing is remembered or the link is not one to start early
- * (see speculate.c). */
+ * last time this linker wrote this output (in this directory) or, for an
+ * output it never wrote, the last time it wrote one of this type here;
+ * writing a temporary output beside the real one, its stdout and stderr
+ * held back. NULL where nothing is remembered or the link is not one to
+ * start early (see speculate.c). */
 struct speculation *speculation_start(const struct ld_cmdline *cl,
-                                      const char *linker);
+                                      const char *linker,
+                                      enum as_output_type type);
 /* The decision is made: it adds `added`, the record (record_fd, -1: none)
  * and `libs`. Where that is what the early linker was given, waits for it,
  * says what it said, moves its output into place and returns true with
@@ -38,14 +40,17 @@ bool speculation_known(const struct speculation *sp, const uint64_t digest[2]);
  * says what the decision said then, waits for the linker, says what it
  * said, moves its output into place. Returns its exit code; frees sp. */
 int speculation_finish_known(struct speculation *sp);
+/* Was the guess another output's (the last decision made here)? */
+bool speculation_guessed(const struct speculation *sp);
 /* A refusal, or a signal: stops it and removes what it wrote. */
 void speculation_abandon(struct speculation *sp);
 /* Keeps what the decision added for the next link of this output, with
- * the link's digest (NULL: none) and what the decision said (`text`). */
+ * the link's digest (NULL: none) and what the decision said (`text`); and,
+ * without them, as the guess for the next new output of this type. */
 void speculation_remember(const struct ld_cmdline *cl, const char *linker,
-                          const char *const *added, size_t nadded,
-                          int record_fd, const char *const *libs, size_t nlibs,
-                          const uint64_t *digest, const char *text,
-                          size_t text_size);
+                          enum as_output_type type, const char *const *added,
+                          size_t nadded, int record_fd, const char *const *libs,
+                          size_t nlibs, const uint64_t *digest,
+                          const char *text, size_t text_size);
 
 #endif

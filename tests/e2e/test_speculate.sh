@@ -84,6 +84,46 @@ for fe in ld-lld ld-mold ld-bfd ld-gold; do
   no_leftovers
 done
 
+# An output linked for the first time starts at once on the last decision
+# the same linker made here for an output of its type: a build links many
+# programs alike. Each front end's last link above asked for system.
+guessed="allocsel: the linker started at once: the decision was the last one made here"
+compile "$cc" lib.o "$FIX/needs_alloc.c"
+for fe in ld-lld ld-bfd; do
+  frontend_flags "$fe"
+  step "$fe: a new output whose decision is not the last one made here: stopped, linked again"
+  run "$cc" "${SEL[@]}" -o new1-$fe main.o
+  expect_rc 0
+  expect_err "$stopped"
+  run "$ALLOCSEL" inspect new1-$fe
+  expect_line "allocator: jemalloc"
+  no_leftovers
+
+  step "$fe: a new output whose decision is the last one made here starts at once"
+  run "$cc" "${SEL[@]}" -o new2-$fe main.o
+  expect_rc 0
+  expect_err "$guessed"
+  run ./new2-$fe
+  expect_rc 0
+  run "$ALLOCSEL" inspect new2-$fe
+  expect_line "allocator: jemalloc"
+  no_leftovers
+
+  step "$fe: another type's decision is no guess: a dylib's first link decides first"
+  run "$cc" "${SEL[@]}" -shared -o libnew-$fe.so lib.o
+  expect_rc 0
+  expect_no_err "started at once"
+  run "$ALLOCSEL" inspect libnew-$fe.so
+  expect_line "allocator: system"
+
+  step "$fe: a new output refused on a guess writes nothing"
+  run "$cc" "${SEL[@]}" -o new3-$fe main.o my_allocator.o -Wl,--allocsel-allocator=jemalloc
+  expect_rc 1
+  expect_err "allocsel: error:"
+  expect_no_file new3-$fe
+  no_leftovers
+done
+
 step "ALLOCSEL_SPECULATE=0: decided first"
 frontend_flags ld-lld
 run_env ALLOCSEL_SPECULATE=0 -- "$cc" "${SEL[@]}" -o app-ld-lld main.o -Wl,--allocsel-allocator=system
