@@ -73,4 +73,18 @@ for ld in ${LINKERS:-lld mold bfd gold}; do
     done
   done
 done
+# ld.bfd copies its whole symbol table before it loads a shared library
+# under --as-needed (gcc's default on Debian), to put it back should the
+# library be unneeded (bfd_elf_link_add_symbols). A library the plugin adds
+# after all symbols were read (libjemalloc, on the quick path) is loaded
+# into the full table, where the same library on the command line is
+# loaded early: the plugin's quick path again, both sides --no-as-needed.
+if [[ " ${LINKERS:-bfd} " == *" bfd "* ]]; then
+  nan=(-Wl,--no-as-needed)
+  base=$(instructions gcc -fuse-ld=bfd needs.o "${by_hand[@]}" "${inputs[@]}" "${nan[@]}" -o out.base)
+  with=$(ALLOCSEL_CACHE=0 instructions gcc -fuse-ld=bfd -Wl,-plugin,"$plugin" needs.o "${inputs[@]}" "${nan[@]}" -o out.with)
+  awk -v b="$base" -v w="$with" \
+    'BEGIN { printf "%-6s %-12s %-6s %-7s %14d %14d %7.4f\n", "bfd", "plugin", "quick", "first", b, w, w / b }'
+  echo "(the row above: both sides --no-as-needed)"
+fi
 rm -rf cg cg.log out.base out.with "$ALLOCSEL_CACHE_DIR"

@@ -20,7 +20,11 @@
 # off: every input read, the decision made before the linker starts), and
 # "relink", the same link again (the cache warmed by one run: each input
 # is a stat, and allocsel-ld starts the linker at once on the remembered
-# decision, ld-driver/speculate.c).
+# decision, ld-driver/speculate.c). allocsel-ld's rows come a third time:
+# "new", an output never linked before, in a build that has linked another
+# of the same inputs (the cache warmed by one run to out.sibling; each run
+# a new output name): allocsel-ld starts the linker at once on the last
+# decision made in the directory.
 #
 #   bench/run.sh PREFIX [generated] [real] [scaling]   (default: generated)
 #     PREFIX     an allocsel install (cmake --install build --prefix PREFIX)
@@ -127,14 +131,22 @@ compare() {
         fi
         local via=(-B"$libdir/ld" -fuse-ld="$ld")
         [[ $fe == plugin ]] && via=(-fuse-ld="$ld" -Wl,-plugin,"$plugin")
-        for link in first relink; do
+        local links=(first relink)
+        [[ $fe == allocsel-ld ]] && links+=(new)
+        for link in "${links[@]}"; do
           samples=$(mktemp -d)
           cache_mode $link
-          [[ $link == relink ]] && g++ "${via[@]}" "${extra[@]}" "${inputs[@]}" -o out.with
+          case $link in
+          relink) g++ "${via[@]}" "${extra[@]}" "${inputs[@]}" -o out.with ;;
+          new) g++ "${via[@]}" "${extra[@]}" "${inputs[@]}" -o out.sibling ;;
+          esac
           for ((i = 0; i < runs; i++)); do
+            local out=out.with
+            [[ $link == new ]] && out=out.new-$i && rm -f $out
             sample base g++ -fuse-ld="$ld" "${base_extra[@]}" "${inputs[@]}" -o out.base
-            sample with g++ "${via[@]}" "${extra[@]}" "${inputs[@]}" -o out.with
+            sample with g++ "${via[@]}" "${extra[@]}" "${inputs[@]}" -o $out
           done
+          rm -f out.sibling out.new-*
           row "$ld $fe $path $link"
           rm -rf "$samples"
         done
