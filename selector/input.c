@@ -112,20 +112,26 @@ static uint32_t add_elf_unit(struct as_link *link, const struct as_source *src,
                              size_t headlen) {
   uint32_t unit = as_unit_new(link, src->input, src->member, src->member_off);
   struct as_unit *u = link->units[unit];
-  /* Quick (allocator facts only) for whole inputs, even once some input
-   * has made the full resolution necessary: it reads them again from what
-   * they keep, after it has interned every reference (resolve.c). An
-   * archive member or a lazy object is read in full: resolution loads it
-   * for its symbols. */
-  bool quick = !link->want_symbols && !src->full &&
+  /* Quick (allocator facts only) for whole inputs while no input has made
+   * the full resolution necessary: if one does later, it reads them again
+   * from what they keep, after it has interned every reference
+   * (resolve.c). Once one has (an allocator named early on the command
+   * line), a whole input is read in full at once, as an archive's index is
+   * then walked by resolution only: its definitions nothing referenced so
+   * far go aside, and a later reference finds them. An archive member or
+   * a lazy object is read in full: resolution loads it for its symbols. */
+  bool quick = !link->want_symbols && !src->full && !link->full_needed &&
                !(link->inputs[src->input]->flags & AS_ADD_LAZY);
-  /* Kept, a quick unit's table is a copy; read in full, it is read in
-   * place where the bytes stay in memory (an archive's mapping, not a
-   * thin archive's member, whose file is mapped only while it is read). */
+  if (link->full_needed && !link->want_symbols)
+    link->referenced_only = true; /* as resolution sets it */
+  /* Read in place where the bytes stay in memory (an archive's mapping,
+   * not a thin archive's member, whose file is mapped only while it is
+   * read), else a copy: the plugin's view of an input is the linker's, for
+   * as long as claim_file runs. */
   struct as_elf_syms *raw =
-      fd >= 0              ? as_elf_syms_read_fd(fd, src->size, head, headlen)
-      : quick || src->path ? as_elf_syms_read_memory(src->data, src->size)
-                           : as_elf_syms_view_memory(src->data, src->size);
+      fd >= 0 ? as_elf_syms_read_fd(fd, src->size, head, headlen)
+      : !src->full || src->path ? as_elf_syms_read_memory(src->data, src->size)
+                                : as_elf_syms_view_memory(src->data, src->size);
   int rc = raw ? as_scan_elf_syms(link, unit, u, raw, quick) : 1;
   if (rc == 0) {
     /* Quick, the full resolution reads it from here; read in full, the
@@ -273,7 +279,7 @@ static bool facts_of(struct as_link *link, const struct as_input *in,
   if (in->nunits != 1)
     return false;
   const struct as_unit *u = link->units[in->first_unit];
-  if (!u->quick || u->gimple || u->bitcode || u->allocator || u->abi_defined ||
+  if (u->gimple || u->bitcode || u->allocator || u->abi_defined ||
       u->needs_marker || u->rust_shim || u->nlibraries)
     return false;
   *f = (struct as_cached_facts){
