@@ -349,7 +349,7 @@ static void test_archive_resolution_aside(void **state) {
 }
 
 /* A link to resolve both ways: its paths ("(" and ")" open and close a
- * group) and archive order. */
+ * group, "+PATH" is a --start-lib object) and archive order. */
 struct two_way_link {
   const char *paths[12];
   enum as_archive_order order;
@@ -365,7 +365,9 @@ static struct as_link *two_way_build(const struct two_way_link *l,
       as_link_begin_group(link);
     else if (strcmp(l->paths[i], ")") == 0)
       as_link_end_group(link);
-    else if (as_link_add_file(link, l->paths[i], 0) != 0)
+    else if (l->paths[i][0] == '+' /* --start-lib */
+                 ? as_link_add_file(link, l->paths[i] + 1, AS_ADD_LAZY) != 0
+                 : as_link_add_file(link, l->paths[i], 0) != 0)
       fail_msg("as_link_add_file(%s) failed", l->paths[i]);
   }
   as_link_resolve(link);
@@ -405,6 +407,15 @@ static void test_resolution_two_ways(void **state) {
        AS_ORDER_ANY},
       {{FX_ALLOC_A, FX_PLAIN, FX_HELPER, FX_CALLS_PLAIN, FX_LIBHELPERS,
         FX_CALLS_HELPER},
+       AS_ORDER_COMMAND_LINE},
+      /* ... and an archive without an index, its members read as it comes,
+       * and --start-lib objects after the allocator. */
+      {{FX_ALLOC_A, FX_LIBNOINDEX, FX_CALLS_HELPER, FX_CALLS_PLAIN},
+       AS_ORDER_ANY},
+      {{FX_ALLOC_A, FX_CALLS_PLAIN, FX_LIBNOINDEX}, AS_ORDER_COMMAND_LINE},
+      {{FX_ALLOC_A, "+" FX_HELPER, "+" FX_PLAIN, FX_CALLS_HELPER},
+       AS_ORDER_ANY},
+      {{FX_ALLOC_A, FX_CALLS_PLAIN, "+" FX_PLAIN, "+" FX_HELPER},
        AS_ORDER_COMMAND_LINE},
   };
   for (size_t i = 0; i < sizeof links / sizeof *links; i++) {
