@@ -382,8 +382,9 @@ static long index_count(const struct as_archive *ar) {
   return count > (ar->index_size - word) / word ? -1 : (long)count;
 }
 
-static bool names_allocator(void *ctx, const char *name, size_t len, size_t off,
-                            size_t pos) {
+static inline __attribute__((always_inline)) bool
+names_allocator(void *ctx, const char *name, size_t len, size_t off,
+                size_t pos) {
   (void)len;
   (void)off;
   (void)pos;
