@@ -79,7 +79,7 @@ done
 # after all symbols were read (libjemalloc, on the quick path) is loaded
 # into the full table, where the same library on the command line is
 # loaded early: the plugin's quick path again, both sides --no-as-needed.
-if [[ " ${LINKERS:-bfd} " == *" bfd "* ]]; then
+if [[ " ${LINKERS:-lld mold bfd gold} " == *" bfd "* ]]; then
   nan=(-Wl,--no-as-needed)
   base=$(instructions gcc -fuse-ld=bfd needs.o "${by_hand[@]}" "${inputs[@]}" "${nan[@]}" -o out.base)
   with=$(ALLOCSEL_CACHE=0 instructions gcc -fuse-ld=bfd -Wl,-plugin,"$plugin" needs.o "${inputs[@]}" "${nan[@]}" -o out.with)
