@@ -55,10 +55,14 @@ static void rechain(struct as_aside *a, unsigned bits) {
   }
 }
 
-/* Four times the heads. Out of line: as_aside_put's fast path keeps its
- * registers. */
+/* More heads: at once as many as stay in cache (each chaining again
+ * walks every entry so far, and a link that outgrows the first heads
+ * mostly goes on to outgrow the next: the generated link of 1,500 objects
+ * chained its entries three times over), then four times as many. Out of
+ * line: as_aside_put's fast path keeps its registers. */
 __attribute__((noinline, cold)) void as_aside_grow_heads(struct as_aside *a) {
-  rechain(a, a->head_bits + 2);
+  rechain(a, a->head_bits < CACHED_HEAD_BITS ? CACHED_HEAD_BITS
+                                             : a->head_bits + 2);
 }
 
 /* Room in the chains for `more` entries: where they would make the heads
