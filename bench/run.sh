@@ -19,12 +19,11 @@
 # Every row through allocsel comes twice: "first", a first link (the cache
 # off: every input read, the decision made before the linker starts), and
 # "relink", the same link again (the cache warmed by one run: each input
-# is a stat, and allocsel-ld starts the linker at once on the remembered
-# decision, ld-driver/speculate.c). allocsel-ld's rows come a third time:
-# "new", an output never linked before, in a build that has linked another
-# of the same inputs (the cache warmed by one run to out.sibling; each run
-# a new output name): allocsel-ld starts the linker at once on the last
-# decision made in the directory.
+# is a stat, and the decision is the remembered one, by the link's digest,
+# session/link_memory.c). allocsel-ld's rows come a third time: "new", an
+# output never linked before, in a build that has linked another of the
+# same inputs (the cache warmed by one run to out.sibling; each run a new
+# output name).
 #
 #   bench/run.sh PREFIX [generated] [real] [scaling]   (default: generated)
 #     PREFIX     an allocsel install (cmake --install build --prefix PREFIX)

@@ -20,9 +20,7 @@
 #include "ar_format.h"
 #include "frontend.h"
 #include "ld_cmdline.h"
-#include "link_memory.h"
-#include "record.h"
-#include "selector.h"
+#include "session.h"
 
 static struct {
   ld_plugin_message message;
@@ -31,55 +29,44 @@ static struct {
   int output; /* enum ld_plugin_output_file_type, -1 unknown */
   const char *allocator, *type;
   bool verbose;
-  struct as_link *link;
   /* A plugin stands before ours on the command line (gcc's lto-plugin,
    * LLVMgold.so): what it claims is never shown to us, so the decision
    * reads the link from the command line and the views are not read. */
   bool from_cmdline;
-  char *record; /* the decision note's object, "/dev/fd/N" */
-  int record_fd;
   bool allow_abi_redirect;
   int allocators; /* allocator units among the views so far */
   char *libdir;   /* lib/allocsel: where this plugin was loaded from */
   char *self;     /* this plugin's file */
-} plugin = {.output = -1, .record_fd = -1};
+} plugin = {.output = -1};
 
-/* The decision, made once: at the first input when the plugin reads the
- * link from the command line (so a refusal comes before the linker has
- * read anything, let alone printed its own duplicate-symbol errors), else
- * at all_symbols_read from the views. */
+/* The decision, made once (session.h): at the first input when the plugin
+ * reads the link from the command line (so a refusal comes before the
+ * linker has read anything, let alone printed its own duplicate-symbol
+ * errors), else at all_symbols_read from the views. */
 static struct {
-  bool made;
-  int rc; /* as_diag_exit_code */
-  enum as_output_type type;
-  struct as_env env;
-  struct as_decision d;
-  /* The link memory (link_memory.c), where the link was read from the
-   * command line: `known` when this very link was decided before (the
-   * same digest), and what the decision said, kept for the next. */
-  char *memory_path;
-  struct link_memory memory;
-  bool known, have_digest;
-  uint64_t digest[2];
-  char *said;
-  size_t said_size;
+  bool started, made;
+  struct as_session s;
+  struct ld_cmdline cl; /* the linker's, kept for the link memory */
+  char exe[PATH_MAX];   /* the linker we run inside */
 } decided;
 
 static void decide(void);
 static enum ld_plugin_status refused(void);
 
-static struct as_link *new_link(enum as_output_type type) {
-  struct as_link *link = as_link_new(type);
-  as_link_use_cache(link);
-  link->libdir = plugin.libdir;
-  link->order = AS_ORDER_COMMAND_LINE; /* ld.bfd and gold */
-  return link;
+static enum as_output_type output_type(void);
+
+static struct as_session *the_session(void) {
+  if (!decided.started) {
+    decided.started = true;
+    as_session_init(&decided.s, output_type(), plugin.libdir, plugin.allocator,
+                    "-plugin-opt allocator", plugin.verbose);
+    decided.s.link->order = AS_ORDER_COMMAND_LINE; /* ld.bfd and gold */
+  }
+  return &decided.s;
 }
 
 static struct as_link *the_link(void) {
-  if (!plugin.link)
-    plugin.link = new_link(AS_EXECUTABLE); /* type set at decision */
-  return plugin.link;
+  return the_session()->link;
 }
 
 /* The member name from the ar header just before the member's data; long
@@ -125,16 +112,11 @@ static char *member_name(int fd, off_t offset) {
   return name;
 }
 
-static bool refuse_early(struct as_link *link) {
-  struct as_request req;
-  as_request_init(&req, plugin.allocator, "-plugin-opt allocator");
-  struct as_env env;
-  as_env_init(&env, plugin.libdir);
-  bool refused = as_check_early(link, &req, &env) != 0;
-  as_request_free(&req);
-  if (!refused)
+static bool refuse_early(void) {
+  struct as_session *sn = the_session();
+  if (as_check_early(sn->link, &sn->req, &sn->env) == 0)
     return false;
-  as_diag_print(link, stderr);
+  as_diag_print(sn->link, stderr);
   plugin.message(LDPL_FATAL, "allocsel: link refused (%s)",
                  "an allocator rule is broken");
   return true;
@@ -147,7 +129,7 @@ static enum ld_plugin_status claim_file(const struct ld_plugin_input_file *f,
     /* The inputs are read once, from the command line, at the first. */
     if (!decided.made)
       decide();
-    return decided.rc == 0 ? LDPS_OK : refused();
+    return decided.s.rc == 0 ? LDPS_OK : refused();
   }
   /* Map just this unit: the linker has the file open already. */
   long page = sysconf(_SC_PAGESIZE);
@@ -174,7 +156,7 @@ static enum ld_plugin_status claim_file(const struct ld_plugin_input_file *f,
     if (link->nunits > before) {
       const struct as_unit *u = link->units[link->nunits - 1];
       if (!u->shared && (u->allocator || u->abi_defined) &&
-          ++plugin.allocators == 2 && refuse_early(link)) {
+          ++plugin.allocators == 2 && refuse_early()) {
         free(member);
         return LDPS_ERR;
       }
@@ -235,200 +217,97 @@ static void read_cmdline(struct ld_cmdline *cl) {
   free(buf);
 }
 
-/* Was this very link decided before (the link memory holds its digest)?
- * Then that decision stands, and resolution is skipped. */
-static bool known_link(const struct ld_cmdline *cl, const char *exe,
-                       enum as_output_type type, const struct as_env *env) {
-  uint64_t seed[2];
-  link_memory_seed(seed, cl, plugin.self, exe, type, AS_ORDER_COMMAND_LINE,
-                   env);
-  decided.have_digest = as_link_digest(plugin.link, seed, decided.digest);
-  decided.memory_path = link_memory_path(cl, exe);
-  if (!decided.have_digest || !decided.memory_path ||
-      !link_memory_read(decided.memory_path, &decided.memory))
-    return false;
-  decided.known = link_memory_known(&decided.memory, decided.digest);
-  return decided.known;
-}
-
 static void decide(void) {
   decided.made = true;
-  struct as_link *link = the_link();
-  enum as_output_type type = output_type();
-  if (plugin.type && as_output_type_parse(plugin.type, &type) != 0) {
+  struct as_session *sn = the_session();
+  struct as_link *link = sn->link;
+  if (plugin.type && as_output_type_parse(plugin.type, &sn->type) != 0) {
     as_diag_add(link, AS_ERROR, AS_E_USAGE, "unknown output type '%s'",
                 plugin.type);
     as_diag_print(link, stderr);
-    decided.rc = 2;
+    sn->rc = 2;
     return;
   }
-  link->type = decided.type = type;
-
-  struct as_request req;
-  as_request_init(&req, plugin.allocator, "-plugin-opt allocator");
-  struct ld_cmdline cl;
-  read_cmdline(&cl);
-  /* The linker we run inside: its built-in directories, and the key of
-   * the link memory. */
-  char exe[PATH_MAX];
-  ssize_t n = plugin.from_cmdline
-                  ? readlink("/proc/self/exe", exe, sizeof exe - 1)
-                  : -1;
-  exe[n > 0 ? n : 0] = '\0';
+  struct ld_cmdline *cl = &decided.cl;
+  read_cmdline(cl);
   if (plugin.from_cmdline) {
-    /* The linker we run inside also searches its built-in directories. */
-    if (n > 0 && !cl.relocatable)
-      ld_cmdline_search_linker_dirs(&cl, exe);
+    /* The linker we run inside: its built-in directories, and the key of
+     * the link memory. */
+    char *exe = decided.exe;
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof decided.exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    if (n > 0 && !cl->relocatable)
+      ld_cmdline_search_linker_dirs(cl, exe);
     /* A plugin before ours (gcc's lto-plugin, which gcc always loads;
      * LLVMgold.so, which clang puts first under -flto) may claim inputs,
      * which claim_file then never sees: read the whole link from the
      * command line instead, as allocsel-ld does, so inputs keep their
-     * order. */
-    ld_cmdline_add_inputs(&cl, link);
+     * order. Read so, the link can be the remembered one. */
+    ld_cmdline_add_inputs(cl, link);
+    as_session_remember(sn, cl, plugin.self, exe, AS_ORDER_COMMAND_LINE);
+  } else {
+    /* What the views cannot tell: options that redirect symbols, and
+     * which files were given with --just-symbols (the linker shows them
+     * to plugins like any input); ld_cmdline_add_inputs does both. */
+    for (size_t i = 0; i < cl->nredirects; i++)
+      as_link_redirect(link, cl->redirects[i].option, cl->redirects[i].symbol);
+    for (size_t i = 0; i < cl->ninputs; i++)
+      for (size_t j = 0; cl->inputs[i].just_symbols && j < link->ninputs; j++)
+        if (strcmp(link->inputs[j]->path, cl->inputs[i].path) == 0)
+          link->inputs[j]->flags |= AS_ADD_JUST_SYMBOLS;
   }
 
-  struct as_env *env = &decided.env;
-  as_env_init(env, plugin.libdir);
+  struct as_env *env = &sn->env;
   /* What add_input_file adds after all_symbols_read is never offered to
    * LLVMgold.so: the plugin injects native allocators only. */
   env->lto_inject = false;
-  env->static_link = cl.is_static;
+  env->static_link = cl->is_static;
   env->adds_after_libc = true; /* add_input_file lands after every input */
-  if (type == AS_EXECUTABLE && cl.is_static) {
+  if (sn->type == AS_EXECUTABLE && cl->is_static) {
     /* What add_input_file adds comes after libc.a, whose malloc is in by
      * then: jemalloc cannot replace it from here. */
     env->jemalloc_static = NULL;
     env->jemalloc_static_why_not = "the linker plugin cannot add jemalloc to "
                                    "a static executable (allocsel-ld can)";
   }
-  /* What the views cannot tell: options that redirect symbols, and which
-   * files were given with --just-symbols (the linker shows them to
-   * plugins like any input). */
-  if (!plugin.from_cmdline) { /* ld_cmdline_add_inputs did both */
-    for (size_t i = 0; i < cl.nredirects; i++)
-      as_link_redirect(link, cl.redirects[i].option, cl.redirects[i].symbol);
-    for (size_t i = 0; i < cl.ninputs; i++)
-      for (size_t j = 0; cl.inputs[i].just_symbols && j < link->ninputs; j++)
-        if (strcmp(link->inputs[j]->path, cl.inputs[i].path) == 0)
-          link->inputs[j]->flags |= AS_ADD_JUST_SYMBOLS;
-  }
   link->allow_abi_redirect |=
-      cl.allow_abi_redirect || plugin.allow_abi_redirect;
-  if (as_diag_exit_code(link) == 0 && as_link_add_request(link, &req) == 0 &&
-      !(plugin.from_cmdline && known_link(&cl, exe, type, env))) {
-    as_link_resolve(link);
-    as_decide(link, &req, env, &decided.d);
-  }
-  decided.rc = as_diag_exit_code(link);
-  if (decided.known) {
-    size_t size;
-    const char *text = link_memory_text(&decided.memory, &size);
-    fwrite(text, 1, size, stderr);
-    if (plugin.verbose || as_env_flag("ALLOCSEL_VERBOSE"))
-      fputs("allocsel: the link is the remembered one\n", stderr);
-  } else {
-    FILE *said = open_memstream(&decided.said, &decided.said_size);
-    FILE *f = said ? said : stderr;
-    as_diag_print(link, f);
-    if (decided.rc == 0 &&
-        (plugin.verbose || as_env_flag("ALLOCSEL_VERBOSE"))) {
-      fprintf(f, "allocsel: allocator: %s (%s)\n",
-              decided.d.name ? decided.d.name : "none", decided.d.reason);
-      if (decided.d.malloc)
-        fprintf(f, "allocsel: malloc: %s\n", decided.d.malloc);
-    }
-    if (said) {
-      fclose(said);
-      fwrite(decided.said, 1, decided.said_size, stderr);
-    }
-  }
-  ld_cmdline_free(&cl);
-  as_request_free(&req);
+      cl->allow_abi_redirect || plugin.allow_abi_redirect;
+  as_session_decide(sn, stderr);
 }
 
 static enum ld_plugin_status refused(void) {
   plugin.message(LDPL_FATAL, "allocsel: link refused (%s)",
-                 decided.rc == 1 ? "an allocator rule is broken"
-                                 : "see the error above");
+                 decided.s.rc == 1 ? "an allocator rule is broken"
+                                   : "see the error above");
   return LDPS_ERR;
 }
 
-/* Adds the inputs the decision adds, its libraries and its record. */
-static void add_inputs(const char *const *added, size_t nadded,
-                       const char *const *libs, size_t nlibs) {
-  for (size_t i = 0; i < nadded; i++)
-    if (strncmp(added[i], "-l", 2) == 0 && plugin.add_input_library)
-      plugin.add_input_library(added[i] + 2);
-    else
-      plugin.add_input_file(added[i]);
-  for (size_t i = 0; i < nlibs && plugin.add_input_library; i++)
-    plugin.add_input_library(libs[i] + 2);
-}
-
-/* The remembered decision: its inputs, and its record as it was. */
-static enum ld_plugin_status add_known(void) {
-  const struct link_memory *m = &decided.memory;
-  add_inputs(m->strings, m->h.nadded, m->strings + m->h.nadded, m->h.nlibs);
-  if (!m->h.has_record)
-    return LDPS_OK;
-  size_t size;
-  const char *record = link_memory_record(m, &size);
-  /* As as_record_object makes it: no MFD_CLOEXEC, the linker opens it. */
-  plugin.record_fd = memfd_create("allocsel-record.o", 0);
-  if (plugin.record_fd < 0 || !as_write_all(plugin.record_fd, record, size)) {
-    plugin.message(LDPL_FATAL, "allocsel: cannot create the decision record");
-    return LDPS_ERR;
-  }
-  plugin.record = as_xasprintf("/dev/fd/%d", plugin.record_fd);
-  plugin.add_input_file(plugin.record);
-  return LDPS_OK;
-}
-
+/* Adds what the decision adds: its inputs, its libraries, its record. */
 static enum ld_plugin_status all_symbols_read(void) {
   if (!decided.made)
     decide();
-  if (decided.rc != 0)
+  const struct as_session *sn = &decided.s;
+  if (sn->rc != 0)
     return refused();
-  if (decided.known)
-    return add_known();
-  const struct as_decision *d = &decided.d;
-  enum as_output_type type = decided.type;
-  const char *added[AS_MAX_DECISION_INPUTS];
-  size_t nadded = as_decision_inputs(d, &decided.env, type, added);
-  const char *libs[AS_MAX_UNIT_LIBRARIES];
-  size_t nlibs = as_decision_libraries(d, type, libs);
-  add_inputs(added, nadded, libs, nlibs);
-  char *error = NULL;
-  enum ld_plugin_status status = LDPS_OK;
-  plugin.record_fd = as_record_object(d, type, &plugin.record, &error);
-  if (plugin.record_fd >= 0) {
-    plugin.add_input_file(plugin.record);
-    if (decided.memory_path)
-      link_memory_write(decided.memory_path, added, nadded, plugin.record_fd,
-                        libs, nlibs,
-                        decided.have_digest ? decided.digest : NULL,
-                        decided.said, decided.said_size);
-  } else {
-    plugin.message(LDPL_FATAL, "allocsel: %s", error);
-    status = LDPS_ERR;
-  }
-  free(error);
-  return status;
+  for (size_t i = 0; i < sn->nadded; i++)
+    if (strncmp(sn->added[i], "-l", 2) == 0 && plugin.add_input_library)
+      plugin.add_input_library(sn->added[i] + 2);
+    else
+      plugin.add_input_file(sn->added[i]);
+  for (size_t i = 0; i < sn->nlibs && plugin.add_input_library; i++)
+    plugin.add_input_library(sn->libs[i] + 2);
+  if (sn->record)
+    plugin.add_input_file(sn->record);
+  as_session_keep(&decided.s);
+  return LDPS_OK;
 }
 
 static enum ld_plugin_status cleanup(void) {
-  if (plugin.record_fd >= 0)
-    close(plugin.record_fd);
-  plugin.record_fd = -1;
-  free(plugin.record);
-  plugin.record = NULL;
-  as_decision_free(&decided.d);
-  link_memory_free(&decided.memory);
-  free(decided.memory_path);
-  free(decided.said);
-  decided.memory_path = decided.said = NULL;
-  as_link_free(plugin.link);
-  plugin.link = NULL;
+  if (decided.started)
+    as_session_free(&decided.s);
+  if (decided.made)
+    ld_cmdline_free(&decided.cl);
+  decided.started = decided.made = false;
   free(plugin.libdir);
   free(plugin.self);
   plugin.libdir = plugin.self = NULL;

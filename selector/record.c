@@ -99,6 +99,33 @@ out:
   return rc;
 }
 
+/* In memory, no file: nothing is left behind whatever ends the link,
+ * SIGKILL included. No MFD_CLOEXEC: the real linker that allocsel-ld runs
+ * opens it as /dev/fd/N. */
+static int record_memfd(char **error) {
+  int fd = memfd_create("allocsel-record.o", 0);
+  if (fd < 0)
+    *error =
+        as_xasprintf("cannot create the decision record: %s", strerror(errno));
+  return fd;
+}
+
+int as_record_object_from(const void *bytes, size_t size, char **path,
+                          char **error) {
+  *path = NULL;
+  int fd = record_memfd(error);
+  if (fd < 0)
+    return -1;
+  if (!as_write_all(fd, bytes, size)) {
+    *error =
+        as_xasprintf("cannot write the decision record: %s", strerror(errno));
+    close(fd);
+    return -1;
+  }
+  *path = as_xasprintf("/dev/fd/%d", fd);
+  return fd;
+}
+
 int as_record_object(const struct as_decision *d, enum as_output_type type,
                      char **path, char **error) {
   *path = NULL;
@@ -106,15 +133,9 @@ int as_record_object(const struct as_decision *d, enum as_output_type type,
     *error = as_xstrdup("libelf is out of date");
     return -1;
   }
-  /* In memory, no file: nothing is left behind whatever ends the link,
-   * SIGKILL included. No MFD_CLOEXEC: the real linker that allocsel-ld
-   * runs opens it as /dev/fd/N. */
-  int fd = memfd_create("allocsel-record.o", 0);
-  if (fd < 0) {
-    *error =
-        as_xasprintf("cannot create the decision record: %s", strerror(errno));
+  int fd = record_memfd(error);
+  if (fd < 0)
     return -1;
-  }
   char *text = as_xasprintf(
       "allocator=%s\ntype=%s\nversion=%s\nreason=%s\nmalloc=%s\n",
       d->name ? d->name : "none", as_output_type_name(type), AS_VERSION,

@@ -18,5 +18,8 @@
  * linker it runs), or -1 with a malloc'd *error. */
 int as_record_object(const struct as_decision *d, enum as_output_type type,
                      char **path, char **error);
+/* The same from a record's bytes, as a remembered decision kept them. */
+int as_record_object_from(const void *bytes, size_t size, char **path,
+                          char **error);
 
 #endif

@@ -40,6 +40,14 @@ static void link_unit(struct resolver *r, uint32_t unit, uint32_t sym,
   *AS_PUSH(r->work, r->nwork, r->cap_work) = unit;
 }
 
+const struct as_unit *as_unit_why(const struct as_link *link,
+                                  const struct as_unit *u, uint32_t *sym) {
+  if (!u || u->why_unit == AS_NO_UNIT)
+    return NULL;
+  *sym = u->why_sym;
+  return link->units[u->why_unit];
+}
+
 /* A lazy symbol's unit: an archive member by its offset, or a --start-lib
  * object, whose unit index stands in lazy_off. */
 static uint32_t load_lazy(struct as_link *link, uint32_t input, size_t off) {

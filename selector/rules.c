@@ -312,12 +312,12 @@ void as_why_notes(struct as_link *link, struct as_diag *d,
                   const struct as_unit *u) {
   /* lld's --why-extract, as a chain: each member was pulled in for a
    * symbol some unit referenced, back to a unit linked for its own sake. */
-  for (int depth = 0; u && u->why_unit != AS_NO_UNIT && depth < 32; depth++) {
-    const struct as_unit *by = link->units[u->why_unit];
+  uint32_t sym;
+  const struct as_unit *by;
+  for (int depth = 0; depth < 32 && (by = as_unit_why(link, u, &sym));
+       depth++, u = by)
     as_diag_note(d, "  extracted for %s, referenced by %s",
-                 as_sym_name(link, u->why_sym), as_unit_origin(link, by));
-    u = by;
-  }
+                 as_sym_name(link, sym), as_unit_origin(link, by));
 }
 
 /* Two shared libraries exporting the allocator ABI (built without

@@ -397,6 +397,10 @@ bool as_is_bitcode(const void *data, size_t size);
 
 /* "libfoo.a(bar.o)" or "bar.o"; the string lives until as_link_free. */
 const char *as_unit_origin(struct as_link *link, const struct as_unit *u);
+/* The unit whose reference to *sym pulled `u` into the link, as lld's
+ * --why-extract says; NULL where `u` was linked for its own sake. */
+const struct as_unit *as_unit_why(const struct as_link *link,
+                                  const struct as_unit *u, uint32_t *sym);
 const char *as_sym_name(const struct as_link *link, uint32_t id);
 
 const char *as_output_type_name(enum as_output_type type);

@@ -14,9 +14,9 @@
 #include "ar_format.h"
 #include "ar_writer.h"
 #include "frontend.h"
-#include "ld_decide.h"
 #include "link_command.h"
 #include "selector.h"
+#include "session.h"
 
 static const char usage_text[] =
     "usage: allocsel check [--why] [--format=F] -- COMPILER-OR-LINKER "
@@ -131,9 +131,9 @@ static void json_field(FILE *f, const char *key, const char *value,
   as_json_string(f, value);
 }
 
-/* Scans FILES and -l libraries into `link`; the request is added too. */
-static int scan(struct as_link *link, const struct options *o,
-                const struct as_request *req, unsigned flags) {
+/* Adds FILES and -l libraries to `link`. */
+static void add_files(struct as_link *link, const struct options *o,
+                      unsigned flags) {
   /* Linker scripts (libc.so, libm.so) bring in the files they name, found
    * through the -L directories too. */
   flags |= AS_ADD_SCRIPT_OK;
@@ -152,6 +152,12 @@ static int scan(struct as_link *link, const struct options *o,
     as_link_add_file(link, path, flags);
     free(path);
   }
+}
+
+/* add_files, the request, and resolution (staticlib). */
+static int scan(struct as_link *link, const struct options *o,
+                const struct as_request *req, unsigned flags) {
+  add_files(link, o, flags);
   if (as_diag_exit_code(link) != 0)
     return as_diag_exit_code(link);
   if (as_link_add_request(link, req) != 0)
@@ -164,27 +170,24 @@ static int scan(struct as_link *link, const struct options *o,
  * --why-extract gives, back to a unit linked for its own sake. */
 static void print_why(FILE *f, const struct options *o, struct as_link *link,
                       const struct as_unit *u) {
+  uint32_t sym;
+  const struct as_unit *by;
   if (o->json) {
     fputs(",\"why\":[", f);
-    for (int i = 0; u && u->why_unit != UINT32_MAX && i < 32; i++) {
-      const struct as_unit *by = link->units[u->why_unit];
+    for (int i = 0; i < 32 && (by = as_unit_why(link, u, &sym)); i++, u = by) {
       fputs(i ? ",{" : "{", f);
       json_field(f, "unit", as_unit_origin(link, u), false);
-      json_field(f, "symbol", as_sym_name(link, u->why_sym), true);
+      json_field(f, "symbol", as_sym_name(link, sym), true);
       json_field(f, "referenced_by", as_unit_origin(link, by), true);
       putc('}', f);
-      u = by;
     }
     putc(']', f);
     return;
   }
   fprintf(f, "why: %s\n", as_unit_origin(link, u));
-  for (int i = 0; u->why_unit != UINT32_MAX && i < 32; i++) {
-    const struct as_unit *by = link->units[u->why_unit];
+  for (int i = 0; i < 32 && (by = as_unit_why(link, u, &sym)); i++, u = by)
     fprintf(f, "why:   extracted for %s, referenced by %s\n",
-            as_sym_name(link, u->why_sym), as_unit_origin(link, by));
-    u = by;
-  }
+            as_sym_name(link, sym), as_unit_origin(link, by));
 }
 
 /* A Graphviz node name: the string, quoted. */
@@ -214,16 +217,16 @@ static void print_dot(FILE *f, struct as_link *link,
             d->unit == u ? "palegreen" : "lightpink",
             u->allocator ? u->allocator : "(unmarked)",
             as_unit_origin(link, u));
-    for (int k = 0; u->why_unit != UINT32_MAX && k < 32; k++) {
-      const struct as_unit *by = link->units[u->why_unit];
+    uint32_t sym;
+    const struct as_unit *by;
+    for (int k = 0; k < 32 && (by = as_unit_why(link, u, &sym)); k++, u = by) {
       fputs("  ", f);
       dot_node(f, as_unit_origin(link, by));
       fputs(" -> ", f);
       dot_node(f, as_unit_origin(link, u));
       fputs(" [label=", f);
-      dot_node(f, as_sym_name(link, u->why_sym));
+      dot_node(f, as_sym_name(link, sym));
       fputs("];\n", f);
-      u = by;
     }
   }
   for (size_t i = 0; i < link->ndiags; i++) {
@@ -292,15 +295,13 @@ static void print_decision(FILE *f, const struct options *o,
   fputs("}\n", f);
 }
 
-/* Prints a check's outcome and frees the decision and the link; returns
- * the exit code. */
-static int finish_check(const struct options *o, struct as_link *link,
-                        struct as_decision *d, int rc) {
+/* Prints a check's outcome and frees the session; returns the exit code. */
+static int finish_check(const struct options *o, struct as_session *s) {
   if (!o->json)
-    as_diag_print(link, stderr);
-  print_decision(stdout, o, link, d, rc);
-  as_decision_free(d);
-  as_link_free(link);
+    as_diag_print(s->link, stderr);
+  print_decision(stdout, o, s->link, &s->dec, s->rc);
+  int rc = s->rc;
+  as_session_free(s);
   return rc;
 }
 
@@ -332,13 +333,17 @@ static int cmd_check_command(const struct options *o) {
     if (order == AS_ORDER_COMMAND_LINE && !cl.relocatable)
       ld_cmdline_search_linker_dirs(&cl, lc.linker_path);
     char *libdir = as_default_libdir();
-    struct as_env env;
-    as_env_init(&env, libdir);
-    env.lto_inject = type != AS_STATICLIB;
-    env.static_link = cl.is_static;
-    struct as_decision d = {0};
-    struct as_link *link = ld_decide(&cl, type, order, &env, &d, NULL, NULL);
-    rc = finish_check(o, link, &d, as_diag_exit_code(link));
+    struct as_session s;
+    as_session_init(&s, type, libdir, cl.allocator,
+                    cl.allocator_option ? cl.allocator_option
+                                        : "--allocsel-allocator",
+                    false);
+    s.link->order = order;
+    s.env.lto_inject = type != AS_STATICLIB;
+    s.env.static_link = cl.is_static;
+    ld_cmdline_add_inputs(&cl, s.link);
+    as_session_decide(&s, NULL);
+    rc = finish_check(o, &s);
     free(libdir);
   }
   ld_cmdline_free(&cl);
@@ -356,21 +361,13 @@ static int cmd_check(const struct options *o) {
     return usage("%s", "check needs --type=executable|dylib|staticlib|rlib");
   if (o->nfiles == 0 && o->nlibs == 0)
     return usage("%s", "check needs input files");
-  struct as_link *link = as_link_new(o->type);
-  as_link_use_cache(link);
-  struct as_request req;
-  as_request_init(&req, o->allocator, "--allocator");
   char *libdir = as_default_libdir();
-  struct as_env env;
-  as_env_init(&env, libdir);
-  struct as_decision d = {0};
-  int rc =
-      scan(link, o, &req, o->type == AS_STATICLIB ? AS_ADD_WHOLE_ARCHIVE : 0);
-  if (rc == 0)
-    rc = as_decide(link, &req, &env, &d);
-  rc = finish_check(o, link, &d, rc);
+  struct as_session s;
+  as_session_init(&s, o->type, libdir, o->allocator, "--allocator", false);
+  add_files(s.link, o, o->type == AS_STATICLIB ? AS_ADD_WHOLE_ARCHIVE : 0);
+  as_session_decide(&s, NULL);
+  int rc = finish_check(o, &s);
   free(libdir);
-  as_request_free(&req);
   return rc;
 }
 

@@ -639,3 +639,18 @@ void ld_cmdline_free(struct ld_cmdline *cl) {
   free(cl->pass);
   free(cl->error);
 }
+
+int ld_output_type(const struct ld_cmdline *cl, enum as_output_type *type) {
+  *type = cl->relocatable ? AS_RLIB : cl->shared ? AS_DYLIB : AS_EXECUTABLE;
+  return cl->type ? as_output_type_parse(cl->type, type) : 0;
+}
+
+enum as_archive_order ld_archive_order(const char *choice, const char *path) {
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  bool gnu = strcmp(choice, "bfd") == 0 || strcmp(choice, "gold") == 0 ||
+             strcmp(base, "ld") == 0 || strncmp(base, "ld.bfd", 6) == 0 ||
+             strncmp(base, "ld.gold", 7) == 0 || strstr(base, "-ld.bfd") ||
+             strstr(base, "-ld.gold") || strcmp(base, "collect2") == 0;
+  return gnu ? AS_ORDER_COMMAND_LINE : AS_ORDER_ANY;
+}

@@ -68,6 +68,14 @@ struct ld_cmdline {
   char *error; /* usage error, or NULL */
 };
 
+/* -r: rlib, -shared: dylib, else executable; --allocsel-type wins. Returns
+ * -1 on a bad --allocsel-type. */
+int ld_output_type(const struct ld_cmdline *cl, enum as_output_type *type);
+
+/* ld.bfd and gold resolve archives in command-line order, lld and mold do
+ * not: from the linker's name (lld, bfd, ...) or its path. */
+enum as_archive_order ld_archive_order(const char *choice, const char *path);
+
 /* Adds every input of the command line to `link`, in order, as the linker
  * would read them; a library not found is an error there. */
 void ld_cmdline_add_inputs(const struct ld_cmdline *cl, struct as_link *link);
