@@ -266,38 +266,15 @@ void as_cache_learn(struct as_link *link, const struct as_file_key *k,
   c->dirty = true;
 }
 
-/* Makes the directory and its parents, as mkdir -p. */
-static void make_dirs(char *path) {
-  for (char *p = path + 1; *p; p++)
-    if (*p == '/') {
-      *p = '\0';
-      mkdir(path, 0777);
-      *p = '/';
-    }
-  mkdir(path, 0777);
-}
-
 void as_cache_save(struct as_link *link) {
   struct as_cache *c = link->cache;
   if (!c || !c->dirty)
     return;
-  char *dir = as_xstrdup(c->path);
-  *strrchr(dir, '/') = '\0';
-  make_dirs(dir);
-  free(dir);
-  char *tmp = as_xasprintf("%s.%ld.tmp", c->path, (long)getpid());
   size_t size = sizeof *c->image + c->image->nslots * sizeof(struct slot);
-  FILE *f = fopen(tmp, "we");
-  bool ok = f && fwrite(c->image, 1, size, f) == size;
-  if (f && fclose(f) != 0)
-    ok = false;
   /* A cache that cannot be written is no error: the next link reads the
    * files again. */
-  if (!ok || rename(tmp, c->path) != 0)
-    unlink(tmp);
-  else
+  if (as_write_file_whole(c->path, c->image, size))
     c->dirty = false;
-  free(tmp);
 }
 
 void as_cache_print(const struct as_link *link, FILE *f) {

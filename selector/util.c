@@ -3,10 +3,13 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void out_of_memory(void) {
@@ -114,4 +117,27 @@ bool as_write_all(int fd, const void *buf, size_t size) {
     done += (size_t)n;
   }
   return true;
+}
+
+bool as_write_file_whole(const char *path, const void *data, size_t size) {
+  char *dir = as_xstrdup(path);
+  char *slash = strrchr(dir, '/');
+  for (char *p = dir + 1; slash && p <= slash; p++)
+    if (*p == '/') {
+      *p = '\0';
+      mkdir(dir, 0777); /* exists already, or the open below says so */
+      *p = '/';
+    }
+  free(dir);
+  char *tmp = as_xasprintf("%s.%ld.tmp", path, (long)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  bool ok = fd >= 0 && as_write_all(fd, data, size);
+  if (fd >= 0 && close(fd) != 0)
+    ok = false;
+  if (fd >= 0 && (!ok || rename(tmp, path) != 0)) {
+    unlink(tmp);
+    ok = false;
+  }
+  free(tmp);
+  return ok;
 }

@@ -36,4 +36,9 @@ void as_arena_free(struct as_arena *a);
 bool as_pread_all(int fd, void *buf, size_t size, off_t off);
 bool as_write_all(int fd, const void *buf, size_t size);
 
+/* Writes `path` whole, or not at all: its directories made as mkdir -p,
+ * the bytes written to a temporary file beside it (PATH.PID.tmp) and
+ * renamed over it. False, and nothing left behind, on any failure. */
+bool as_write_file_whole(const char *path, const void *data, size_t size);
+
 #endif

@@ -46,11 +46,6 @@ char *link_memory_path(const struct ld_cmdline *cl, const char *linker) {
   return memory_path("", parts, 2);
 }
 
-char *link_memory_last_path(const char *linker, enum as_output_type type) {
-  const char *parts[] = {linker, as_output_type_name(type)};
-  return memory_path("last-", parts, 2);
-}
-
 void link_memory_free(struct link_memory *m) {
   free(m->blob);
   free(m->strings);
@@ -111,9 +106,11 @@ static char *record_bytes(int fd, size_t *size) {
   return bytes;
 }
 
-bool link_memory_same(const struct link_memory *m, const char *const *added,
-                      size_t nadded, int record_fd, const char *const *libs,
-                      size_t nlibs) {
+/* Did the decision add what the memory says? (record_fd -1: no record.) */
+static bool same_additions(const struct link_memory *m,
+                           const char *const *added, size_t nadded,
+                           int record_fd, const char *const *libs,
+                           size_t nlibs) {
   const struct link_memory_header *h = &m->h;
   if (nadded != h->nadded || nlibs != h->nlibs ||
       (record_fd >= 0) != (h->has_record != 0))
@@ -146,21 +143,6 @@ const char *link_memory_text(const struct link_memory *m, size_t *size) {
   return m->blob + m->h.strings_size + m->h.record_size;
 }
 
-/* mkdir -p of the memory file's directory. */
-static void make_dirs(const char *file) {
-  char *path = as_xstrdup(file);
-  *strrchr(path, '/') = '\0';
-  for (char *p = path + 1;; p++)
-    if (*p == '/' || !*p) {
-      char c = *p;
-      *p = '\0';
-      mkdir(path, 0777);
-      if (!(*p = c))
-        break;
-    }
-  free(path);
-}
-
 void link_memory_write(const char *path, const char *const *added,
                        size_t nadded, int record_fd, const char *const *libs,
                        size_t nlibs, const uint64_t *digest, const char *text,
@@ -168,8 +150,7 @@ void link_memory_write(const char *path, const char *const *added,
   struct link_memory old;
   bool have_old = path && link_memory_read(path, &old);
   bool same =
-      have_old &&
-      link_memory_same(&old, added, nadded, record_fd, libs, nlibs) &&
+      have_old && same_additions(&old, added, nadded, record_fd, libs, nlibs) &&
       old.h.has_digest == (digest != NULL) &&
       (!digest || memcmp(old.h.digest, digest, sizeof old.h.digest) == 0) &&
       old.h.text_size == text_size &&
@@ -193,21 +174,23 @@ void link_memory_write(const char *path, const char *const *added,
     memcpy(h.digest, digest, sizeof h.digest);
   for (size_t i = 0; i < nadded + nlibs; i++)
     h.strings_size += strlen(i < nadded ? added[i] : libs[i - nadded]) + 1;
-  make_dirs(path);
-  char *tmp = as_xasprintf("%s.%ld.tmp", path, (long)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  bool ok = fd >= 0 && as_write_all(fd, &h, sizeof h);
-  for (size_t i = 0; ok && i < nadded + nlibs; i++) {
+  size_t size = sizeof h + h.strings_size + rec_size + text_size;
+  char *bytes = as_xmalloc(size), *p = bytes;
+  memcpy(p, &h, sizeof h);
+  p += sizeof h;
+  for (size_t i = 0; i < nadded + nlibs; i++) {
     const char *str = i < nadded ? added[i] : libs[i - nadded];
-    ok = as_write_all(fd, str, strlen(str) + 1);
+    size_t n = strlen(str) + 1;
+    memcpy(p, str, n);
+    p += n;
   }
-  ok = ok && as_write_all(fd, rec ? rec : "", rec_size) &&
-       as_write_all(fd, text, text_size);
-  if (fd >= 0 && close(fd) != 0)
-    ok = false;
-  if (!ok || rename(tmp, path) != 0)
-    unlink(tmp); /* no memory is no error: the next link decides first */
-  free(tmp);
+  if (rec_size)
+    memcpy(p, rec, rec_size);
+  if (text_size)
+    memcpy(p + rec_size, text, text_size);
+  /* No memory is no error: the next link decides first. */
+  as_write_file_whole(path, bytes, size);
+  free(bytes);
   free(rec);
 }
 

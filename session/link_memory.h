@@ -1,6 +1,5 @@
 /* What a link's decision was, kept for the next link of the same output
- * (link_memory.c): allocsel-ld starts the linker at once on it
- * (speculate.c), and both it and the plugin take it as it stands when the
+ * (link_memory.c): the session (session.c) takes it as it stands when the
  * link is the same (its digest, as_link_digest). */
 #ifndef ALLOCSEL_LINK_MEMORY_H
 #define ALLOCSEL_LINK_MEMORY_H
@@ -31,17 +30,9 @@ struct link_memory {
  * a hash of the directory, the linker and the output), NULL where there is
  * no cache or no output. */
 char *link_memory_path(const struct ld_cmdline *cl, const char *linker);
-/* The memory of the last decision this linker made in this directory for
- * an output of this type (links/last-HASH): the guess for an output linked
- * for the first time, in a build that links many alike. */
-char *link_memory_last_path(const char *linker, enum as_output_type type);
 /* Reads and checks it: false if absent or not sound. */
 bool link_memory_read(const char *path, struct link_memory *m);
 void link_memory_free(struct link_memory *m);
-/* Did the decision add what the memory says? (record_fd -1: no record.) */
-bool link_memory_same(const struct link_memory *m, const char *const *added,
-                      size_t nadded, int record_fd, const char *const *libs,
-                      size_t nlibs);
 /* Was it made for this very link (the same digest)? */
 bool link_memory_known(const struct link_memory *m, const uint64_t digest[2]);
 const char *link_memory_record(const struct link_memory *m, size_t *size);
