@@ -77,6 +77,25 @@ for tool in "$ALLOCSEL_LD" "$ALLOCSEL"; do
   [[ -x $tool ]] || { echo "FAIL [$TEST_NAME]: $tool is missing (was the stage installed?)" >&2; exit 1; }
 done
 
+# runs_i386: does this machine's kernel run i386 programs? Probed once a
+# test, on a plain gcc -m32 program (no allocsel); where it cannot, a test
+# checks the artifact instead and says what it skipped (skipped WHY).
+runs_i386() {
+  if [[ -z ${_RUNS_I386:-} ]]; then
+    _RUNS_I386=no
+    echo 'int main(void) { return 0; }' >"$T/.probe32.c"
+    if gcc -m32 -o "$T/.probe32" "$T/.probe32.c" 2>/dev/null &&
+      "$T/.probe32" 2>/dev/null; then
+      _RUNS_I386=yes
+    fi
+    rm -f "$T/.probe32" "$T/.probe32.c"
+  fi
+  [[ $_RUNS_I386 == yes ]]
+}
+skipped() {
+  echo "    skipped: $*"
+}
+
 # step NAME: names what the following assertions are about.
 step() {
   STEP=$*

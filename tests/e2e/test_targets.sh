@@ -16,9 +16,13 @@ if [[ -f $LIBDIR/i386/system.o ]]; then
     expect_rc 0
     expect_err "allocsel: note: jemalloc is installed for the host's machine only; the executable gets the 'system' allocator"
     expect_err "allocsel: allocator: system (default for executable)"
-    run ./app32
-    expect_rc 0
-    expect_line "allocated"
+    if runs_i386; then
+      run ./app32
+      expect_rc 0
+      expect_line "allocated"
+    else
+      skipped "running app32: this kernel runs no i386 programs (the artifact is checked)"
+    fi
     run readelf -h app32
     expect_out "ELF32"
     run "$ALLOCSEL" inspect app32
@@ -34,8 +38,12 @@ if [[ -f $LIBDIR/i386/system.o ]]; then
     echo 'int main(void) { return 0; }' >h.c
     run "$cc" -m32 $(ld_flags "$cc") -o h32 h.c
     expect_rc 0
-    run ./h32
-    expect_rc 0
+    run readelf -h h32
+    expect_out "ELF32"
+    if runs_i386; then
+      run ./h32
+      expect_rc 0
+    fi
   done
 fi
 
