@@ -127,9 +127,7 @@ static void grow(struct as_cache *c) {
 /* The directory: ALLOCSEL_CACHE_DIR, else $XDG_CACHE_HOME/allocsel, else
  * $HOME/.cache/allocsel; none with ALLOCSEL_CACHE=0. */
 char *as_cache_dir(void) {
-  const char *off = getenv("ALLOCSEL_CACHE");
-  if (off && (strcmp(off, "0") == 0 || strcasecmp(off, "no") == 0 ||
-              strcasecmp(off, "off") == 0 || strcasecmp(off, "false") == 0))
+  if (!as_env_flag("ALLOCSEL_CACHE", true))
     return NULL;
   const char *dir = getenv("ALLOCSEL_CACHE_DIR");
   if (dir && *dir)

@@ -85,9 +85,11 @@ bool as_jemalloc_usable(const struct as_env *env, enum as_output_type type,
   return true;
 }
 
-bool as_env_flag(const char *name) {
+bool as_env_flag(const char *name, bool unset) {
   const char *v = getenv(name);
-  return v && *v && strcmp(v, "0") != 0 && strcasecmp(v, "no") != 0 &&
+  if (!v || !*v)
+    return unset;
+  return strcmp(v, "0") != 0 && strcasecmp(v, "no") != 0 &&
          strcasecmp(v, "false") != 0 && strcasecmp(v, "off") != 0;
 }
 

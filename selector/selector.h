@@ -1,11 +1,13 @@
 /* The selector: one model and one set of rules that every front end shares.
  *
  * Data flows one way:
- *   as_link_add_*   scan inputs into units and symbols    (scan_elf.c)
+ *   as_link_add_*   recognise inputs, read them into units and symbols
+ *                   (input.c: identify(); archive.c, elf_symbols.c,
+ *                   bitcode.c, script.c)
  *   as_link_resolve decide which units the link pulls in  (resolve.c)
  *   as_decide       apply the rules                       (rules.c)
  *   the front end   injects what the decision names, or prints diagnostics
- *                                                          (diag.c)
+ *                   (diag.c), through one session (session/session.c)
  */
 #ifndef ALLOCSEL_SELECTOR_H
 #define ALLOCSEL_SELECTOR_H
@@ -225,8 +227,9 @@ void as_request_init(struct as_request *req, const char *option_value,
                      const char *option_name);
 void as_request_free(struct as_request *req);
 
-/* A boolean environment variable: set, non-empty and not 0/no/false/off. */
-bool as_env_flag(const char *name);
+/* A boolean environment variable: `unset` where it is unset or empty, else
+ * false for 0, no, false and off (any case) and true for anything else. */
+bool as_env_flag(const char *name, bool unset);
 
 enum as_how {
   AS_NONE,   /* no allocator (rlib, or nothing to decide) */
