@@ -27,13 +27,13 @@ static struct {
   ld_plugin_add_input_file add_input_file;
   ld_plugin_add_input_library add_input_library;
   int output; /* enum ld_plugin_output_file_type, -1 unknown */
-  const char *allocator, *type;
-  bool verbose;
+  /* -plugin-opt allocator=, type=, verbose, allow-abi-redirect, read as
+   * allocsel-ld reads them (ld_cmdline_plugin_opt). */
+  struct ld_cmdline opts;
   /* A plugin stands before ours on the command line (gcc's lto-plugin,
    * LLVMgold.so): what it claims is never shown to us, so the decision
    * reads the link from the command line and the views are not read. */
   bool from_cmdline;
-  bool allow_abi_redirect;
   int allocators; /* allocator units among the views so far */
   char *libdir;   /* lib/allocsel: where this plugin was loaded from */
   char *self;     /* this plugin's file */
@@ -58,8 +58,9 @@ static enum as_output_type output_type(void);
 static struct as_session *the_session(void) {
   if (!decided.started) {
     decided.started = true;
-    as_session_init(&decided.s, output_type(), plugin.libdir, plugin.allocator,
-                    "-plugin-opt allocator", plugin.verbose);
+    as_session_init(&decided.s, output_type(), plugin.libdir,
+                    plugin.opts.allocator, "-plugin-opt allocator",
+                    plugin.opts.verbose);
     decided.s.link->order = AS_ORDER_COMMAND_LINE; /* ld.bfd and gold */
   }
   return &decided.s;
@@ -69,47 +70,39 @@ static struct as_link *the_link(void) {
   return the_session()->link;
 }
 
-/* The member name from the ar header just before the member's data; long
- * GNU names ("/123") are looked up in the "//" table, which comes first or
+/* The member name from the ar header just before the member's data; GNU
+ * long names ("/N") are looked up in the "//" table, which comes first or
  * second in the archive. */
 static char *member_name(int fd, off_t offset) {
-  struct as_ar_hdr h;
+  struct as_ar_hdr h, t;
   size_t size;
   if (offset < (off_t)(AS_AR_MAGIC_LEN + sizeof h) ||
       pread(fd, &h, sizeof h, offset - (off_t)sizeof h) != sizeof h ||
       !as_ar_hdr_size(&h, &size))
     return NULL;
-  if (h.name[0] != '/' || h.name[1] < '0' || h.name[1] > '9') {
-    size_t n = strcspn(h.name, "/ ");
-    if (n > sizeof h.name)
-      n = sizeof h.name;
-    char *name = as_xmalloc(n + 1);
-    memcpy(name, h.name, n);
-    name[n] = '\0';
-    return name;
-  }
-  size_t want = strtoul(h.name + 1, NULL, 10);
-  char *name = NULL;
+  char *table = NULL;
+  size_t table_size = 0;
   off_t pos = AS_AR_MAGIC_LEN;
-  for (int i = 0; i < 2 && pread(fd, &h, sizeof h, pos) == sizeof h; i++) {
-    if (!as_ar_hdr_size(&h, &size))
-      break;
-    if (as_ar_is_longnames(&h)) {
-      char *table = size < (1u << 26) ? as_xmalloc(size + 1) : NULL;
-      if (table && want < size &&
-          pread(fd, table, size, pos + (off_t)sizeof h) == (ssize_t)size) {
-        table[size] = '\0';
-        size_t n = strcspn(table + want, "/\n");
-        name = as_xmalloc(n + 1);
-        memcpy(name, table + want, n);
-        name[n] = '\0';
-      }
-      free(table);
+  for (int i = 0;
+       as_ar_is_long_ref(&h) && i < 2 &&
+       pread(fd, &t, sizeof t, pos) == sizeof t && as_ar_hdr_size(&t, &size);
+       i++) {
+    if (as_ar_is_longnames(&t)) {
+      table = size < (1u << 26) ? as_xmalloc(size) : NULL;
+      if (table &&
+          pread(fd, table, size, pos + (off_t)sizeof t) == (ssize_t)size)
+        table_size = size;
       break;
     }
-    pos += (off_t)(sizeof h + size + (size & 1));
+    pos += (off_t)(sizeof t + size + (size & 1));
   }
-  return name;
+  const char *name;
+  size_t len;
+  char *copy = as_ar_member_name(&h, table, table_size, &name, &len)
+                   ? as_xasprintf("%.*s", (int)len, name)
+                   : NULL;
+  free(table);
+  return copy;
 }
 
 static bool refuse_early(void) {
@@ -221,9 +214,9 @@ static void decide(void) {
   decided.made = true;
   struct as_session *sn = the_session();
   struct as_link *link = sn->link;
-  if (plugin.type && as_output_type_parse(plugin.type, &sn->type) != 0) {
-    as_diag_add(link, AS_ERROR, AS_E_USAGE, "unknown output type '%s'",
-                plugin.type);
+  const char *type = plugin.opts.type;
+  if (type && as_output_type_parse(type, &sn->type) != 0) {
+    as_diag_add(link, AS_ERROR, AS_E_USAGE, "unknown output type '%s'", type);
     as_diag_print(link, stderr);
     sn->rc = 2;
     return;
@@ -271,7 +264,7 @@ static void decide(void) {
                                    "a static executable (allocsel-ld can)";
   }
   link->allow_abi_redirect |=
-      cl->allow_abi_redirect || plugin.allow_abi_redirect;
+      cl->allow_abi_redirect || plugin.opts.allow_abi_redirect;
   as_session_decide(sn, stderr);
 }
 
@@ -315,15 +308,7 @@ static enum ld_plugin_status cleanup(void) {
 }
 
 static enum ld_plugin_status option(const char *opt) {
-  if (strncmp(opt, "allocator=", 10) == 0)
-    plugin.allocator = opt + 10;
-  else if (strncmp(opt, "type=", 5) == 0)
-    plugin.type = opt + 5;
-  else if (strcmp(opt, "verbose") == 0)
-    plugin.verbose = true;
-  else if (strcmp(opt, "allow-abi-redirect") == 0)
-    plugin.allow_abi_redirect = true;
-  else {
+  if (!ld_cmdline_plugin_opt(&plugin.opts, opt)) {
     static const char *const keys[] = {"allocator", "type", "verbose",
                                        "allow-abi-redirect"};
     char key[64];

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define AS_AR_MAGIC "!<arch>\n"
@@ -57,6 +58,40 @@ static inline bool as_ar_is_gnu_index(const struct as_ar_hdr *h) {
 static inline bool as_ar_is_longnames(const struct as_ar_hdr *h) {
   return as_ar_name_is(h, "//");
 }
+/* GNU's long-name reference "/N": the name stands at N in "//". */
+static inline bool as_ar_is_long_ref(const struct as_ar_hdr *h) {
+  return h->name[0] == '/' && h->name[1] >= '0' && h->name[1] <= '9';
+}
+
+/* A member's name as its header gives it, pointing into h or `longnames`
+ * (the "//" member's data; NULL: none read): a short name (GNU's "name/"
+ * without its slash; "/", "//" and "/SYM64/" as they are) or, for "/N",
+ * the long name at N. False where that long name does not exist. BSD's
+ * "#1/N" names stand in the member's data: the caller reads them. */
+static inline bool as_ar_member_name(const struct as_ar_hdr *h,
+                                     const char *longnames,
+                                     size_t longnames_size, const char **name,
+                                     size_t *len) {
+  if (as_ar_is_long_ref(h)) {
+    size_t at = strtoul(h->name + 1, NULL, 10);
+    if (!longnames || at >= longnames_size)
+      return false;
+    *name = longnames + at;
+    const char *end = (const char *)memchr(*name, '\n', longnames_size - at);
+    *len = end ? (size_t)(end - *name) : longnames_size - at;
+    if (*len && (*name)[*len - 1] == '/')
+      (*len)--;
+    return true;
+  }
+  *name = h->name;
+  *len = sizeof h->name;
+  while (*len && h->name[*len - 1] == ' ')
+    (*len)--;
+  if (h->name[0] != '/' && *len && h->name[*len - 1] == '/')
+    (*len)--; /* GNU "name/"; "/", "//" and "/SYM64/" stay as they are */
+  return true;
+}
+
 /* BSD's symbol index: "__.SYMDEF", "__.SYMDEF SORTED", or as a "#1/" name. */
 static inline bool as_ar_is_bsd_index_name(const char *name, size_t len) {
   return len >= 9 && memcmp(name, "__.SYMDEF", 9) == 0;

@@ -84,17 +84,7 @@ static const char *read_member(const struct as_archive *ar, size_t off,
   m->next = m->external ? m->data_off : m->data_off + size + (size & 1);
   const char *name = h->name;
   size_t len;
-  if (name[0] == '/' && name[1] >= '0' && name[1] <= '9') {
-    /* GNU long name: "/N" is offset N in "//", ended by "/\n". */
-    size_t at = strtoul(name + 1, NULL, 10);
-    if (!ar->longnames || at >= ar->longnames_size)
-      return "member names a long name that does not exist";
-    name = ar->longnames + at;
-    const char *end = memchr(name, '\n', ar->longnames_size - at);
-    len = end ? (size_t)(end - name) : ar->longnames_size - at;
-    if (len && name[len - 1] == '/')
-      len--;
-  } else if (memcmp(name, "#1/", 3) == 0 && !m->external) {
+  if (memcmp(name, "#1/", 3) == 0 && !m->external) {
     /* BSD long name: the first N bytes of the data. */
     size_t n = strtoul(name + 3, NULL, 10);
     if (n > m->size)
@@ -103,12 +93,9 @@ static const char *read_member(const struct as_archive *ar, size_t off,
     len = strnlen(name, n);
     m->data_off += n;
     m->size -= n;
-  } else {
-    len = 16;
-    while (len && name[len - 1] == ' ')
-      len--;
-    if (name[0] != '/' && len && name[len - 1] == '/')
-      len--; /* GNU "name/"; "/", "//" and "/SYM64/" stay as they are */
+  } else if (!as_ar_member_name(h, ar->longnames, ar->longnames_size, &name,
+                                &len)) {
+    return "member names a long name that does not exist";
   }
   if (len >= sizeof m->name)
     len = sizeof m->name - 1;

@@ -193,11 +193,25 @@ static bool is(const char *key, const char *a, const char *b) {
   return strcmp(key, a) == 0 || (b && strcmp(key, b) == 0);
 }
 
-/* allocsel's own options in the plugin's spelling (-plugin-opt KEY[=V]). */
-static bool is_our_plugin_opt(const char *opt) {
-  return opt && (strncmp(opt, "allocator=", 10) == 0 ||
-                 strncmp(opt, "type=", 5) == 0 || strcmp(opt, "verbose") == 0 ||
-                 strcmp(opt, "allow-abi-redirect") == 0);
+bool ld_cmdline_plugin_opt(struct ld_cmdline *cl, const char *opt) {
+  if (!opt)
+    return false;
+  if (strncmp(opt, "allocator=", 10) == 0) {
+    if (!cl->allocator) {
+      cl->allocator = opt + 10;
+      cl->allocator_option = "-plugin-opt allocator";
+    }
+  } else if (strncmp(opt, "type=", 5) == 0) {
+    if (!cl->type)
+      cl->type = opt + 5;
+  } else if (strcmp(opt, "verbose") == 0) {
+    cl->verbose = true;
+  } else if (strcmp(opt, "allow-abi-redirect") == 0) {
+    cl->allow_abi_redirect = true;
+  } else {
+    return false;
+  }
+  return true;
 }
 
 struct state {
@@ -377,18 +391,9 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
      * wherever it stands: a build switching front ends keeps its
      * -plugin-opt allocator=X. Other -plugin-opts are the linker's. */
     if (is(key, "plugin-opt", NULL) &&
-        (in_our_plugin || is_our_plugin_opt(optarg))) {
+        (ld_cmdline_plugin_opt(cl, optarg) || in_our_plugin)) {
       for (size_t j = option_word; j <= i; j++)
         keep[j] = false;
-      if (optarg && strncmp(optarg, "allocator=", 10) == 0 && !cl->allocator) {
-        cl->allocator = optarg + 10;
-        cl->allocator_option = "-plugin-opt allocator";
-      } else if (optarg && strncmp(optarg, "type=", 5) == 0 && !cl->type)
-        cl->type = optarg + 5;
-      else if (optarg && strcmp(optarg, "verbose") == 0)
-        cl->verbose = true;
-      else if (optarg && strcmp(optarg, "allow-abi-redirect") == 0)
-        cl->allow_abi_redirect = true;
       continue;
     }
 

@@ -68,6 +68,11 @@ struct ld_cmdline {
   char *error; /* usage error, or NULL */
 };
 
+/* allocsel's own options in the plugin's spelling (-plugin-opt KEY[=V]:
+ * allocator=, type=, verbose, allow-abi-redirect), the first of each
+ * winning: sets it in cl; false where `opt` is none of them. */
+bool ld_cmdline_plugin_opt(struct ld_cmdline *cl, const char *opt);
+
 /* -r: rlib, -shared: dylib, else executable; --allocsel-type wins. Returns
  * -1 on a bad --allocsel-type. */
 int ld_output_type(const struct ld_cmdline *cl, enum as_output_type *type);
