@@ -28,6 +28,8 @@
  * `allocsel cache` lists it. */
 #include "internal.h"
 
+#include "facts_build_id.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -43,10 +45,15 @@
  * rebuilt since). 2^17 entries in 2^18 slots make a 16 MiB file. */
 enum { MAX_ENTRIES = 1 << 17, MIN_SLOTS = 1 << 10 };
 
-static const char magic[16] = "allocsel-facts3\n";
+static const char magic[16] = "allocsel-facts4\n";
+/* The selector's sources, hashed (selector/facts_build_id.cmake): facts
+ * learnt by another build of it may be classified otherwise, so a file
+ * another build wrote is ignored whole. */
+static const char build_id[32] = AS_FACTS_BUILD_ID;
 
 struct header {
   char magic[16];
+  char build_id[32];
   uint32_t slot_size; /* sizeof(struct slot): another layout is ignored */
   uint32_t nslots;    /* a power of two */
   uint64_t nentries;
@@ -58,7 +65,7 @@ struct slot {
   struct as_cached_facts facts;
 };
 _Static_assert(sizeof(struct slot) == 64, "a slot is 64 bytes, no padding");
-_Static_assert(sizeof(struct header) == 32, "the header is 32 bytes");
+_Static_assert(sizeof(struct header) == 64, "the header is 64 bytes");
 
 struct as_cache {
   char *path;           /* the cache file */
@@ -105,6 +112,7 @@ static struct slot *find_slot(struct as_cache *c, const struct as_file_key *k) {
 static void new_image(struct as_cache *c, uint32_t nslots) {
   c->image = as_xcalloc(1, sizeof *c->image + nslots * sizeof(struct slot));
   memcpy(c->image->magic, magic, sizeof magic);
+  memcpy(c->image->build_id, build_id, sizeof build_id);
   c->image->slot_size = sizeof(struct slot);
   c->image->nslots = nslots;
   c->slots = (struct slot *)(c->image + 1);
@@ -146,7 +154,7 @@ void as_link_use_cache(struct as_link *link) {
   if (!dir)
     return;
   struct as_cache *c = as_xcalloc(1, sizeof *c);
-  c->path = as_xasprintf("%s/facts-v3", dir);
+  c->path = as_xasprintf("%s/facts-v4", dir);
   free(dir);
   link->cache = c;
 }
@@ -182,6 +190,7 @@ static struct header *read_image(const char *path) {
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
       pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h ||
       memcmp(h.magic, magic, sizeof magic) != 0 ||
+      memcmp(h.build_id, build_id, sizeof build_id) != 0 ||
       h.slot_size != sizeof(struct slot) || h.nslots < MIN_SLOTS ||
       h.nslots > 2u * MAX_ENTRIES || (h.nslots & (h.nslots - 1)) ||
       h.nentries * 2 > h.nslots ||

@@ -72,9 +72,9 @@ not_learnt() {
   ! grep -q "^$(key "$1") " cache.txt || fail "$1 was learnt: $(grep "^$(key "$1") " cache.txt)"
 }
 # forge FILE FLAGS [ABI_UNDEF]: rewrites FILE's entry in the cache file (a
-# hash table of 64-byte slots after a 32-byte header, selector/cache.c).
+# hash table of 64-byte slots after a 64-byte header, selector/cache.c).
 forge() {
-  python3 - "$ALLOCSEL_CACHE_DIR/facts-v3" "$@" <<'PY' || fail "cannot forge $2"
+  python3 - "$ALLOCSEL_CACHE_DIR/facts-v4" "$@" <<'PY' || fail "cannot forge $2"
 import os, struct, sys
 path, file, flags = sys.argv[1], sys.argv[2], int(sys.argv[3], 16)
 st = os.stat(file)
@@ -82,7 +82,7 @@ key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns // 10**9,
        st.st_mtime_ns % 10**9, st.st_ctime_ns // 10**9, st.st_ctime_ns % 10**9)
 data = bytearray(open(path, "rb").read())
 slot = struct.Struct("<QQQqqqqBBBBBBH")
-for off in range(32, len(data), 64):
+for off in range(64, len(data), 64):
     s = list(slot.unpack_from(data, off))
     if tuple(s[:7]) == key and s[7]:
         s[9] = flags
@@ -168,13 +168,13 @@ for fe in "${FRONTENDS[@]}"; do
 done
 
 step "an unreadable cache is no error"
-cp "$ALLOCSEL_CACHE_DIR/facts-v3" good
-printf 'garbage\n\0\0\n' >"$ALLOCSEL_CACHE_DIR/facts-v3"
+cp "$ALLOCSEL_CACHE_DIR/facts-v4" good
+printf 'garbage\n\0\0\n' >"$ALLOCSEL_CACHE_DIR/facts-v4"
 run "$ALLOCSEL" cache
 expect_rc 0
 [[ $(grep -vc '^#' "$T/.out") == 0 ]] || fail "a garbage cache was listed"
 # A table whose header is right but a slot is not: ignored whole.
-python3 -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read()); d[32 + 56:32 + 64] = b"\x07" * 8; open(sys.argv[2], "wb").write(d)' good "$ALLOCSEL_CACHE_DIR/facts-v3"
+python3 -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read()); d[64 + 56:64 + 64] = b"\x07" * 8; open(sys.argv[2], "wb").write(d)' good "$ALLOCSEL_CACHE_DIR/facts-v4"
 run "$ALLOCSEL" cache
 expect_rc 0
 [[ $(grep -vc '^#' "$T/.out") == 0 ]] || fail "a cache with a bad slot was listed"

@@ -754,7 +754,7 @@ static int remove_tmpdir(void **state) {
     snprintf(p, sizeof p, "%s/%s", tmpdir, names[i]);
     unlink(p);
   }
-  snprintf(p, sizeof p, "%s/cache/facts-v3", tmpdir);
+  snprintf(p, sizeof p, "%s/cache/facts-v4", tmpdir);
   unlink(p);
   snprintf(p, sizeof p, "%s/cache", tmpdir);
   rmdir(p);
