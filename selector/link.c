@@ -3,7 +3,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 const char *const as_abi[AS_ABI_COUNT] = {
     "__rust_allocate",           "__rust_deallocate",  "__rust_reallocate",
