@@ -289,8 +289,6 @@ bool as_cache_lookup(const struct as_link *link, const struct as_file_key *k,
  * changed too recently for its times to tell a later write apart. */
 void as_cache_learn(struct as_link *link, const struct as_file_key *k,
                     const struct as_cached_facts *facts);
-/* Writes what this link learnt, if anything; failure is no error. */
-void as_cache_save(struct as_link *link);
 void as_cache_free(struct as_cache *c);
 
 /* Inputs the cache answered for (input.c): an archive is opened, a unit's

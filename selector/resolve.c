@@ -223,7 +223,6 @@ void as_link_resolve(struct as_link *link) {
   bool quick =
       !link->full_needed && !link->want_symbols && !members_decide(link);
   if (quick) {
-    as_cache_save(link); /* what the inputs taught */
     for (uint32_t i = 0; i < link->ninputs; i++)
       for (uint32_t u = 0; u < link->inputs[i]->nunits &&
                            !(link->inputs[i]->flags & AS_ADD_JUST_SYMBOLS);
@@ -279,7 +278,6 @@ void as_link_resolve(struct as_link *link) {
       forget_lazies(&r, i);
   }
   link->referenced_only = false; /* what comes next interns every name */
-  as_cache_save(link);           /* what the inputs and the resolution taught */
   free(r.work);
   free(r.pending);
   free(r.lazies);

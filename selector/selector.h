@@ -194,6 +194,10 @@ struct as_link {
  * ALLOCSEL_CACHE_DIR, else $XDG_CACHE_HOME/allocsel or ~/.cache/allocsel;
  * ALLOCSEL_CACHE=0 turns it off. Before adding inputs. */
 void as_link_use_cache(struct as_link *link);
+/* Writes what the link's inputs and its resolution taught the cache, if
+ * anything; failure is no error. After as_link_resolve: the front end's
+ * I/O, not resolution's. */
+void as_cache_save(struct as_link *link);
 /* A digest of what the link read, after its inputs were added: every
  * input's path, flags and key (device, inode, size and times) in order,
  * mixed into `seed` (what the front end adds: its command line, its

@@ -98,6 +98,7 @@ int as_session_decide(struct as_session *s, FILE *out) {
   }
   if (as_diag_exit_code(link) == 0) {
     as_link_resolve(link);
+    as_cache_save(link); /* what the inputs and the resolution taught */
     as_decide(link, &s->req, &s->env, &s->dec);
     if (as_diag_exit_code(link) == 0)
       take_decision(s);
