@@ -3,6 +3,7 @@
 #ifndef ALLOCSEL_SELECTOR_INTERNAL_H
 #define ALLOCSEL_SELECTOR_INTERNAL_H
 
+#include <assert.h>
 #include <libelf.h>
 #include <string.h>
 
@@ -136,6 +137,16 @@ static inline uint32_t as_symtab_find(const struct as_symtab *st,
   return as_symtab_find_slow(st, name, len);
 }
 struct as_sym *as_symtab_get(const struct as_symtab *st, uint32_t id);
+/* Who defines a name a linked unit references, once the link is resolved
+ * in full: the one way the rules read a definition. Resolution settles
+ * every such name (resolve.c, settled), shared libraries' references
+ * included; a name not settled could still have its definition put
+ * aside, and would read as undefined. */
+static inline uint32_t as_sym_def(const struct as_link *link, uint32_t id) {
+  const struct as_sym *s = as_symtab_get(link->symtab, id);
+  assert(s->settled);
+  return s->def;
+}
 uint32_t as_symtab_count(const struct as_symtab *st);
 /* Starts a run of names put aside (struct as_aside_run) and returns it. A
  * unit's has room for the `most` it may put aside; an index's for its

@@ -117,14 +117,15 @@ static void publish(struct resolver *r, uint32_t unit) {
       s->def = unit;
   }
   u->pending = 0;
-  if (u->shared)
-    return;
   /* Extraction grows link->units: keep what we need out of `u`. */
   const uint32_t *undefs = u->undefs;
   uint32_t nundefs = u->nundefs;
   for (uint32_t i = 0; i < nundefs; i++) {
+    /* A shared library's references extract nothing, but who defines
+     * them is settled all the same: the rules follow them (a cycle may
+     * run through a shared library, as_sym_def). */
     struct as_sym *s = settled(r, undefs[i]);
-    if (s->def != AS_NO_UNIT)
+    if (s->def != AS_NO_UNIT || link->units[unit]->shared)
       continue;
     if (!s->referenced) {
       s->referenced = true;

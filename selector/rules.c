@@ -505,7 +505,7 @@ static void check_cycles(struct as_link *link) {
         if (is_abi_sym(link, vu->undefs[i]) ||
             is_entry_point(as_sym_name(link, vu->undefs[i])))
           continue;
-        uint32_t d = as_symtab_get(link->symtab, vu->undefs[i])->def;
+        uint32_t d = as_sym_def(link, vu->undefs[i]);
         if (d == AS_NO_UNIT || seen[d] == stamp)
           continue;
         seen[d] = stamp;

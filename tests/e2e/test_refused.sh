@@ -75,6 +75,36 @@ expect_err_re '^>>> .*cyc_log'
 expect_err_re '^>>> .*libhelper\.a\(helper\.o\)'
 expect_err_re '^>>> .*__rust_(allocate|deallocate)'
 
+# A cycle through a shared library: the allocator calls into libmid.so,
+# whose reference the program's hook.o answers (the dynamic linker binds
+# it to the executable's definition), and hook.o calls the ABI. hook.o
+# comes first and nothing else names its function: only the shared
+# library's reference makes the chain.
+cat >mid.c <<'C'
+void cyc_log(const char *msg);
+void app_log_hook(const char *msg);
+void cyc_log(const char *msg) { app_log_hook(msg); }
+C
+cat >hook.c <<'C'
+#include <allocsel/allocator.h>
+void app_log_hook(const char *msg) {
+  __rust_deallocate(__rust_allocate(8, 8), 8, 8);
+  (void)msg;
+}
+C
+compile "$cc" mid.o mid.c
+run "$cc" -shared -o libmid.so mid.o
+expect_rc 0
+compile "$cc" hook.o hook.c
+ar rcs libcyc.a cyc.o
+for linker in lld bfd; do
+  step "cycle through a shared library's reference ($linker)"
+  refused out-mid-$linker --allocsel-linker=$linker hook.o -L. -lmid main.o -lcyc
+  expect_err "allocsel: error: allocator 'cyc' depends on a unit that needs an allocator"
+  expect_err_re '^>>> .*references cyc_log, defined in \./libmid\.so'
+  expect_err_re '^>>> .*references app_log_hook, defined in hook\.o'
+done
+
 # The same refusals through the compiler drivers: the diagnostic reaches the
 # user, the driver fails, nothing is written.
 for cc in "${COMPILERS[@]}"; do
