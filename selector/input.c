@@ -9,6 +9,7 @@
 #include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -475,4 +476,59 @@ int as_link_add_view(struct as_link *link, const char *path, const char *member,
   }
   source_error(link, &src, bad_format);
   return -1;
+}
+
+int as_unit_rescan(struct as_link *link, uint32_t unit) {
+  struct as_unit *u = link->units[unit];
+  if (u->raw) {
+    struct as_elf_syms *raw = u->raw;
+    u->raw = NULL;
+    as_unit_clear(u);
+    int rc = as_scan_elf_syms(link, unit, u, raw, false);
+    if (rc == 0) {
+      as_unit_keep_strings(link, u, raw); /* the names it put aside */
+      return 0;
+    }
+    free(raw);
+    return -1;
+  }
+  const struct as_input *in = link->inputs[u->input];
+  int fd = open(in->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "cannot open %s: %s", in->path,
+                strerror(errno));
+    return -1;
+  }
+  /* The bytes the quick scan read: a view the plugin had, or the file. */
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t off = in->view ? in->view_off : 0;
+  size_t size = in->view ? in->view_size : in->size;
+  size_t base = off - off % page;
+  size_t len = size + (off - base);
+  struct stat st;
+  /* A file that shrank since the first scan would fault past its end. */
+  if (fstat(fd, &st) != 0 || (size_t)st.st_size < off + size)
+    len = 0;
+  void *map = len ? mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd,
+                         (off_t)base)
+                  : MAP_FAILED;
+  close(fd);
+  if (map == MAP_FAILED) {
+    as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "cannot read %s: %s", in->path,
+                strerror(errno));
+    return -1;
+  }
+  Elf *e = elf_memory((char *)map + (off - base), size);
+  int rc = -1;
+  if (e) {
+    as_unit_clear(u);
+    rc = as_scan_elf(link, u, e, size, false);
+    elf_end(e);
+  } else {
+    const char *why = elf_errmsg(-1);
+    input_error(link, as_unit_origin(link, u),
+                why ? why : "malformed ELF file");
+  }
+  munmap(map, len);
+  return rc;
 }

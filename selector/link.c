@@ -79,16 +79,6 @@ void as_link_free(struct as_link *link) {
   free(link);
 }
 
-const char *as_unit_origin(struct as_link *link, const struct as_unit *u) {
-  struct as_unit *mu = (struct as_unit *)u;
-  if (!mu->origin) {
-    const char *path = link->inputs[u->input]->path;
-    mu->origin =
-        u->member ? as_xasprintf("%s(%s)", path, u->member) : as_xstrdup(path);
-  }
-  return mu->origin;
-}
-
 const char *as_sym_name(const struct as_link *link, uint32_t id) {
   return as_symtab_get(link->symtab, id)->name;
 }

@@ -48,6 +48,18 @@ const struct as_unit *as_unit_why(const struct as_link *link,
   return link->units[u->why_unit];
 }
 
+void as_why_notes(struct as_link *link, struct as_diag *d,
+                  const struct as_unit *u) {
+  /* lld's --why-extract, as a chain: each member was pulled in for a
+   * symbol some unit referenced, back to a unit linked for its own sake. */
+  uint32_t sym;
+  const struct as_unit *by;
+  for (int depth = 0; depth < 32 && (by = as_unit_why(link, u, &sym));
+       depth++, u = by)
+    as_diag_note(d, "  extracted for %s, referenced by %s",
+                 as_sym_name(link, sym), as_unit_origin(link, by));
+}
+
 /* A lazy symbol's unit: an archive member by its offset, or a --start-lib
  * object, whose unit index stands in lazy_off. */
 static uint32_t load_lazy(struct as_link *link, uint32_t input, size_t off) {

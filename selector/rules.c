@@ -308,18 +308,6 @@ static void check_redirects(struct as_link *link) {
   }
 }
 
-void as_why_notes(struct as_link *link, struct as_diag *d,
-                  const struct as_unit *u) {
-  /* lld's --why-extract, as a chain: each member was pulled in for a
-   * symbol some unit referenced, back to a unit linked for its own sake. */
-  uint32_t sym;
-  const struct as_unit *by;
-  for (int depth = 0; depth < 32 && (by = as_unit_why(link, u, &sym));
-       depth++, u = by)
-    as_diag_note(d, "  extracted for %s, referenced by %s",
-                 as_sym_name(link, sym), as_unit_origin(link, by));
-}
-
 /* Two shared libraries exporting the allocator ABI (built without
  * allocsel's hidden declarations): the dynamic linker binds every
  * reference to the first in load order, so one silently serves both. */

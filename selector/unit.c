@@ -164,3 +164,13 @@ void as_unit_clear(struct as_unit *u) {
     free(u->libraries[i]);
   u->nlibraries = 0;
 }
+
+const char *as_unit_origin(struct as_link *link, const struct as_unit *u) {
+  struct as_unit *mu = (struct as_unit *)u;
+  if (!mu->origin) {
+    const char *path = link->inputs[u->input]->path;
+    mu->origin =
+        u->member ? as_xasprintf("%s(%s)", path, u->member) : as_xstrdup(path);
+  }
+  return mu->origin;
+}
