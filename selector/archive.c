@@ -65,6 +65,10 @@ static int archive_error(struct as_link *link, const char *origin,
 }
 
 /* Reads the member header at `off`. NULL on success, else the reason. */
+/* Why an archive makes the quick scan not enough. */
+static const char INDEX_NAMES_ALLOCATOR[] =
+    "its index names the allocator ABI or a marker";
+
 static const char *read_member(const struct as_archive *ar, size_t off,
                                struct member_view *m) {
   if (off < AS_AR_MAGIC_LEN || off > ar->size ||
@@ -464,14 +468,18 @@ int as_archive_read_index(struct as_link *link, uint32_t input) {
     int rc = as_archive_load_all(link, input);
     for (uint32_t u = first; u < link->nunits; u++)
       if (link->units[u]->abi_undef || link->units[u]->needs_marker)
-        link->full_needed = true;
+        as_link_scan_full(link,
+                          "a member of an archive without an index needs "
+                          "an allocator",
+                          as_unit_origin(link, link->units[u]));
     return rc;
   }
   ar->nsyms = (size_t)count;
-  if (!link->full_needed) {
+  if (link->scan == AS_SCAN_QUICK) {
     bool hit = false;
     walk_index(ar, names_allocator, &hit);
-    link->full_needed = hit;
+    if (hit)
+      as_link_scan_full(link, INDEX_NAMES_ALLOCATOR, link->inputs[input]->path);
   }
   /* Members are read when the link pulls them in (as_archive_load_member):
    * an index entry that names no member is caught then. */
@@ -624,7 +632,7 @@ int as_archive_open(struct as_link *link, uint32_t input, int fd, size_t size,
   /* Nothing in the index for the decision: read it only if another input
    * makes the full resolution necessary (as_archive_index). Where one has
    * already, resolution's walk over the index is the only one. */
-  if (!link->want_symbols && !link->full_needed && ar->index) {
+  if (link->scan == AS_SCAN_QUICK && ar->index) {
     bool hit = false;
     long count = walk_index(ar, names_allocator, &hit);
     if (count < 0)
@@ -634,7 +642,7 @@ int as_archive_open(struct as_link *link, uint32_t input, int fd, size_t size,
       ar->members_unread = true; /* as_archive_members_may_need, if asked */
       return 0;
     }
-    link->full_needed = true;
+    as_link_scan_full(link, INDEX_NAMES_ALLOCATOR, in->path);
   }
   return as_archive_read_index(link, input);
 }
@@ -652,8 +660,8 @@ void as_archive_index(struct as_link *link, uint32_t input,
                       .ar = ar,
                       .input = input,
                       .member_off = SIZE_MAX,
-                      .aside =
-                          link->referenced_only && ar->index_size <= UINT32_MAX,
+                      .aside = link->scan == AS_SCAN_REFERENCED &&
+                               ar->index_size <= UINT32_MAX,
                       .fn = fn,
                       .ctx = ctx};
     if (o.aside) {

@@ -175,7 +175,7 @@ int as_scan_elf_syms(struct as_link *link, uint32_t unit_id, struct as_unit *u,
   u->quick = quick;
   /* Where only referenced names are interned, its other definitions go
    * aside, their names left in `r`. */
-  bool aside = !quick && link->referenced_only;
+  bool aside = !quick && link->scan == AS_SCAN_REFERENCED;
   uint32_t run =
       aside ? as_aside_begin_unit(link->symtab, unit_id, r->strtab, r->nsyms)
             : 0;

@@ -90,7 +90,11 @@ static uint32_t new_input(struct as_link *link, const char *path,
   /* A requested allocator, or objects the linker loads only when
    * referenced (--start-lib), make resolution matter. */
   if (flags & (AS_ADD_REQUESTED | AS_ADD_LAZY))
-    link->full_needed = true;
+    as_link_scan_full(link,
+                      flags & AS_ADD_REQUESTED ? "an allocator was requested"
+                                               : "objects are loaded lazily "
+                                                 "(--start-lib)",
+                      path);
   return (uint32_t)(link->ninputs - 1);
 }
 
@@ -121,10 +125,8 @@ static uint32_t add_elf_unit(struct as_link *link, const struct as_source *src,
    * then walked by resolution only: its definitions nothing referenced so
    * far go aside, and a later reference finds them. An archive member or
    * a lazy object is read in full: resolution loads it for its symbols. */
-  bool quick = !link->want_symbols && !src->full && !link->full_needed &&
+  bool quick = link->scan == AS_SCAN_QUICK && !src->full &&
                !(link->inputs[src->input]->flags & AS_ADD_LAZY);
-  if (link->full_needed && !link->want_symbols)
-    link->referenced_only = true; /* as resolution sets it */
   /* Read in place where the bytes stay in memory (an archive's mapping,
    * not a thin archive's member, whose file is mapped only while it is
    * read), else a copy: the plugin's view of an input is the linker's, for
@@ -262,7 +264,7 @@ static int add_open_file(struct as_link *link, uint32_t input, int fd,
  * lazily, or is the requested allocator (which sets the full resolution
  * going anyway). */
 static bool cacheable(const struct as_link *link, unsigned flags) {
-  return link->cache && !link->want_symbols &&
+  return link->cache && link->scan != AS_SCAN_ALL &&
          !(flags & (AS_ADD_WHOLE_ARCHIVE | AS_ADD_REQUESTED | AS_ADD_LAZY));
 }
 

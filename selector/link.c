@@ -42,9 +42,24 @@ struct as_link *as_link_new(enum as_output_type type) {
   return link;
 }
 
+void as_link_want_symbols(struct as_link *link) {
+  link->scan = AS_SCAN_ALL;
+  link->scan_why = "every symbol was asked for";
+}
+
+void as_link_scan_full(struct as_link *link, const char *why,
+                       const char *input) {
+  if (link->scan != AS_SCAN_QUICK)
+    return;
+  link->scan = AS_SCAN_REFERENCED;
+  link->scan_why = why;
+  link->scan_input = input ? as_xstrdup(input) : NULL;
+}
+
 void as_link_free(struct as_link *link) {
   if (!link)
     return;
+  free(link->scan_input);
   for (size_t i = 0; i < link->ninputs; i++) {
     as_archive_close(link->inputs[i]);
   }

@@ -222,19 +222,19 @@ static bool members_decide(struct as_link *link) {
         return false;
     }
   }
-  for (uint32_t i = 0; i < link->ninputs && !link->full_needed; i++)
+  for (uint32_t i = 0; i < link->ninputs && link->scan == AS_SCAN_QUICK; i++)
     if (link->inputs[i]->kind == AS_INPUT_ARCHIVE &&
         as_archive_members_may_need(link, i))
-      link->full_needed = true;
-  return link->full_needed;
+      as_link_scan_full(link, "its members may define the allocator ABI",
+                        link->inputs[i]->path);
+  return link->scan != AS_SCAN_QUICK;
 }
 
 void as_link_resolve(struct as_link *link) {
   /* Nothing among the inputs defines the ABI or carries a marker: no
    * allocator can be linked and no cycle can exist, so which members the
    * link pulls in does not matter. The common case, and the fast one. */
-  bool quick =
-      !link->full_needed && !link->want_symbols && !members_decide(link);
+  bool quick = link->scan == AS_SCAN_QUICK && !members_decide(link);
   if (quick) {
     for (uint32_t i = 0; i < link->ninputs; i++)
       for (uint32_t u = 0; u < link->inputs[i]->nunits &&
@@ -248,8 +248,7 @@ void as_link_resolve(struct as_link *link) {
     as_input_open_known(link, i);
   for (uint32_t u = 0; u < link->nunits; u++)
     as_unit_read_known(link, link->units[u]);
-  link->referenced_only = !link->want_symbols;
-  if (link->referenced_only) {
+  if (link->scan == AS_SCAN_REFERENCED) {
     /* What may go aside: the units' definitions and the indexes' entries
      * (members' come on top, as they are loaded). */
     size_t expected = 0;
@@ -290,7 +289,7 @@ void as_link_resolve(struct as_link *link) {
     if (link->order == AS_ORDER_COMMAND_LINE && !group_goes_on)
       forget_lazies(&r, i);
   }
-  link->referenced_only = false; /* what comes next interns every name */
+  link->scan = AS_SCAN_ALL; /* what comes next interns every name */
   free(r.work);
   free(r.pending);
   free(r.lazies);

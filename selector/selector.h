@@ -24,6 +24,16 @@
 
 enum as_output_type { AS_EXECUTABLE, AS_DYLIB, AS_STATICLIB, AS_RLIB };
 
+/* How a link reads its inputs. Quickly, for the allocator facts only,
+ * while nothing needs the links between units (most links); in full once
+ * some input defines the ABI, carries a marker or may do so (the
+ * resolution then decides which units are in), interning only the names
+ * something references: a definition or an index entry of any other name
+ * is put aside (struct as_aside), found again if a reference comes; every
+ * name when a tool wants every symbol (allocsel staticlib), and after the
+ * resolution. It only ever moves down this list. */
+enum as_scan { AS_SCAN_QUICK, AS_SCAN_REFERENCED, AS_SCAN_ALL };
+
 /* The five ABI entry points, in this order; bit i of a mask is as_abi[i]. */
 enum { AS_ABI_COUNT = 5, AS_ABI_ALL = (1u << AS_ABI_COUNT) - 1 };
 extern const char *const as_abi[AS_ABI_COUNT];
@@ -150,17 +160,13 @@ struct as_link {
   size_t ndiags, cap_diags;
   uint32_t abi_ids[AS_ABI_COUNT];
   uint32_t needs_id;
-  /* Inputs are first read quickly, for the allocator facts only; every
-   * symbol is read when a decision needs the links between units (some
-   * input defines the ABI or carries a marker), or always when a tool
-   * wants the symbols (want_symbols, set before adding inputs; it also
-   * makes as_link_resolve work out every member the link pulls in). */
-  bool want_symbols;
-  bool full_needed;
-  /* Resolving, only referenced names are interned: a definition or an
-   * index entry of any other name is put aside (struct as_aside), found
-   * again only if something comes to reference it. */
-  bool referenced_only;
+  /* How inputs are read (enum as_scan): set only through
+   * as_link_want_symbols and as_link_scan_full (link.c), and by resolution
+   * when it is done; why the link left the quick scan, and the input that
+   * made it, for --allocsel-verbose. */
+  enum as_scan scan;
+  const char *scan_why;
+  char *scan_input;
   /* How archives resolve: lld and mold let any later reference extract a
    * member of an archive seen before; ld.bfd and gold only references
    * made before the archive (or within its --start-group). */
@@ -343,6 +349,14 @@ size_t as_decision_inputs(const struct as_decision *d, const struct as_env *env,
 
 struct as_link *as_link_new(enum as_output_type type);
 void as_link_free(struct as_link *link);
+/* Every symbol of every input is read and interned, and resolution works
+ * out every member the link pulls in: a tool that wants the symbols
+ * (allocsel staticlib). Before adding inputs. */
+void as_link_want_symbols(struct as_link *link);
+/* The quick scan is not enough any more: `why` (static text) of `input`
+ * (NULL: none). The first reason is kept; later ones change nothing. */
+void as_link_scan_full(struct as_link *link, const char *why,
+                       const char *input);
 
 /* Scans one input. Returns 0, or -1 with a diagnostic recorded. */
 int as_link_add_file(struct as_link *link, const char *path, unsigned flags);

@@ -111,7 +111,7 @@ void as_unit_add_symbol(struct as_link *link, struct as_unit *u,
                         bool defined, bool weak) {
   if (as_name_may_matter(name))
     note_class(u, as_classify_name(name), name, defined);
-  /* Interned even where only referenced names are (link.referenced_only):
+  /* Interned even where only referenced names are (AS_SCAN_REFERENCED):
    * a definition comes here interned already from elf_native.c, or from
    * libelf's or bitcode's scanners, whose names lie in memory of their own
    * that a name put aside could not point into. */
@@ -131,8 +131,14 @@ void as_unit_note_symbol(struct as_unit *u, const char *name, bool defined) {
 
 void as_unit_finish(struct as_link *link, struct as_unit *u) {
   u->abi_undef &= ~u->abi_defined;
-  if (u->allocator || u->abi_defined || u->needs_marker || u->rust_shim)
-    link->full_needed = true;
+  if (link->scan == AS_SCAN_QUICK &&
+      (u->allocator || u->abi_defined || u->needs_marker || u->rust_shim))
+    as_link_scan_full(link,
+                      u->allocator      ? "it is an allocator"
+                      : u->abi_defined  ? "it defines the allocator ABI"
+                      : u->needs_marker ? "it carries the needs-marker"
+                                        : "it is a Rust allocator shim",
+                      as_unit_origin(link, u));
 }
 
 void as_unit_offer_defs(struct as_link *link, const struct as_unit *u,

@@ -85,6 +85,16 @@ static void say(const struct as_session *s, FILE *f) {
           d->reason, d->inject_bitcode ? ", as bitcode for LTO" : "");
   if (d->malloc)
     fprintf(f, "allocsel: malloc: %s\n", d->malloc);
+  const struct as_link *link = s->link;
+  if (!link->scan_why)
+    fputs("allocsel: inputs read quickly: none is or may be an allocator, "
+          "define the ABI or carry a marker\n",
+          f);
+  else if (link->scan_input)
+    fprintf(f, "allocsel: inputs read in full: %s: %s\n", link->scan_input,
+            link->scan_why);
+  else
+    fprintf(f, "allocsel: inputs read in full: %s\n", link->scan_why);
 }
 
 int as_session_decide(struct as_session *s, FILE *out) {

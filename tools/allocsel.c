@@ -623,7 +623,7 @@ static int cmd_staticlib(const struct options *o) {
   struct options opts = *o;
   opts.type = AS_STATICLIB;
   struct as_link *link = as_link_new(AS_STATICLIB);
-  link->want_symbols = true; /* the archive's index lists them */
+  as_link_want_symbols(link); /* the archive's index lists them */
   struct as_request req;
   as_request_init(&req, o->allocator, "--allocator");
   char *libdir = as_default_libdir();

@@ -20,6 +20,15 @@ for cc in "${COMPILERS[@]}"; do
   expect_line "custom: none"
   expect_served_by jemalloc
 
+  step "$cc: --allocsel-verbose says how the inputs were read"
+  link_ok "$cc" app-scan-quick probe.o -Wl,--allocsel-verbose
+  expect_err "allocsel: inputs read quickly: none is or may be an allocator, define the ABI or carry a marker"
+  ar rcs libmine.a "$MY"
+  link_ok "$cc" app-scan probe.o -L. -lmine -Wl,--allocsel-verbose
+  expect_err "allocsel: inputs read in full: ./libmine.a: its index names the allocator ABI or a marker"
+  link_ok "$cc" app-scan-obj probe.o "$MY" -Wl,--allocsel-verbose
+  expect_err "allocsel: inputs read in full: $MY: it is an allocator"
+
   step "$cc: quiet without --allocsel-verbose"
   link_ok "$cc" app-quiet probe.o
   expect_no_err "allocsel:"

@@ -8,7 +8,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
    * quick path (members' symbol tables read in place), and whole. */
   for (int mode = 0; mode < 3; mode++) {
     struct as_link *link = as_link_new(AS_EXECUTABLE);
-    link->want_symbols = mode == 0;
+    if (mode == 0)
+      as_link_want_symbols(link);
     as_link_add_file(link, path, mode == 2 ? AS_ADD_WHOLE_ARCHIVE : 0);
     fuzz_decide(link);
     as_link_free(link);

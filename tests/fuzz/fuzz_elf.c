@@ -4,7 +4,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct as_link *link = as_link_new(AS_EXECUTABLE);
-  link->want_symbols = size & 1; /* both the quick and the full scan */
+  if (size & 1) /* both the quick and the full scan */
+    as_link_want_symbols(link);
   char *copy = malloc(size ? size : 1);
   memcpy(copy, data, size);
   as_link_add_view(link, "view.o", NULL, copy, 0, size, AS_ADD_SCRIPT_OK);

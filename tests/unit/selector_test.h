@@ -43,7 +43,7 @@ static inline struct as_link *new_link(enum as_output_type type,
 static inline struct as_link *new_symbols_link(enum as_output_type type,
                                                const char *first, ...) {
   struct as_link *link = as_link_new(type);
-  link->want_symbols = true;
+  as_link_want_symbols(link);
   va_list ap;
   va_start(ap, first);
   add_paths(link, first, ap);

@@ -53,7 +53,7 @@ static void test_round_trip(void **state) {
   as_link_free(names);
 
   struct as_link *link = as_link_new(AS_STATICLIB);
-  link->want_symbols = true;
+  as_link_want_symbols(link);
   assert_int_equal(as_link_add_file(link, path, AS_ADD_WHOLE_ARCHIVE), 0);
   assert_no_errors(link);
   assert_int_equal(link->nunits, NROWS);

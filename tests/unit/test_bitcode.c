@@ -46,7 +46,7 @@ static void test_needs_marker(void **state) {
   (void)state;
   struct as_link *link = new_link(AS_EXECUTABLE, BC_NEEDS, NULL);
   assert_true(link->units[0]->needs_marker);
-  assert_true(link->full_needed);
+  assert_int_equal(link->scan, AS_SCAN_REFERENCED);
   as_link_free(link);
 }
 

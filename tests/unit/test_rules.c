@@ -51,7 +51,7 @@ static void test_jemalloc_already_linked(void **state) {
   struct as_link *link = new_link(AS_EXECUTABLE, FX_USER, JEMALLOC_SO, NULL);
   struct as_decision d;
   assert_int_equal(decide(link, NULL, &env_je, &d), 0);
-  assert_false(link->full_needed);
+  assert_int_equal(link->scan, AS_SCAN_QUICK);
   assert_inject_shipped(&d, "jemalloc");
   assert_false(d.needs_jemalloc);
   as_decision_free(&d);
@@ -252,7 +252,6 @@ static void test_request_wins_over_default(void **state) {
   assert_non_null(strstr(d.reason, "--allocator=system"));
   as_decision_free(&d);
   as_link_free(link);
-
 }
 
 /* A dylib or staticlib is a guest: jemalloc comes as its private copy,
@@ -528,7 +527,7 @@ int main(void) {
       cmocka_unit_test(test_archive_with_two_allocators),
       cmocka_unit_test(test_unmarked_allocator),
       cmocka_unit_test(test_request_wins_over_default),
-    cmocka_unit_test(test_guest_allocators),
+      cmocka_unit_test(test_guest_allocators),
       cmocka_unit_test(test_request_path),
       cmocka_unit_test(test_request_errors),
       cmocka_unit_test(test_request_plus_linked),

@@ -358,7 +358,8 @@ struct two_way_link {
 static struct as_link *two_way_build(const struct two_way_link *l,
                                      bool every_name) {
   struct as_link *link = as_link_new(AS_EXECUTABLE);
-  link->want_symbols = every_name;
+  if (every_name)
+    as_link_want_symbols(link);
   link->order = l->order;
   for (size_t i = 0; i < 12 && l->paths[i]; i++) {
     if (strcmp(l->paths[i], "(") == 0)
@@ -476,7 +477,7 @@ static void test_resolution_two_ways(void **state) {
 static void test_archive_whole(void **state) {
   (void)state;
   struct as_link *link = as_link_new(AS_EXECUTABLE);
-  link->want_symbols = true; /* these tests read every symbol */
+  as_link_want_symbols(link); /* these tests read every symbol */
   assert_int_equal(as_link_add_file(link, FX_LIBHELPERS, AS_ADD_WHOLE_ARCHIVE),
                    0);
   assert_int_equal(link->inputs[0]->nunits, 2);
@@ -564,7 +565,7 @@ static void *read_file(const char *path, size_t *n) {
 /* The input is refused: -1, one error naming the file, exit code 2. */
 static void expect_bad_input(const char *path, unsigned flags) {
   struct as_link *link = as_link_new(AS_EXECUTABLE);
-  link->want_symbols = true; /* these tests read every symbol */
+  as_link_want_symbols(link); /* these tests read every symbol */
   assert_int_equal(as_link_add_file(link, path, flags), -1);
   assert_true(link->ndiags >= 1);
   const struct as_diag *d = &link->diags[0];
@@ -604,7 +605,7 @@ static void test_linker_script(void **state) {
            FX_PLAIN, FX_LIBALLOC_A, FX_LIBSHARED);
   const char *path = write_file("libscript.so", script, strlen(script));
   struct as_link *link = as_link_new(AS_EXECUTABLE);
-  link->want_symbols = true; /* these tests read every symbol */
+  as_link_want_symbols(link); /* these tests read every symbol */
   char dir[512];
   snprintf(dir, sizeof dir, "%s", FX_LIBHELPERS);
   *strrchr(dir, '/') = '\0';
@@ -730,7 +731,7 @@ static void test_truncated_archive(void **state) {
   const char *path = write_file("truncated.a", ar, n - 100);
   free(ar);
   struct as_link *link = as_link_new(AS_EXECUTABLE);
-  link->want_symbols = true; /* these tests read every symbol */
+  as_link_want_symbols(link); /* these tests read every symbol */
   if (as_link_add_file(link, path, AS_ADD_WHOLE_ARCHIVE) == 0)
     fail_msg("a truncated --whole-archive archive was accepted");
   assert_int_equal(as_diag_exit_code(link), 2);
