@@ -271,207 +271,135 @@ static void build_pass(struct ld_cmdline *cl, int argc, char **argv,
     cl->inject_at = cl->npass;
 }
 
-void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
-  memset(cl, 0, sizeof *cl);
-  struct arglist args = {0};
-  size_t *first_word =
-      as_xcalloc((size_t)(argc > 0 ? argc : 1), sizeof *first_word);
-  bool *from_file =
-      as_xcalloc((size_t)(argc > 0 ? argc : 1), sizeof *from_file);
-  for (int i = 1; i < argc; i++) {
-    first_word[i - 1] = args.n;
-    struct rsp_stack rs = {.depth = 0};
-    from_file[i - 1] = expand(&args, argv[i], &rs, &cl->error);
+/* The command line being read: what an option changes besides cl. */
+struct parser {
+  struct ld_cmdline *cl;
+  struct state st, saved[16]; /* the state, and --push-state's */
+  size_t nsaved;
+  unsigned ngroups;
+  size_t inject; /* the word before which the allocator goes */
+  size_t cap_inputs, cap_dirs, cap_redirects;
+  const char *sysroot;
+  bool in_our_plugin; /* after -plugin .../allocsel-plugin.so */
+};
+
+/* --allocsel-NAME[=VALUE]: allocsel's own options, which never reach the
+ * linker. *i moves past a separate value. */
+static void own_option(struct ld_cmdline *cl, const char *key,
+                       const char *value, const struct arglist *args,
+                       size_t *i) {
+  const char *arg = args->v[*i], *name = key + 9;
+  const char **slot = strcmp(name, "allocator") == 0 ? &cl->allocator
+                      : strcmp(name, "linker") == 0  ? &cl->linker
+                      : strcmp(name, "type") == 0    ? &cl->type
+                                                     : NULL;
+  if (strcmp(name, "verbose") == 0 && !value) {
+    cl->verbose = true;
+  } else if (strcmp(name, "allow-abi-redirect") == 0 && !value) {
+    cl->allow_abi_redirect = true;
+  } else if (!slot) {
+    free(cl->error);
+    static const char *const ours[] = {"allocsel-allocator", "allocsel-linker",
+                                       "allocsel-type", "allocsel-verbose",
+                                       "allocsel-allow-abi-redirect"};
+    const char *near = as_nearest(key, ours, sizeof ours / sizeof *ours);
+    cl->error = near ? as_xasprintf("unknown option: %s (did you mean --%s?)",
+                                    arg, near)
+                     : as_xasprintf("unknown option: %s", arg);
+  } else if (!value && *i + 1 < args->n) {
+    *slot = args->v[++*i];
+  } else if (!value) {
+    free(cl->error);
+    cl->error = as_xasprintf("%s needs a value", arg);
+  } else {
+    *slot = value;
   }
-  if (argc > 0)
-    first_word[argc - 1] = args.n;
-  bool *keep = as_xcalloc(args.n ? args.n : 1, sizeof *keep);
-  size_t inject = SIZE_MAX;
+}
 
-  size_t cap_inputs = 0, cap_dirs = 0, cap_redirects = 0;
-  unsigned ngroups = 0;
-  struct state st = {0}, saved[16];
-  size_t nsaved = 0;
-  const char *sysroot = NULL;
-  bool in_our_plugin = false;
-  char keybuf[64];
-
-  for (size_t i = 0; i < args.n; i++) {
-    char *arg = args.v[i];
-    if (arg[0] != '-' || arg[1] == '\0') {
-      struct ld_input *in = AS_PUSH(cl->inputs, cl->ninputs, cap_inputs);
-      *in = (struct ld_input){.path = as_xstrdup(arg),
-                              .whole = st.whole,
-                              .lazy = st.lazy,
-                              .group = st.group};
-      size_t n = strlen(arg);
-      if ((n > 2 && strcmp(arg + n - 2, ".a") == 0) || strstr(arg, ".so"))
-        set_inject(cl, &inject, i, &st);
-      keep[i] = true;
-      continue;
+/* A linker option the decision reads (its argument `optarg`, written at
+ * word `word`): inputs, their state, the output and its type, redirected
+ * symbols. Any other option is the linker's alone. */
+static void linker_option(struct parser *p, const char *key, const char *optarg,
+                          size_t word) {
+  struct ld_cmdline *cl = p->cl;
+  struct state *st = &p->st;
+  if (is(key, "o", "output")) {
+    cl->output = optarg;
+  } else if (is(key, "l", "library")) {
+    if (optarg) {
+      set_inject(cl, &p->inject, word, st);
+      add_lib(cl, optarg, st, &p->cap_inputs);
     }
-
-    const char *value;
-    const char *key = option_key(arg, keybuf, sizeof keybuf, &value);
-
-    /* allocsel's own options never reach the linker. */
-    if (strncmp(key, "allocsel-", 9) == 0) {
-      const char *name = key + 9;
-      const char **slot = strcmp(name, "allocator") == 0 ? &cl->allocator
-                          : strcmp(name, "linker") == 0  ? &cl->linker
-                          : strcmp(name, "type") == 0    ? &cl->type
-                                                         : NULL;
-      if (strcmp(name, "verbose") == 0 && !value) {
-        cl->verbose = true;
-      } else if (strcmp(name, "allow-abi-redirect") == 0 && !value) {
-        cl->allow_abi_redirect = true;
-      } else if (!slot) {
-        free(cl->error);
-        static const char *const ours[] = {
-            "allocsel-allocator", "allocsel-linker", "allocsel-type",
-            "allocsel-verbose", "allocsel-allow-abi-redirect"};
-        const char *near = as_nearest(key, ours, sizeof ours / sizeof *ours);
-        cl->error = near ? as_xasprintf("unknown option: %s (did you mean "
-                                        "--%s?)",
-                                        arg, near)
-                         : as_xasprintf("unknown option: %s", arg);
-      } else if (!value && i + 1 < args.n) {
-        *slot = args.v[++i];
-      } else if (!value) {
-        free(cl->error);
-        cl->error = as_xasprintf("%s needs a value", arg);
-      } else {
-        *slot = value;
-      }
-      continue;
+  } else if (is(key, "L", "library-path")) {
+    if (optarg) /* "=" and "$SYSROOT" resolved once the sysroot is known */
+      *AS_PUSH(cl->dirs, cl->ndirs, p->cap_dirs) = as_xstrdup(optarg);
+  } else if (is(key, "sysroot", NULL)) {
+    p->sysroot = optarg; /* wherever it stands, for every -L= */
+  } else if (is(key, "T", "script")) {
+    /* A script's INPUT and GROUP bring files in, as an input's do. */
+    if (optarg) {
+      struct ld_input *in = AS_PUSH(cl->inputs, cl->ninputs, p->cap_inputs);
+      *in = (struct ld_input){.path = as_xstrdup(optarg), .script = true};
     }
-
-    size_t option_word = i;
-    keep[i] = true;
-    /* Single-letter options with a joined or separate argument. */
-    char letter = arg[1];
-    bool single = arg[0] == '-' && letter != '-' &&
-                  strchr(separate_short, letter) != NULL;
-    const char *optarg = NULL;
-    if (single && arg[2] != '\0' && !takes_separate(key)) {
-      optarg = arg + 2; /* -lfoo, -Ldir, -ofile */
-    } else if (value) {
-      optarg = value;
-    } else if ((single && arg[2] == '\0') || takes_separate(key)) {
-      if (i + 1 < args.n) {
-        optarg = args.v[++i];
-        keep[i] = true;
-      }
-    } else {
-      optarg = NULL;
+  } else if (is(key, "shared", "Bshareable")) {
+    cl->shared = true;
+  } else if (is(key, "r", "relocatable") || is(key, "i", "Ur")) {
+    cl->relocatable = true;
+  } else if (is(key, "static", NULL)) {
+    cl->is_static = true;
+    st->static_search = true;
+  } else if (is(key, "Bstatic", "dn") || is(key, "non_shared", NULL)) {
+    st->static_search = true;
+  } else if (is(key, "Bdynamic", "dy") || is(key, "call_shared", NULL)) {
+    st->static_search = false;
+  } else if (is(key, "whole-archive", NULL)) {
+    st->whole = true;
+  } else if (is(key, "no-whole-archive", NULL)) {
+    st->whole = false;
+  } else if (is(key, "push-state", NULL)) {
+    if (p->nsaved < sizeof p->saved / sizeof *p->saved)
+      p->saved[p->nsaved++] = *st;
+  } else if (is(key, "pop-state", NULL)) {
+    if (p->nsaved)
+      *st = p->saved[--p->nsaved];
+  } else if (is(key, "start-group", "(")) {
+    if (!st->group)
+      st->group = ++p->ngroups;
+  } else if (is(key, "end-group", ")")) {
+    st->group = 0;
+  } else if (is(key, "start-lib", NULL)) {
+    st->lazy = true;
+  } else if (is(key, "end-lib", NULL)) {
+    st->lazy = false;
+  } else if (is(key, "defsym", NULL) || is(key, "wrap", NULL)) {
+    /* --defsym=SYM=EXPR, --wrap=SYM: SYM now resolves elsewhere. */
+    if (optarg) {
+      size_t n = strcspn(optarg, "=");
+      struct ld_redirect *r =
+          AS_PUSH(cl->redirects, cl->nredirects, p->cap_redirects);
+      r->option = as_xasprintf("--%s=%s", key, optarg);
+      r->symbol = as_xstrdup(optarg);
+      r->symbol[n] = '\0';
     }
-    if (single && arg[2] != '\0' && !takes_separate(key)) {
-      keybuf[0] = letter;
-      keybuf[1] = '\0';
-      key = keybuf;
+  } else if (is(key, "just-symbols", "R")) {
+    /* -R DIR is -rpath (GNU ld); -R FILE, like --just-symbols, takes
+     * only FILE's symbol addresses. */
+    struct stat sb;
+    if (optarg && !(is(key, "R", NULL) && stat(optarg, &sb) == 0 &&
+                    S_ISDIR(sb.st_mode))) {
+      struct ld_input *in = AS_PUSH(cl->inputs, cl->ninputs, p->cap_inputs);
+      *in = (struct ld_input){.path = as_xstrdup(optarg), .just_symbols = true};
     }
-
-    /* allocsel's own plugin (and its options) would inject a second time
-     * under bfd or gold, and does nothing under lld or mold: drop it, and
-     * take its options as ours. */
-    if (is(key, "plugin", NULL)) {
-      const char *base = optarg ? strrchr(optarg, '/') : NULL;
-      base = base ? base + 1 : optarg;
-      in_our_plugin = base && strcmp(base, "allocsel-plugin.so") == 0;
-      if (!in_our_plugin && base && !cl->dropped_plugin && !cl->plugin_before)
-        cl->plugin_before = optarg;
-      if (in_our_plugin) {
-        cl->dropped_plugin = optarg;
-        for (size_t j = option_word; j <= i; j++)
-          keep[j] = false;
-      }
-      continue;
-    }
-    /* The plugin's spelling of allocsel's options is allocsel-ld's too,
-     * wherever it stands: a build switching front ends keeps its
-     * -plugin-opt allocator=X. Other -plugin-opts are the linker's. */
-    if (is(key, "plugin-opt", NULL) &&
-        (ld_cmdline_plugin_opt(cl, optarg) || in_our_plugin)) {
-      for (size_t j = option_word; j <= i; j++)
-        keep[j] = false;
-      continue;
-    }
-
-    if (is(key, "o", "output")) {
-      cl->output = optarg;
-    } else if (is(key, "l", "library")) {
-      if (optarg) {
-        set_inject(cl, &inject, option_word, &st);
-        add_lib(cl, optarg, &st, &cap_inputs);
-      }
-    } else if (is(key, "L", "library-path")) {
-      if (optarg) /* "=" and "$SYSROOT" resolved once the sysroot is known */
-        *AS_PUSH(cl->dirs, cl->ndirs, cap_dirs) = as_xstrdup(optarg);
-    } else if (is(key, "sysroot", NULL)) {
-      sysroot = optarg; /* wherever it stands, for every -L= */
-    } else if (is(key, "T", "script")) {
-      /* A script's INPUT and GROUP bring files in, as an input's do. */
-      if (optarg) {
-        struct ld_input *in = AS_PUSH(cl->inputs, cl->ninputs, cap_inputs);
-        *in = (struct ld_input){.path = as_xstrdup(optarg), .script = true};
-      }
-    } else if (is(key, "shared", "Bshareable")) {
-      cl->shared = true;
-    } else if (is(key, "r", "relocatable") || is(key, "i", "Ur")) {
-      cl->relocatable = true;
-    } else if (is(key, "static", NULL)) {
-      cl->is_static = true;
-      st.static_search = true;
-    } else if (is(key, "Bstatic", "dn") || is(key, "non_shared", NULL)) {
-      st.static_search = true;
-    } else if (is(key, "Bdynamic", "dy") || is(key, "call_shared", NULL)) {
-      st.static_search = false;
-    } else if (is(key, "whole-archive", NULL)) {
-      st.whole = true;
-    } else if (is(key, "no-whole-archive", NULL)) {
-      st.whole = false;
-    } else if (is(key, "push-state", NULL)) {
-      if (nsaved < sizeof saved / sizeof *saved)
-        saved[nsaved++] = st;
-    } else if (is(key, "pop-state", NULL)) {
-      if (nsaved)
-        st = saved[--nsaved];
-    } else if (is(key, "start-group", "(")) {
-      if (!st.group)
-        st.group = ++ngroups;
-    } else if (is(key, "end-group", ")")) {
-      st.group = 0;
-    } else if (is(key, "start-lib", NULL)) {
-      st.lazy = true;
-    } else if (is(key, "end-lib", NULL)) {
-      st.lazy = false;
-    } else if (is(key, "defsym", NULL) || is(key, "wrap", NULL)) {
-      /* --defsym=SYM=EXPR, --wrap=SYM: SYM now resolves elsewhere. */
-      if (optarg) {
-        size_t n = strcspn(optarg, "=");
-        struct ld_redirect *r =
-            AS_PUSH(cl->redirects, cl->nredirects, cap_redirects);
-        r->option = as_xasprintf("--%s=%s", key, optarg);
-        r->symbol = as_xstrdup(optarg);
-        r->symbol[n] = '\0';
-      }
-    } else if (is(key, "just-symbols", "R")) {
-      /* -R DIR is -rpath (GNU ld); -R FILE, like --just-symbols, takes
-       * only FILE's symbol addresses. */
-      struct stat sb;
-      if (optarg && !(is(key, "R", NULL) && stat(optarg, &sb) == 0 &&
-                      S_ISDIR(sb.st_mode))) {
-        struct ld_input *in = AS_PUSH(cl->inputs, cl->ninputs, cap_inputs);
-        *in =
-            (struct ld_input){.path = as_xstrdup(optarg), .just_symbols = true};
-      }
-    } else if (is(key, "v", "version") || is(key, "help", "V")) {
-      cl->no_inputs_needed = true;
-    }
+  } else if (is(key, "v", "version") || is(key, "help", "V")) {
+    cl->no_inputs_needed = true;
   }
+}
 
-  /* -L=DIR and -L$SYSROOT/DIR are inside the sysroot, as GNU ld has it:
-   * resolved now that the whole command line is read. */
+/* What the whole command line must be read for: -L=DIR and
+ * -L$SYSROOT/DIR inside the sysroot, as GNU ld has it; a -T script not
+ * found as given looked for in the -L directories; libraries found in
+ * every -L, as the linkers do. */
+static void find_paths(struct ld_cmdline *cl, const char *sysroot) {
   cl->sysroot = sysroot;
   for (size_t i = 0; i < cl->ndirs; i++) {
     char *dir = cl->dirs[i];
@@ -481,7 +409,6 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
     cl->dirs[i] = as_xasprintf("%s%s", sysroot ? sysroot : "", dir + skip);
     free(dir);
   }
-  /* A -T script not found as given is looked for in the -L directories. */
   for (size_t i = 0; i < cl->ninputs; i++) {
     struct ld_input *in = &cl->inputs[i];
     if (!in->script || access(in->path, F_OK) == 0)
@@ -496,7 +423,6 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
       free(p);
     }
   }
-  /* Libraries found now that every -L is known, as the linkers do. */
   for (size_t i = 0; i < cl->ninputs; i++) {
     struct ld_input *in = &cl->inputs[i];
     if (!in->lib)
@@ -506,9 +432,102 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
     free(in->path);
     in->path = found;
   }
+}
+
+void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
+  memset(cl, 0, sizeof *cl);
+  /* Every @FILE expanded, each argument's first word remembered. */
+  struct arglist args = {0};
+  size_t *first_word =
+      as_xcalloc((size_t)(argc > 0 ? argc : 1), sizeof *first_word);
+  bool *from_file =
+      as_xcalloc((size_t)(argc > 0 ? argc : 1), sizeof *from_file);
+  for (int i = 1; i < argc; i++) {
+    first_word[i - 1] = args.n;
+    struct rsp_stack rs = {.depth = 0};
+    from_file[i - 1] = expand(&args, argv[i], &rs, &cl->error);
+  }
+  if (argc > 0)
+    first_word[argc - 1] = args.n;
+  bool *keep = as_xcalloc(args.n ? args.n : 1, sizeof *keep);
+  struct parser p = {.cl = cl, .inject = SIZE_MAX};
+  char keybuf[64];
+
+  for (size_t i = 0; i < args.n; i++) {
+    char *arg = args.v[i];
+    if (arg[0] != '-' || arg[1] == '\0') {
+      struct ld_input *in = AS_PUSH(cl->inputs, cl->ninputs, p.cap_inputs);
+      *in = (struct ld_input){.path = as_xstrdup(arg),
+                              .whole = p.st.whole,
+                              .lazy = p.st.lazy,
+                              .group = p.st.group};
+      size_t n = strlen(arg);
+      if ((n > 2 && strcmp(arg + n - 2, ".a") == 0) || strstr(arg, ".so"))
+        set_inject(cl, &p.inject, i, &p.st);
+      keep[i] = true;
+      continue;
+    }
+
+    const char *value;
+    const char *key = option_key(arg, keybuf, sizeof keybuf, &value);
+    if (strncmp(key, "allocsel-", 9) == 0) {
+      own_option(cl, key, value, &args, &i);
+      continue;
+    }
+
+    size_t option_word = i;
+    keep[i] = true;
+    /* Single-letter options with a joined or separate argument. */
+    char letter = arg[1];
+    bool single = arg[0] == '-' && letter != '-' &&
+                  strchr(separate_short, letter) != NULL;
+    const char *optarg = NULL;
+    if (single && arg[2] != '\0' && !takes_separate(key)) {
+      optarg = arg + 2; /* -lfoo, -Ldir, -ofile */
+      keybuf[0] = letter;
+      keybuf[1] = '\0';
+      key = keybuf;
+    } else if (value) {
+      optarg = value;
+    } else if ((single && arg[2] == '\0') || takes_separate(key)) {
+      if (i + 1 < args.n) {
+        optarg = args.v[++i];
+        keep[i] = true;
+      }
+    }
+
+    /* allocsel's own plugin (and its options) would inject a second time
+     * under bfd or gold, and does nothing under lld or mold: drop it, and
+     * take its options as ours. */
+    if (is(key, "plugin", NULL)) {
+      const char *base = optarg ? strrchr(optarg, '/') : NULL;
+      base = base ? base + 1 : optarg;
+      p.in_our_plugin = base && strcmp(base, "allocsel-plugin.so") == 0;
+      if (!p.in_our_plugin && base && !cl->dropped_plugin && !cl->plugin_before)
+        cl->plugin_before = optarg;
+      if (p.in_our_plugin) {
+        cl->dropped_plugin = optarg;
+        for (size_t j = option_word; j <= i; j++)
+          keep[j] = false;
+      }
+      continue;
+    }
+    /* The plugin's spelling of allocsel's options is allocsel-ld's too,
+     * wherever it stands: a build switching front ends keeps its
+     * -plugin-opt allocator=X. Other -plugin-opts are the linker's. */
+    if (is(key, "plugin-opt", NULL) &&
+        (ld_cmdline_plugin_opt(cl, optarg) || p.in_our_plugin)) {
+      for (size_t j = option_word; j <= i; j++)
+        keep[j] = false;
+      continue;
+    }
+    linker_option(&p, key, optarg, option_word);
+  }
+
+  find_paths(cl, p.sysroot);
   cl->words = args.v; /* pass and the option values point into these */
   cl->nwords = args.n;
-  build_pass(cl, argc, argv, first_word, from_file, keep, inject);
+  build_pass(cl, argc, argv, first_word, from_file, keep, p.inject);
   free(keep);
   free(first_word);
   free(from_file);
