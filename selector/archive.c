@@ -7,7 +7,13 @@
  * which is skipped: its members are then read as in an archive without an
  * index). An empty archive (just the magic) is valid, as glibc's
  * libpthread.a and libdl.a are since 2.34. */
-#include "internal.h"
+#include "archive.h"
+#include "cache.h"
+#include "elf_read.h"
+#include "input.h"
+#include "link_internal.h"
+#include "symtab.h"
+#include "unit.h"
 
 #include <endian.h>
 #include <errno.h>

@@ -3,7 +3,7 @@
  * symbol table's filter key, so that putting one aside costs the key the
  * filter test computed already, an 8-byte entry and a head; finding one,
  * which only a name's first reference does, walks a short chain. */
-#include "internal.h"
+#include "symtab.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,8 @@
  * its LLVM. Where the reader fails on a module, the other LLVMs installed
  * (Debian's libLLVM-N.so.1, newest first) each get a reader of their own
  * and a try; the module is malformed only if none reads it. */
-#include "internal.h"
+#include "link_internal.h"
+#include "unit.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -26,7 +26,10 @@
  * ignored whole. It is written whole to a temporary file and renamed into
  * place, so concurrent links at worst lose each other's additions;
  * `allocsel cache` lists it. */
-#include "internal.h"
+#include "cache.h"
+
+#include "input.h"
+#include <elf.h>
 
 #include "facts_build_id.h"
 

@@ -2,7 +2,7 @@
  *   allocsel: error: message
  *   >>> where each thing came from
  * and the same as JSON for tools. */
-#include "internal.h"
+#include "link_internal.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

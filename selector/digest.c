@@ -1,7 +1,9 @@
 /* A link's digest (as_link_digest): what it read, file by file, so that
  * the same link again can take the decision made for it (the link
  * memory, session/link_memory.c). */
-#include "internal.h"
+#include "archive.h"
+#include "cache.h"
+#include "symtab.h"
 
 #include <string.h>
 #include <time.h>

@@ -7,7 +7,9 @@
  * the file a second time. Anything out of the ordinary (another class or
  * byte order, extended section numbering, damage) is left to libelf, which
  * reads it and says what is wrong. */
-#include "internal.h"
+#include "elf_read.h"
+#include "symtab.h"
+#include "unit.h"
 
 #include <stdlib.h>
 #include <string.h>

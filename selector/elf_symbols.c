@@ -1,7 +1,9 @@
 /* ELF symbol tables: what other units can see of an object (.symtab) or a
  * shared library (.dynsym), read with libelf. Only the headers, the symbol
  * table and its string table are touched. */
-#include "internal.h"
+#include "elf_read.h"
+#include "symtab.h"
+#include "unit.h"
 
 #include <errno.h>
 #include <gelf.h>

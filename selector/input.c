@@ -2,7 +2,13 @@
  * place from its first bytes (as lld's addFile does), then handed to the
  * scanner for that kind: ELF (elf_symbols.c), archives (archive.c), LLVM
  * bitcode (bitcode.c); linker scripts are the linker's. */
-#include "internal.h"
+#include "input.h"
+#include "archive.h"
+#include "cache.h"
+#include "elf_read.h"
+#include "link_internal.h"
+#include "symtab.h"
+#include "unit.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,8 +1,8 @@
 /* What allocator does a linked artifact hold? Without allocsel's record
  * (a later issue), the answer comes from the symbol table: markers survive
  * linking as local symbols, and so do the ABI definitions. */
-#include "internal.h"
 #include "record.h"
+#include "selector.h"
 
 #include <fcntl.h>
 #include <gelf.h>

@@ -1,5 +1,8 @@
 /* The link: inputs, units and diagnostics of one link (or one check). */
-#include "internal.h"
+#include "archive.h"
+#include "cache.h"
+#include "link_internal.h"
+#include "symtab.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -40,20 +43,6 @@ struct as_link *as_link_new(enum as_output_type type) {
   link->needs_id = as_symtab_intern(link->symtab, "__allocsel_needs_allocator",
                                     strlen("__allocsel_needs_allocator"));
   return link;
-}
-
-void as_link_want_symbols(struct as_link *link) {
-  link->scan = AS_SCAN_ALL;
-  link->scan_why = "every symbol was asked for";
-}
-
-void as_link_scan_full(struct as_link *link, const char *why,
-                       const char *input) {
-  if (link->scan != AS_SCAN_QUICK)
-    return;
-  link->scan = AS_SCAN_REFERENCED;
-  link->scan_why = why;
-  link->scan_input = input ? as_xstrdup(input) : NULL;
 }
 
 void as_link_free(struct as_link *link) {

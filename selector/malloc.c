@@ -4,7 +4,9 @@
  * libc's in the whole process). Two in one link are refused; one is named
  * in the decision, the record and inspect. libc's own malloc, and the
  * sanitizer runtimes that intercept it on purpose, are aside. */
-#include "internal.h"
+#include "link_internal.h"
+#include "symtab.h"
+#include "unit.h"
 
 #include <limits.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * shipped allocators and jemalloc live, which jemalloc a link can take, and
  * what goes into the link with a decision. Front ends only translate their
  * inputs into these calls and print. */
-#include "internal.h"
+#include "selector.h"
 
 #include <limits.h>
 #include <stdlib.h>

@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "selector.h"
 
 static size_t align4(size_t n) {
   return (n + 3) & ~(size_t)3;

@@ -2,7 +2,12 @@
  * and --whole-archive members always; an archive member when it defines a
  * symbol that a linked unit references, wherever the archive stands on the
  * command line. Shared libraries resolve references but pull nothing in. */
-#include "internal.h"
+#include "archive.h"
+#include "elf_read.h"
+#include "input.h"
+#include "link_internal.h"
+#include "symtab.h"
+#include "unit.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -6,7 +6,9 @@
  *  - no cycle: an allocator, or a unit marked as needing one, must not
  *    depend on a unit that needs an allocator.
  */
-#include "internal.h"
+#include "link_internal.h"
+#include "symtab.h"
+#include "unit.h"
 
 #include <gelf.h>
 #include <stdlib.h>

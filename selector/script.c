@@ -7,7 +7,8 @@
  * linker's business and skipped. Files are found as GNU ld finds them: a
  * path inside the sysroot gets its prefix, a relative one is tried as
  * given, then in the search directories. */
-#include "internal.h"
+#include "input.h"
+#include "link_internal.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* Library search as GNU ld and lld do it: every -L directory in order, for
  * each libNAME.so then libNAME.a (only .a in a static link); -l:FILE names
  * the file exactly. */
-#include "internal.h"
+#include "selector.h"
 
 #include <limits.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* Interned symbol names: one id per distinct name across the whole link.
  * Open addressing over a power-of-two table; names are copied into large
  * chunks so a million symbols cost a handful of allocations. */
-#include "internal.h"
+#include "symtab.h"
 
 #include <stdlib.h>
 #include <string.h>

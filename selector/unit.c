@@ -1,6 +1,7 @@
 /* Units: making one, and what its symbol names mean to allocsel. Every
  * scanner (ELF, bitcode) builds its units through these. */
-#include "internal.h"
+#include "unit.h"
+#include "symtab.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* Allocation and I/O helpers: the selector treats running out of memory as
  * fatal, as linkers do. */
-#include "internal.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,0 +1,35 @@
+/* What the rules, resolution and the readers share besides: linker
+ * scripts (script.c), why a unit is in (resolve.c), what serves malloc
+ * (malloc.c), tentative diagnostics (diag.c), LLVM bitcode (bitcode.c). */
+#ifndef ALLOCSEL_SELECTOR_LINK_INTERNAL_H
+#define ALLOCSEL_SELECTOR_LINK_INTERNAL_H
+
+#include "selector.h"
+
+/* A linker script's text (script.c): adds the files it names as inputs.
+ * Returns 0, or -1 with diagnostics. */
+int as_script_add_inputs(struct as_link *link, uint32_t input, const char *text,
+                         size_t size);
+
+/* Notes on `d` saying why `u` is in the link (rules.c). */
+void as_why_notes(struct as_link *link, struct as_diag *d,
+                  const struct as_unit *u);
+
+/* The first linked malloc implementation other than libc's, or NULL. */
+const struct as_unit *as_link_malloc_unit(struct as_link *link);
+/* What serves malloc (malloc.c): fills d->malloc, or records the error
+ * for two malloc implementations and returns 1. */
+int as_decide_malloc(struct as_link *link, const struct as_env *env,
+                     struct as_decision *d);
+
+/* Drops the diagnostics added after the first n (a tentative read). */
+void as_diag_truncate(struct as_link *link, size_t n);
+
+/* LLVM bitcode (bitcode.c): the unit's symbols, read by the bitcode reader
+ * process from `size` bytes at `file_off` in `path`. Returns 0, or -1 with
+ * a diagnostic naming the unit. */
+int as_scan_bitcode(struct as_link *link, struct as_unit *u, const char *path,
+                    size_t file_off, size_t size);
+void as_bitcode_reader_free(struct as_bitcode_reader *r);
+
+#endif
