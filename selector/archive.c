@@ -410,11 +410,11 @@ struct offer {
 };
 
 /* Was the member at `off` linked, and its symbols published? The visitor
- * publishes what it links before it returns. */
+ * publishes what it links before it returns, so during a walk a linked
+ * unit is a published one. */
 static bool member_published(const struct offer *o, size_t off) {
   const struct as_member *slot = find_member(o->ar, off);
-  return slot && slot->unit < AS_BAD_UNIT &&
-         o->link->units[slot->unit]->published;
+  return slot && slot->unit < AS_BAD_UNIT && o->link->units[slot->unit]->linked;
 }
 
 static bool offer_entry(void *ctx, const char *name, size_t len, size_t off,

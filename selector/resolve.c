@@ -18,9 +18,15 @@ struct resolver {
   size_t nlazies, cap_lazies;
   uint32_t *work; /* linked units whose symbols are not published yet */
   size_t nwork, cap_work;
+  /* Per unit (grown as members load): its place in the order its symbols
+   * were published (1, 2, ...; 0: not yet), and the names among those it
+   * put aside that were first looked at before then (1 + the newest in
+   * `pending`, 0: none). */
+  uint32_t *published, *pending_of;
+  size_t cap_units;
   uint32_t npublished;
   /* Names settled while a unit that put their definitions aside was not
-   * yet published: chained by unit (as_unit.pending), taken at publish. */
+   * yet published: chained by unit (pending_of), taken at publish. */
   struct pending {
     uint32_t sym, next;
   } * pending;
@@ -30,6 +36,20 @@ struct resolver {
   bool *forgotten;
   uint32_t offering_from;
 };
+
+/* The per-unit arrays cover every unit of the link, members loaded since
+ * included. */
+static void track_units(struct resolver *r) {
+  size_t n = r->link->nunits, old = r->cap_units, cap = old;
+  if (n <= old)
+    return;
+  r->published = as_grow(r->published, &cap, n, sizeof *r->published);
+  cap = old;
+  r->pending_of = as_grow(r->pending_of, &cap, n, sizeof *r->pending_of);
+  memset(r->published + old, 0, (cap - old) * sizeof *r->published);
+  memset(r->pending_of + old, 0, (cap - old) * sizeof *r->pending_of);
+  r->cap_units = cap;
+}
 
 /* Links a unit; one pulled out of an archive (or --start-lib) remembers
  * why, as lld's --why-extract does: the symbol and the unit that
@@ -86,20 +106,21 @@ static struct as_sym *settled(struct resolver *r, uint32_t id) {
   if (s->settled)
     return s;
   s->settled = true;
+  track_units(r);
   uint32_t cursor = 0, def = AS_NO_UNIT, def_order = UINT32_MAX;
   struct as_aside_hit hit, offer = {.who = AS_NO_UNIT};
   while (as_aside_next(link->symtab, s->name, s->len, &cursor, &hit)) {
     if (!(hit.who & AS_ASIDE_LAZY)) {
-      struct as_unit *u = link->units[hit.who];
-      if (!u->published) {
+      uint32_t order = r->published[hit.who];
+      if (!order) {
         /* Read already, published later: it defines the name then, if
          * nothing has. */
         *AS_PUSH(r->pending, r->npending, r->cap_pending) =
-            (struct pending){id, u->pending};
-        u->pending = (uint32_t)r->npending;
-      } else if (u->published < def_order) {
+            (struct pending){id, r->pending_of[hit.who]};
+        r->pending_of[hit.who] = (uint32_t)r->npending;
+      } else if (order < def_order) {
         def = hit.who;
-        def_order = u->published;
+        def_order = order;
       }
     } else if (!r->forgotten[hit.who & ~AS_ASIDE_LAZY]) {
       offer = hit; /* newest first: the last one seen came first */
@@ -120,7 +141,8 @@ static struct as_sym *settled(struct resolver *r, uint32_t id) {
 static void publish(struct resolver *r, uint32_t unit) {
   struct as_link *link = r->link;
   struct as_unit *u = link->units[unit];
-  u->published = ++r->npublished;
+  track_units(r);
+  r->published[unit] = ++r->npublished;
   for (uint32_t i = 0; i < u->ndefs; i++) {
     struct as_sym *s = settled(r, u->defs[i]);
     if (s->def == AS_NO_UNIT)
@@ -128,12 +150,12 @@ static void publish(struct resolver *r, uint32_t unit) {
   }
   /* Definitions it put aside whose names were first looked at since it
    * was read (an object is read before resolution starts). */
-  for (uint32_t p = u->pending; p; p = r->pending[p - 1].next) {
+  for (uint32_t p = r->pending_of[unit]; p; p = r->pending[p - 1].next) {
     struct as_sym *s = as_symtab_get(link->symtab, r->pending[p - 1].sym);
     if (s->def == AS_NO_UNIT)
       s->def = unit;
   }
-  u->pending = 0;
+  r->pending_of[unit] = 0;
   /* Extraction grows link->units: keep what we need out of `u`. */
   const uint32_t *undefs = u->undefs;
   uint32_t nundefs = u->nundefs;
@@ -297,6 +319,8 @@ void as_link_resolve(struct as_link *link) {
   link->scan = AS_SCAN_ALL; /* what comes next interns every name */
   free(r.work);
   free(r.pending);
+  free(r.published);
+  free(r.pending_of);
   free(r.lazies);
   free(r.forgotten);
 }

@@ -82,12 +82,9 @@ struct as_unit {
   char *libraries[AS_MAX_UNIT_LIBRARIES];
   uint32_t nlibraries;
   bool linked; /* pulled into the link (set by as_link_resolve) */
-  /* Its place in the order resolution published linked units' symbols
-   * (1, 2, ...; 0: not yet); the definitions it put aside when read (the
-   * aside table's entries aside_first to aside_end); and, while resolving,
-   * the names among them first looked at before it was published
-   * (resolve.c: 1 + the newest in the resolver's list, 0: none). */
-  uint32_t published, aside_first, aside_end, pending;
+  /* The definitions it put aside when read: the aside table's entries
+   * aside_first to aside_end. */
+  uint32_t aside_first, aside_end;
   /* Why an archive member is linked: it defines why_sym, which why_unit
    * referenced (AS_NO_UNIT / UINT32_MAX: linked for its own sake). */
   uint32_t why_sym, why_unit;
