@@ -504,14 +504,10 @@ static int member_may_need(struct as_link *link, uint32_t input,
   struct as_unit tmp = {.input = input, .member = m->name};
   size_t ndiags = link->ndiags;
   struct as_elf_syms *r = as_elf_syms_view_memory(p, b->size);
-  int rc = r ? as_scan_elf_syms(link, AS_NO_UNIT, &tmp, r, true) : 1;
+  bool native;
+  int rc = as_scan_elf_unit(link, AS_NO_UNIT, &tmp, r, -1, p, b->size, true,
+                            &native);
   free(r);
-  if (rc > 0) {
-    as_unit_clear(&tmp);
-    Elf *e = elf_memory((char *)p, b->size);
-    rc = e ? as_scan_elf(link, &tmp, e, b->size, true) : -1;
-    elf_end(e);
-  }
   as_diag_truncate(link, ndiags); /* a member never linked is no error */
   bool need = rc != 0 || tmp.abi_undef || tmp.needs_marker;
   as_unit_clear(&tmp); /* its allocator name and libraries too */

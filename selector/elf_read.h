@@ -12,6 +12,18 @@
  * shared library. `quick` reads only the allocator facts. */
 int as_scan_elf(struct as_link *link, struct as_unit *u, Elf *e, size_t size,
                 bool quick);
+/* A unit's ELF symbols, the one way every reader takes: natively from
+ * `raw` where it could be read so (elf_native.c; NULL: it could not),
+ * else through libelf from `fd` (>= 0: read section by section with
+ * pread) or `data` (`size` bytes). Returns 0; -1 with a diagnostic; or
+ * AS_ELF_UNREADABLE where libelf cannot open the bytes either (the caller
+ * says so, elf_errmsg(-1) telling why). *native: the unit was read from
+ * raw, which its names may point into (the caller keeps it); else nothing
+ * refers to raw. */
+enum { AS_ELF_UNREADABLE = -2 };
+int as_scan_elf_unit(struct as_link *link, uint32_t unit_id, struct as_unit *u,
+                     const struct as_elf_syms *raw, int fd, void *data,
+                     size_t size, bool quick, bool *native);
 /* Native ELF64 little-endian symbol tables (elf_native.c): the global
  * part of the symbol table and its string table, in one allocation. NULL
  * where the file is anything else or out of the ordinary: libelf reads it

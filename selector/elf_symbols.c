@@ -183,3 +183,21 @@ int as_scan_elf(struct as_link *link, struct as_unit *u, Elf *e, size_t size,
   as_unit_finish(link, u);
   return 0;
 }
+
+int as_scan_elf_unit(struct as_link *link, uint32_t unit_id, struct as_unit *u,
+                     const struct as_elf_syms *raw, int fd, void *data,
+                     size_t size, bool quick, bool *native) {
+  int rc = raw ? as_scan_elf_syms(link, unit_id, u, raw, quick) : 1;
+  *native = rc <= 0;
+  if (rc <= 0)
+    return rc;
+  /* Not native ELF64, out of the ordinary, or GCC LTO (its symbols are in
+   * sections libelf reads): libelf, from the start. */
+  as_unit_clear(u);
+  Elf *e = fd >= 0 ? elf_begin(fd, ELF_C_READ, NULL) : elf_memory(data, size);
+  if (!e)
+    return AS_ELF_UNREADABLE;
+  rc = as_scan_elf(link, u, e, size, quick);
+  elf_end(e);
+  return rc;
+}

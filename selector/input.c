@@ -141,8 +141,12 @@ static uint32_t add_elf_unit(struct as_link *link, const struct as_source *src,
       fd >= 0 ? as_elf_syms_read_fd(fd, src->size, head, headlen)
       : !src->full || src->path ? as_elf_syms_read_memory(src->data, src->size)
                                 : as_elf_syms_view_memory(src->data, src->size);
-  int rc = raw ? as_scan_elf_syms(link, unit, u, raw, quick) : 1;
-  if (rc == 0) {
+  /* Else libelf, from the file with pread, section by section as it needs
+   * them (ELF_C_READ): only the headers, symbol and string tables. */
+  bool native;
+  int rc = as_scan_elf_unit(link, unit, u, raw, fd, src->data, src->size, quick,
+                            &native);
+  if (rc == 0 && native) {
     /* Quick, the full resolution reads it from here; read in full, the
      * names it put aside point into its strings. */
     if (quick)
@@ -152,19 +156,8 @@ static uint32_t add_elf_unit(struct as_link *link, const struct as_source *src,
     return unit;
   }
   free(raw);
-  as_unit_clear(u);
-  if (rc < 0)
-    return AS_NO_UNIT;
-  Elf *e = fd >= 0 ? elf_begin(fd, ELF_C_READ, NULL)
-                   : elf_memory(src->data, src->size);
-  if (!e) {
+  if (rc == AS_ELF_UNREADABLE)
     input_error(link, as_unit_origin(link, u), elf_errmsg(-1));
-    return AS_NO_UNIT;
-  }
-  /* Read with pread, section by section as libelf needs them (ELF_C_READ):
-   * only the headers, symbol and string tables are touched. */
-  rc = as_scan_elf(link, u, e, src->size, quick);
-  elf_end(e);
   if (rc != 0) {
     as_unit_clear(u);
     return AS_NO_UNIT;
@@ -488,55 +481,55 @@ int as_link_add_view(struct as_link *link, const char *path, const char *member,
 
 int as_unit_rescan(struct as_link *link, uint32_t unit) {
   struct as_unit *u = link->units[unit];
-  if (u->raw) {
-    struct as_elf_syms *raw = u->raw;
-    u->raw = NULL;
-    as_unit_clear(u);
-    int rc = as_scan_elf_syms(link, unit, u, raw, false);
-    if (rc == 0) {
-      as_unit_keep_strings(link, u, raw); /* the names it put aside */
-      return 0;
+  struct as_elf_syms *raw = u->raw;
+  u->raw = NULL;
+  as_unit_clear(u);
+  /* What it kept, else the bytes the quick scan read: a view the plugin
+   * had, or the file. */
+  void *map = MAP_FAILED;
+  size_t len = 0, size = 0, skip = 0;
+  if (!raw) {
+    const struct as_input *in = link->inputs[u->input];
+    int fd = open(in->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+      as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "cannot open %s: %s",
+                  in->path, strerror(errno));
+      return -1;
     }
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t off = in->view ? in->view_off : 0;
+    size_t base = off - off % page;
+    size = in->view ? in->view_size : in->size;
+    skip = off - base;
+    len = size + skip;
+    struct stat st;
+    /* A file that shrank since the first scan would fault past its end. */
+    if (fstat(fd, &st) != 0 || (size_t)st.st_size < off + size)
+      len = 0;
+    if (len)
+      map =
+          mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, (off_t)base);
+    close(fd);
+    if (map == MAP_FAILED) {
+      as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "cannot read %s: %s",
+                  in->path, strerror(errno));
+      return -1;
+    }
+  }
+  bool native;
+  int rc = as_scan_elf_unit(link, unit, u, raw, -1,
+                            map == MAP_FAILED ? NULL : (char *)map + skip, size,
+                            false, &native);
+  if (rc == 0 && native)
+    as_unit_keep_strings(link, u, raw); /* the names it put aside */
+  else
     free(raw);
-    return -1;
-  }
-  const struct as_input *in = link->inputs[u->input];
-  int fd = open(in->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "cannot open %s: %s", in->path,
-                strerror(errno));
-    return -1;
-  }
-  /* The bytes the quick scan read: a view the plugin had, or the file. */
-  size_t page = (size_t)sysconf(_SC_PAGESIZE);
-  size_t off = in->view ? in->view_off : 0;
-  size_t size = in->view ? in->view_size : in->size;
-  size_t base = off - off % page;
-  size_t len = size + (off - base);
-  struct stat st;
-  /* A file that shrank since the first scan would fault past its end. */
-  if (fstat(fd, &st) != 0 || (size_t)st.st_size < off + size)
-    len = 0;
-  void *map = len ? mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd,
-                         (off_t)base)
-                  : MAP_FAILED;
-  close(fd);
-  if (map == MAP_FAILED) {
-    as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "cannot read %s: %s", in->path,
-                strerror(errno));
-    return -1;
-  }
-  Elf *e = elf_memory((char *)map + (off - base), size);
-  int rc = -1;
-  if (e) {
-    as_unit_clear(u);
-    rc = as_scan_elf(link, u, e, size, false);
-    elf_end(e);
-  } else {
+  if (rc == AS_ELF_UNREADABLE) {
     const char *why = elf_errmsg(-1);
     input_error(link, as_unit_origin(link, u),
                 why ? why : "malformed ELF file");
   }
-  munmap(map, len);
-  return rc;
+  if (map != MAP_FAILED)
+    munmap(map, len);
+  return rc == 0 ? 0 : -1;
 }
