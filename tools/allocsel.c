@@ -154,18 +154,6 @@ static void add_files(struct as_link *link, const struct options *o,
   }
 }
 
-/* add_files, the request, and resolution (staticlib). */
-static int scan(struct as_link *link, const struct options *o,
-                const struct as_request *req, unsigned flags) {
-  add_files(link, o, flags);
-  if (as_diag_exit_code(link) != 0)
-    return as_diag_exit_code(link);
-  if (as_link_add_request(link, req) != 0)
-    return as_diag_exit_code(link);
-  as_link_resolve(link);
-  return 0;
-}
-
 /* Why a unit is in the link, one step per line: the chain lld's
  * --why-extract gives, back to a unit linked for its own sake. */
 static void print_why(FILE *f, const struct options *o, struct as_link *link,
@@ -622,18 +610,15 @@ static int cmd_staticlib(const struct options *o) {
     return usage("%s", "staticlib needs input files");
   struct options opts = *o;
   opts.type = AS_STATICLIB;
-  struct as_link *link = as_link_new(AS_STATICLIB);
-  as_link_want_symbols(link); /* the archive's index lists them */
-  struct as_request req;
-  as_request_init(&req, o->allocator, "--allocator");
   char *libdir = as_default_libdir();
-  struct as_env env;
-  as_env_init(&env, libdir);
-  struct as_decision d = {0};
+  struct as_session s;
+  as_session_init(&s, AS_STATICLIB, libdir, o->allocator, "--allocator", false);
+  struct as_link *link = s.link;
+  const struct as_decision *d = &s.dec;
+  as_link_want_symbols(link); /* the archive's index lists them */
   /* Self-contained: every member of every input goes in. */
-  int rc = scan(link, o, &req, AS_ADD_WHOLE_ARCHIVE);
-  if (rc == 0)
-    rc = as_decide(link, &req, &env, &d);
+  add_files(link, o, AS_ADD_WHOLE_ARCHIVE);
+  int rc = as_session_decide(&s, NULL);
   for (size_t i = 0; rc == 0 && i < link->nunits; i++)
     if (link->units[i]->shared) {
       as_diag_add(link, AS_ERROR, AS_E_SHARED_IN_STATICLIB,
@@ -642,22 +627,20 @@ static int cmd_staticlib(const struct options *o) {
       rc = 2;
     }
   /* The injected allocator (and jemalloc's code) become members too. */
-  if (rc == 0 && d.how == AS_INJECT && !d.unit) {
-    const char *added[AS_MAX_DECISION_INPUTS];
-    size_t nadded = as_decision_inputs(&d, &env, AS_STATICLIB, added);
-    for (size_t i = 0; i < nadded; i++)
-      as_link_add_file(link, added[i], AS_ADD_WHOLE_ARCHIVE);
-    if (d.needs_jemalloc)
+  if (rc == 0 && d->how == AS_INJECT && !d->unit) {
+    for (size_t i = 0; i < s.nadded; i++)
+      as_link_add_file(link, s.added[i], AS_ADD_WHOLE_ARCHIVE);
+    if (d->needs_jemalloc)
       as_diag_add(link, AS_NOTE, AS_E_STATICLIB_NEEDS_LIBM,
                   "link %s with -lm: jemalloc's own code calls libm",
                   o->output);
     rc = as_diag_exit_code(link);
   }
   /* The libraries the allocator names cannot go into an archive. */
-  for (uint32_t i = 0; rc == 0 && i < d.nlibraries; i++)
+  for (uint32_t i = 0; rc == 0 && i < d->nlibraries; i++)
     as_diag_add(link, AS_NOTE, AS_E_STATICLIB_NEEDS_LIBM,
                 "link %s with %s: the allocator's code needs it", o->output,
-                d.libraries[i]);
+                d->libraries[i]);
   if (rc == 0) {
     char **bufs = as_xcalloc(link->ninputs, sizeof *bufs);
     size_t *sizes = as_xcalloc(link->ninputs, sizeof *sizes);
@@ -713,11 +696,9 @@ static int cmd_staticlib(const struct options *o) {
   }
   if (!o->json)
     as_diag_print(link, stderr);
-  print_decision(stdout, &opts, link, &d, rc);
-  as_decision_free(&d);
-  as_link_free(link);
+  print_decision(stdout, &opts, link, d, rc);
+  as_session_free(&s);
   free(libdir);
-  as_request_free(&req);
   return rc;
 }
 
