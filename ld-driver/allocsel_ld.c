@@ -88,6 +88,29 @@ static bool runs_itself(const char *linker) {
          strcmp(self, real) == 0;
 }
 
+/* allocsel-ld --help: allocsel's own options, then the linker's. */
+static const char help_text[] =
+    "allocsel-ld: a drop-in linker that decides the program's allocator, "
+    "then runs the real linker\n"
+    "allocsel's options (each also as --allocsel-NAME VALUE):\n"
+    "  --allocsel-allocator=system|jemalloc|mimalloc|tcmalloc|PATH\n"
+    "                          request an allocator (ALLOCSEL_ALLOCATOR)\n"
+    "  --allocsel-linker=lld|mold|bfd|gold|PATH\n"
+    "                          the real linker (ALLOCSEL_LINKER; default "
+    "lld, or the\n"
+    "                          linker this program is named as: ld.bfd, "
+    "ld.gold, ...)\n"
+    "  --allocsel-type=executable|dylib|staticlib|rlib\n"
+    "                          the output type (default: from -shared and "
+    "-r)\n"
+    "  --allocsel-verbose      print the decision on stderr "
+    "(ALLOCSEL_VERBOSE=1)\n"
+    "  --allocsel-allow-abi-redirect\n"
+    "                          allow --defsym, --wrap or --just-symbols to "
+    "point the\n"
+    "                          allocator ABI elsewhere\n"
+    "The real linker's options follow.\n\n";
+
 static int run(char **argv) {
   struct linker_run r;
   int rc = linker_start(&r, argv, -1, -1, false);
@@ -176,6 +199,10 @@ int main(int argc, char **argv) {
   /* --version or --help alone: nothing to decide, nothing to record. */
   bool decides = !(cl.no_inputs_needed && cl.ninputs == 0);
   int rc = decides ? decide(choice, linker, libdir) : 0;
+  if (!decides && cl.help) {
+    fputs(help_text, stdout);
+    fflush(stdout);
+  }
   if (rc == 0) {
     const struct as_session *s = &session;
     char **out = ld_cmdline_command(&cl, linker, s->added, s->nadded, s->record,
@@ -183,6 +210,11 @@ int main(int argc, char **argv) {
     rc = run(out);
     free(out);
   }
+  /* After the linker's own: tools that detect a linker read its first
+   * line (libtool, CMake, Meson). */
+  if (!decides && cl.version)
+    printf("allocsel-ld %s (allocsel's linker driver, over %s)\n", AS_VERSION,
+           linker);
   free(libdir);
   free(linker);
   return rc;

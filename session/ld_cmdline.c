@@ -390,8 +390,10 @@ static void linker_option(struct parser *p, const char *key, const char *optarg,
       struct ld_input *in = AS_PUSH(cl->inputs, cl->ninputs, p->cap_inputs);
       *in = (struct ld_input){.path = as_xstrdup(optarg), .just_symbols = true};
     }
-  } else if (is(key, "v", "version") || is(key, "help", "V")) {
-    cl->no_inputs_needed = true;
+  } else if (is(key, "v", "version") || is(key, "V", NULL)) {
+    cl->no_inputs_needed = cl->version = true;
+  } else if (is(key, "help", NULL)) {
+    cl->no_inputs_needed = cl->help = true;
   }
 }
 

@@ -50,6 +50,7 @@ struct ld_cmdline {
   const char *sysroot; /* --sysroot, wherever it stood */
   bool shared, relocatable, is_static;
   bool no_inputs_needed; /* --version, --help, -v alone */
+  bool help, version;    /* which of them */
 
   /* allocsel's own options. */
   const char *allocator; /* --allocsel-allocator */

@@ -18,18 +18,42 @@
 #include "selector.h"
 #include "session.h"
 
-static const char usage_text[] =
-    "usage: allocsel check [--why] [--format=F] -- COMPILER-OR-LINKER "
-    "ARGS...\n"
-    "       allocsel check --type=executable|dylib|staticlib|rlib\n"
-    "                      [--allocator=system|jemalloc|PATH] [-L DIR] "
-    "[-lNAME] FILES...\n"
-    "       allocsel inspect FILE\n"
-    "       allocsel staticlib -o OUT.a [--allocator=system|jemalloc|PATH] "
-    "FILES...\n"
-    "       allocsel cache\n"
-    "options: --format=text|json|dot, --why (check: what pulled the "
-    "allocator in)\n";
+/* Each command's usage, as `allocsel COMMAND --help` prints it. */
+static const struct {
+  const char *name, *text;
+} commands[] = {
+    {"check",
+     "usage: allocsel check [--why] [--format=text|json|dot] -- "
+     "COMPILER-OR-LINKER ARGS...\n"
+     "       allocsel check --type=executable|dylib|staticlib|rlib\n"
+     "                      "
+     "[--allocator=system|jemalloc|mimalloc|tcmalloc|PATH]\n"
+     "                      [-L DIR] [-lNAME] [--why] [--format=F] FILES...\n"
+     "  what the link would decide, or why it is refused (exit 1: a rule is\n"
+     "  broken, 2: bad input); --why: what pulled the allocator in;\n"
+     "  --format=json for tools, dot for a graph\n"},
+    {"inspect",
+     "usage: allocsel inspect [--format=text|json] FILE\n"
+     "  which allocator and which malloc an artifact holds, from its "
+     "record\n"},
+    {"staticlib",
+     "usage: allocsel staticlib -o OUT.a "
+     "[--allocator=system|jemalloc|mimalloc|tcmalloc|PATH]\n"
+     "                          [-L DIR] [-lNAME] FILES...\n"
+     "  a self-contained archive for foreign programs: every member of\n"
+     "  FILES and the allocator\n"},
+    {"cache",
+     "usage: allocsel cache\n"
+     "  what earlier links learnt about their files, one file a line\n"},
+};
+enum { NCOMMANDS = sizeof commands / sizeof *commands };
+
+static void print_usage(FILE *f) {
+  for (size_t i = 0; i < NCOMMANDS; i++)
+    fputs(commands[i].text, f);
+  fputs("allocsel COMMAND --help: that command's usage; allocsel --version\n",
+        f);
+}
 
 struct options {
   const char *command;
@@ -46,7 +70,7 @@ static int usage(const char *fmt, const char *arg) {
   fputs("allocsel: error: ", stderr);
   fprintf(stderr, fmt, arg);
   fputc('\n', stderr);
-  fputs(usage_text, stderr);
+  print_usage(stderr);
   return 2;
 }
 
@@ -61,6 +85,13 @@ static int usage_unknown(const char *what, const char *word, const char *key,
   int rc = usage("%s", msg);
   free(msg);
   return rc;
+}
+
+static int unknown_command(const char *name) {
+  const char *names[NCOMMANDS];
+  for (size_t c = 0; c < NCOMMANDS; c++)
+    names[c] = commands[c].name;
+  return usage_unknown("command", name, name, names, NCOMMANDS);
 }
 
 /* "--name=value" or "--name value": returns the value or NULL. */
@@ -726,9 +757,19 @@ static int cmd_cache(const struct options *o) {
 int main(int argc, char **argv) {
   if (argc >= 2 &&
       (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-    fputs(usage_text, stdout);
+    print_usage(stdout);
     return 0;
   }
+  /* allocsel COMMAND --help, anywhere before "--". */
+  for (int i = 2; argc >= 3 && i < argc && strcmp(argv[i], "--") != 0; i++)
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      for (size_t c = 0; c < NCOMMANDS; c++)
+        if (strcmp(argv[1], commands[c].name) == 0) {
+          fputs(commands[c].text, stdout);
+          return 0;
+        }
+      return unknown_command(argv[1]);
+    }
   if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
     printf("allocsel %s\n", AS_VERSION);
     return 0;
@@ -745,9 +786,7 @@ int main(int argc, char **argv) {
     else if (strcmp(o.command, "cache") == 0)
       rc = cmd_cache(&o);
     else {
-      static const char *const cmds[] = {"check", "inspect", "staticlib",
-                                         "cache"};
-      rc = usage_unknown("command", o.command, o.command, cmds, 4);
+      rc = unknown_command(o.command);
     }
   }
   free(o.files);

@@ -132,3 +132,37 @@ step "--version and --help go to lld without inputs"
 run "$ALLOCSEL_LD" --version
 expect_rc 0
 expect_out "LLD"
+# The linker's own line first: libtool, CMake and Meson read it.
+head -n1 "$T/.out" | grep -q "LLD" || fail "the first line is not lld's: $(head -n1 "$T/.out")"
+expect_out "allocsel-ld "
+run "$ALLOCSEL_LD" --allocsel-linker=bfd -v
+expect_rc 0
+head -n1 "$T/.out" | grep -q "GNU ld" || fail "the first line is not ld.bfd's"
+expect_out "allocsel-ld "
+
+step "--help: allocsel's options, then the linker's"
+run "$ALLOCSEL_LD" --help
+expect_rc 0
+expect_out "--allocsel-allocator=system|jemalloc|mimalloc|tcmalloc|PATH"
+expect_out "--allow-multiple-definition"
+ours=$(grep -n -m1 -- "--allocsel-allocator" "$T/.out" | cut -d: -f1)
+theirs=$(grep -n -m1 -- "--allow-multiple-definition" "$T/.out" | cut -d: -f1)
+((ours < theirs)) || fail "allocsel's options do not come first"
+
+step "allocsel --help, allocsel COMMAND --help, allocsel --version"
+run "$ALLOCSEL" --help
+expect_rc 0
+expect_out "allocsel COMMAND --help"
+for cmd in check inspect staticlib cache; do
+  run "$ALLOCSEL" "$cmd" --help
+  expect_rc 0
+  expect_out "usage: allocsel $cmd"
+done
+run "$ALLOCSEL" check --help
+expect_out "mimalloc|tcmalloc"
+run "$ALLOCSEL" chek --help
+expect_rc 2
+expect_err "unknown command 'chek' (did you mean 'check'?)"
+run "$ALLOCSEL" --version
+expect_rc 0
+expect_out "allocsel 0."
