@@ -37,8 +37,9 @@ struct resolver {
   uint32_t offering_from;
 };
 
-/* The per-unit arrays cover every unit of the link, members loaded since
- * included. */
+/* The per-unit arrays cover every unit of the link: called when resolution
+ * starts and when it links a unit, since a unit is loaded (link->units
+ * grows) only to be linked at once (load_lazy, then link_unit). */
 static void track_units(struct resolver *r) {
   size_t n = r->link->nunits, old = r->cap_units, cap = old;
   if (n <= old)
@@ -56,6 +57,7 @@ static void track_units(struct resolver *r) {
  * referenced it (AS_NO_UNIT: linked for its own sake). */
 static void link_unit(struct resolver *r, uint32_t unit, uint32_t sym,
                       uint32_t by) {
+  track_units(r);
   if (unit == AS_NO_UNIT || r->link->units[unit]->linked)
     return;
   struct as_unit *u = r->link->units[unit];
@@ -106,7 +108,6 @@ static struct as_sym *settled(struct resolver *r, uint32_t id) {
   if (s->settled)
     return s;
   s->settled = true;
-  track_units(r);
   uint32_t cursor = 0, def = AS_NO_UNIT, def_order = UINT32_MAX;
   struct as_aside_hit hit, offer = {.who = AS_NO_UNIT};
   while (as_aside_next(link->symtab, s->name, s->len, &cursor, &hit)) {
@@ -141,7 +142,6 @@ static struct as_sym *settled(struct resolver *r, uint32_t id) {
 static void publish(struct resolver *r, uint32_t unit) {
   struct as_link *link = r->link;
   struct as_unit *u = link->units[unit];
-  track_units(r);
   r->published[unit] = ++r->npublished;
   for (uint32_t i = 0; i < u->ndefs; i++) {
     struct as_sym *s = settled(r, u->defs[i]);
@@ -159,12 +159,13 @@ static void publish(struct resolver *r, uint32_t unit) {
   /* Extraction grows link->units: keep what we need out of `u`. */
   const uint32_t *undefs = u->undefs;
   uint32_t nundefs = u->nundefs;
+  bool shared = u->shared;
   for (uint32_t i = 0; i < nundefs; i++) {
     /* A shared library's references extract nothing, but who defines
      * them is settled all the same: the rules follow them (a cycle may
      * run through a shared library, as_sym_def). */
     struct as_sym *s = settled(r, undefs[i]);
-    if (s->def != AS_NO_UNIT || link->units[unit]->shared)
+    if (s->def != AS_NO_UNIT || shared)
       continue;
     if (!s->referenced) {
       s->referenced = true;
@@ -293,6 +294,7 @@ void as_link_resolve(struct as_link *link) {
       as_unit_rescan(link, u);
   struct resolver r = {.link = link};
   r.forgotten = as_xcalloc(link->ninputs, sizeof *r.forgotten);
+  track_units(&r);
   for (uint32_t i = 0; i < link->ninputs; i++) {
     struct as_input *in = link->inputs[i];
     if (in->flags & AS_ADD_JUST_SYMBOLS)

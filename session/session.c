@@ -38,8 +38,9 @@ static bool known_link(struct as_session *s) {
          link_memory_known(&s->memory, s->digest);
 }
 
-/* The remembered decision: its additions and its record as they were. */
-static void take_known(struct as_session *s, FILE *out) {
+/* The remembered decision: its additions and its record as they were.
+ * Returns as_diag_exit_code. */
+static int take_known(struct as_session *s, FILE *out) {
   const struct link_memory *m = &s->memory;
   s->nadded = m->h.nadded;
   memcpy(s->added, m->strings, s->nadded * sizeof *s->added);
@@ -52,16 +53,17 @@ static void take_known(struct as_session *s, FILE *out) {
   if (out && s->verbose)
     fputs("allocsel: the link is the remembered one\n", out);
   if (!m->h.has_record)
-    return;
+    return 0;
   const char *record = link_memory_record(m, &size);
   char *error = NULL;
   s->record_fd = as_record_object_from(record, size, &s->record, &error);
   if (s->record_fd < 0) {
+    as_diag_add(s->link, AS_ERROR, AS_E_WRITE_FAILED, "%s", error);
     if (out)
-      fprintf(out, "allocsel: error: %s\n", error);
-    s->rc = 2;
+      as_diag_print(s->link, out);
   }
   free(error);
+  return as_diag_exit_code(s->link);
 }
 
 /* What the decision adds to the link, its record included. */
@@ -103,8 +105,7 @@ int as_session_decide(struct as_session *s, FILE *out) {
   if (as_diag_exit_code(link) == 0 && as_link_add_request(link, &s->req) == 0 &&
       known_link(s)) {
     s->known = true;
-    take_known(s, out);
-    return s->rc;
+    return s->rc = take_known(s, out);
   }
   if (as_diag_exit_code(link) == 0) {
     as_link_resolve(link);
