@@ -93,22 +93,64 @@ bool as_env_flag(const char *name, bool unset) {
          strcasecmp(v, "false") != 0 && strcasecmp(v, "off") != 0;
 }
 
+/* The allocator `spec` requests for `type`: a bare name or path requests it
+ * for every type; "executable=jemalloc,dylib=system" one per type, and
+ * nothing for a type it does not name. NULL with *error set where a
+ * per-type spec is malformed. */
+static char *request_for_type(const char *spec, enum as_output_type type,
+                              const char *origin, char **error) {
+  const char *eq = strchr(spec, '=');
+  char *head = eq ? as_xasprintf("%.*s", (int)(eq - spec), spec) : NULL;
+  enum as_output_type t;
+  bool per_type = head && as_output_type_parse(head, &t) == 0;
+  free(head);
+  if (!per_type)
+    return as_xstrdup(spec);
+  char *found = NULL;
+  char *items = as_xstrdup(spec);
+  for (char *save, *item = strtok_r(items, ",", &save); item;
+       item = strtok_r(NULL, ",", &save)) {
+    char *value = strchr(item, '=');
+    if (value)
+      *value++ = '\0';
+    if (!value || !*value || as_output_type_parse(item, &t) != 0) {
+      *error = as_xasprintf(
+          "%s: '%s%s%s' is not TYPE=ALLOCATOR (TYPE is executable, dylib, "
+          "staticlib or rlib)",
+          origin, item, value ? "=" : "", value ? value : "");
+      free(found);
+      found = NULL;
+      break;
+    }
+    if (t == type && !found)
+      found = as_xstrdup(value);
+  }
+  free(items);
+  return found;
+}
+
 void as_request_init(struct as_request *req, const char *option_value,
-                     const char *option_name) {
+                     const char *option_name, enum as_output_type type) {
   const char *env = getenv("ALLOCSEL_ALLOCATOR");
   *req = (struct as_request){0};
+  const char *spec = NULL;
   if (option_value) {
-    req->allocator = option_value;
+    spec = option_value;
     req->owned_origin = as_xasprintf("%s=%s", option_name, option_value);
   } else if (env && *env) {
-    req->allocator = env;
+    spec = env;
     req->owned_origin = as_xasprintf("ALLOCSEL_ALLOCATOR=%s", env);
   }
   req->origin = req->owned_origin;
+  if (spec)
+    req->allocator = req->owned_allocator =
+        request_for_type(spec, type, req->origin, &req->error);
 }
 
 void as_request_free(struct as_request *req) {
   free(req->owned_origin);
+  free(req->owned_allocator);
+  free(req->error);
   *req = (struct as_request){0};
 }
 

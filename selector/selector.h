@@ -225,13 +225,17 @@ struct as_request {
   const char *allocator; /* "system", "jemalloc" or a path to an object */
   const char *origin;    /* "--allocator=system", "ALLOCSEL_ALLOCATOR", ... */
   char *owned_origin;    /* set by as_request_init */
+  char *owned_allocator;
+  char *error; /* a malformed per-type request, reported by rules */
 };
 
-/* The request as every front end reads it: its option (`option_name`
- * spells it in diagnostics), else ALLOCSEL_ALLOCATOR. Free with
- * as_request_free. */
+/* The request for an output of `type` as every front end reads it: its
+ * option (`option_name` spells it in diagnostics), else ALLOCSEL_ALLOCATOR.
+ * Either is a name or path for every type, or one per type:
+ * "executable=jemalloc,dylib=system" (a type not named requests nothing).
+ * Free with as_request_free. */
 void as_request_init(struct as_request *req, const char *option_value,
-                     const char *option_name);
+                     const char *option_name, enum as_output_type type);
 void as_request_free(struct as_request *req);
 
 /* A boolean environment variable: `unset` where it is unset or empty, else

@@ -10,7 +10,7 @@ void as_session_init(struct as_session *s, enum as_output_type type,
                      const char *option, bool verbose) {
   *s = (struct as_session){.type = type, .record_fd = -1};
   as_env_init(&s->env, libdir);
-  as_request_init(&s->req, allocator, option);
+  as_request_init(&s->req, allocator, option, type);
   s->verbose = verbose || as_env_flag("ALLOCSEL_VERBOSE", false);
   s->link = as_link_new(type);
   as_link_use_cache(s->link);

@@ -316,6 +316,50 @@ static void test_request_path(void **state) {
   as_link_free(link);
 }
 
+/* A request per output type: each type takes its own, a type not named
+ * takes none, a bare name every type; a malformed list is a usage error. */
+static void test_request_per_type(void **state) {
+  (void)state;
+  struct as_request r;
+  setenv("ALLOCSEL_ALLOCATOR", "executable=jemalloc,dylib=system", 1);
+  as_request_init(&r, NULL, "--allocator", AS_EXECUTABLE);
+  assert_string_equal(r.allocator, "jemalloc");
+  assert_string_equal(r.origin,
+                      "ALLOCSEL_ALLOCATOR=executable=jemalloc,dylib=system");
+  as_request_free(&r);
+  as_request_init(&r, NULL, "--allocator", AS_DYLIB);
+  assert_string_equal(r.allocator, "system");
+  as_request_free(&r);
+  as_request_init(&r, NULL, "--allocator", AS_STATICLIB);
+  assert_null(r.allocator);
+  assert_null(r.error);
+  as_request_free(&r);
+  unsetenv("ALLOCSEL_ALLOCATOR");
+
+  /* The option wins over the environment; a path holding '=' is a path. */
+  setenv("ALLOCSEL_ALLOCATOR", "dylib=system", 1);
+  as_request_init(&r, "/tmp/a=b/alloc.o", "--allocator", AS_DYLIB);
+  assert_string_equal(r.allocator, "/tmp/a=b/alloc.o");
+  as_request_free(&r);
+  as_request_init(&r, "jemalloc", "--allocator", AS_RLIB);
+  assert_string_equal(r.allocator, "jemalloc");
+  as_request_free(&r);
+  unsetenv("ALLOCSEL_ALLOCATOR");
+
+  as_request_init(&r, "executable=jemalloc,exe=system", "--allocator",
+                  AS_EXECUTABLE);
+  assert_null(r.allocator);
+  assert_non_null(strstr(r.error, "'exe=system' is not TYPE=ALLOCATOR"));
+  struct as_link *link = new_link(AS_EXECUTABLE, FX_USER, NULL);
+  assert_int_equal(as_link_add_request(link, &r), -1);
+  assert_int_equal(as_error_exit(get_diag(link, "usage")->error), 2);
+  as_link_free(link);
+  as_request_free(&r);
+  as_request_init(&r, "dylib=", "--allocator", AS_DYLIB);
+  assert_non_null(r.error);
+  as_request_free(&r);
+}
+
 static void test_request_errors(void **state) {
   (void)state;
   /* jemalloc asked for, not installed. */
@@ -534,6 +578,7 @@ int main(void) {
       cmocka_unit_test(test_two_linked),
       cmocka_unit_test(test_rlib),
       cmocka_unit_test(test_incomplete),
+      cmocka_unit_test(test_request_per_type),
       cmocka_unit_test(test_cycle),
       cmocka_unit_test(test_no_cycle),
       cmocka_unit_test(test_shared_not_an_allocator),
