@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "frontend.h"
 #include "ld_cmdline.h"
 #include "linker_run.h"
+#include "run_report.h"
 #include "session.h"
 
 static const struct {
@@ -184,7 +186,16 @@ static int decide(const char *choice, const char *linker, char *libdir) {
   return rc;
 }
 
+static double seconds_since(const struct timespec *start) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)(now.tv_sec - start->tv_sec) +
+         (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
 int main(int argc, char **argv) {
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
   ld_cmdline_parse(&cl, argc, argv);
   if (cl.error)
     return usage_error("%s", cl.error);
@@ -192,6 +203,9 @@ int main(int argc, char **argv) {
   char *linker = choose_linker(argv[0], &choice);
   if (!linker)
     return 2;
+  /* For every program allocsel-ld starts, the linker and its probes:
+   * runs_itself's mark, and allocsel run's hook leaves them alone. */
+  setenv("ALLOCSEL_LD_ACTIVE", "1", 1);
   /* -plugin .../allocsel-plugin.so is dropped silently: allocsel-ld does
    * its work (and would inject twice under bfd or gold), and a build may
    * keep the plugin's flags when it switches to allocsel-ld. */
@@ -210,6 +224,10 @@ int main(int argc, char **argv) {
     rc = run(out);
     free(out);
   }
+  const char *report = decides ? run_report_path() : NULL;
+  if (report)
+    run_report_link(report, &cl, session.link ? &session : NULL, linker,
+                    rc, seconds_since(&start));
   /* After the linker's own: tools that detect a linker read its first
    * line (libtool, CMake, Meson). */
   if (!decides && cl.version)

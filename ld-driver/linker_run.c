@@ -48,17 +48,9 @@ int linker_start(struct linker_run *r, char **argv, int out_fd, int err_fd,
   pid_t parent = getpid();
   /* vfork: the child shares our memory until it execs, so starting the
    * linker costs no copy of the page tables of everything the scan
-   * allocated. The child therefore only makes system calls; its
-   * environment (ours, and ALLOCSEL_LD_ACTIVE for runs_itself) is made
-   * here, and a failed exec's errno comes back through the memory we
-   * share. */
+   * allocated. The child therefore only makes system calls, and a failed
+   * exec's errno comes back through the memory we share. */
   extern char **environ;
-  size_t nenv = 0;
-  while (environ[nenv])
-    nenv++;
-  char **envp = as_xcalloc(nenv + 2, sizeof *envp);
-  memcpy(envp, environ, nenv * sizeof *envp);
-  envp[nenv] = "ALLOCSEL_LD_ACTIVE=1";
   static volatile int exec_errno;
   exec_errno = 0;
   pid_t pid = vfork();
@@ -75,11 +67,10 @@ int linker_start(struct linker_run *r, char **argv, int out_fd, int err_fd,
       exec_errno = errno;
       _exit(2);
     }
-    execve(argv[0], argv, envp);
+    execve(argv[0], argv, environ);
     exec_errno = errno;
     _exit(2);
   }
-  free(envp);
   if (pid < 0 || exec_errno) {
     fprintf(stderr, "allocsel: error: cannot run %s: %s\n", argv[0],
             strerror(pid < 0 ? errno : exec_errno));

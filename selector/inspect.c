@@ -235,6 +235,37 @@ int as_inspect_artifact(struct as_link *link, const char *path,
   return rc;
 }
 
+int as_probe_artifact(const char *path, enum as_output_type *type,
+                      bool *has_record) {
+  *has_record = false;
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    return -1;
+  /* Most files a build writes are no ELF: four bytes tell. */
+  unsigned char magic[SELFMAG];
+  Elf *e = NULL;
+  GElf_Ehdr eh;
+  int rc = -1;
+  if (pread(fd, magic, SELFMAG, 0) == SELFMAG &&
+      memcmp(magic, ELFMAG, SELFMAG) == 0 &&
+      elf_version(EV_CURRENT) != EV_NONE &&
+      (e = elf_begin(fd, ELF_C_READ_MMAP, NULL)) && elf_kind(e) == ELF_K_ELF &&
+      gelf_getehdr(e, &eh) && (eh.e_type == ET_EXEC || eh.e_type == ET_DYN)) {
+    *type = eh.e_type == ET_EXEC || has_interp(e) ? AS_EXECUTABLE : AS_DYLIB;
+    struct as_record r = {0};
+    read_record(e, as_output_type_name(*type), &r);
+    /* Its own record, of a linked type: an rlib's note rides along into
+     * links that did not go through allocsel. */
+    *has_record = r.found && (strcmp(r.type, "executable") == 0 ||
+                              strcmp(r.type, "dylib") == 0);
+    as_record_free(&r);
+    rc = 0;
+  }
+  elf_end(e);
+  close(fd);
+  return rc;
+}
+
 void as_artifact_free(struct as_artifact *a) {
   free(a->malloc_library);
   for (size_t i = 0; i < a->nallocators; i++)

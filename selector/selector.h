@@ -291,6 +291,12 @@ struct as_artifact {
 int as_inspect_artifact(struct as_link *link, const char *path,
                         struct as_artifact *out);
 void as_artifact_free(struct as_artifact *a);
+/* Is `path` an ELF executable or shared library (0, with its type), and
+ * does it hold a record of its own (an executable's or a dylib's)? -1 for
+ * any other file, unreadable ones included. Reads the headers and the
+ * record only: for allocsel run's look over what a build wrote. */
+int as_probe_artifact(const char *path, enum as_output_type *type,
+                      bool *has_record);
 
 /* The decision record allocsel leaves in what it links (record.h). */
 struct as_record {

@@ -9,6 +9,7 @@
 
 #include "capture.h"
 #include "frontend.h"
+#include "linker_name.h"
 
 /* Long options whose argument may come as the next word (lld's
  * Separate/JoinedOrSeparate set, bfd's equivalents). Either one or two
@@ -674,9 +675,8 @@ int ld_output_type(const struct ld_cmdline *cl, enum as_output_type *type) {
 enum as_archive_order ld_archive_order(const char *choice, const char *path) {
   const char *base = strrchr(path, '/');
   base = base ? base + 1 : path;
+  enum ld_kind kind = ld_kind_of(path);
   bool gnu = strcmp(choice, "bfd") == 0 || strcmp(choice, "gold") == 0 ||
-             strcmp(base, "ld") == 0 || strncmp(base, "ld.bfd", 6) == 0 ||
-             strncmp(base, "ld.gold", 7) == 0 || strstr(base, "-ld.bfd") ||
-             strstr(base, "-ld.gold") || strcmp(base, "collect2") == 0;
+             kind == LD_BFD || kind == LD_GOLD || strcmp(base, "collect2") == 0;
   return gnu ? AS_ORDER_COMMAND_LINE : AS_ORDER_ANY;
 }

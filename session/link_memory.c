@@ -227,8 +227,12 @@ void link_memory_seed(uint64_t seed[2], const struct ld_cmdline *cl,
   extern char **environ;
   size_t n = 0, cap = 0;
   char **vars = NULL;
+  /* But those that say how allocsel-ld was reached (allocsel run's, and
+   * its own mark for the programs it starts), not what it decides. */
   for (char **e = environ; *e; e++)
-    if (strncmp(*e, "ALLOCSEL_", 9) == 0)
+    if (strncmp(*e, "ALLOCSEL_", 9) == 0 &&
+        strncmp(*e, "ALLOCSEL_RUN", 12) != 0 &&
+        strncmp(*e, "ALLOCSEL_LD_ACTIVE=", 19) != 0)
       *AS_PUSH(vars, n, cap) = *e;
   if (n)
     qsort(vars, n, sizeof *vars, compare_strings);

@@ -72,6 +72,11 @@ int as_session_decide(struct as_session *s, FILE *out);
 /* Keeps the decision in the link memory (as_session_remember), unless it
  * was taken from there. Failure is no error. */
 void as_session_keep(struct as_session *s);
+/* What was decided, malloc'd (NULL where the link was refused): the
+ * allocator's name ("none" where there is none) and what serves malloc,
+ * taken from the record where the decision was remembered. */
+void as_session_outcome(const struct as_session *s, char **allocator,
+                        char **malloc_by);
 void as_session_free(struct as_session *s);
 
 #endif

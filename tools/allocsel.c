@@ -15,6 +15,7 @@
 #include "ar_writer.h"
 #include "frontend.h"
 #include "link_command.h"
+#include "run.h"
 #include "selector.h"
 #include "session.h"
 
@@ -42,6 +43,18 @@ static const struct {
      "                          [-L DIR] [-lNAME] FILES...\n"
      "  a self-contained archive for foreign programs: every member of\n"
      "  FILES and the allocator\n"},
+    {"run",
+     "usage: allocsel run [--report FILE] [--strict] "
+     "[--allocator SPEC] -- COMMAND [ARGS...]\n"
+     "  runs COMMAND (a whole build: make, cmake --build, ninja,\n"
+     "  dpkg-buildpackage) with every linker it starts going through\n"
+     "  allocsel-ld over that same linker, then says what was linked and\n"
+     "  names the ELF files written under the working directory that\n"
+     "  bypassed allocsel; --report FILE: one JSON line per link and per\n"
+     "  bypassed file; --strict: a bypass is an error (exit 1);\n"
+     "  --allocator executable=jemalloc[,dylib=system]: a request per\n"
+     "  output type (a bare name: every type). COMMAND's exit status is\n"
+     "  returned\n"},
     {"cache",
      "usage: allocsel cache\n"
      "  what earlier links learnt about their files, one file a line\n"},
@@ -760,8 +773,12 @@ int main(int argc, char **argv) {
     print_usage(stdout);
     return 0;
   }
-  /* allocsel COMMAND --help, anywhere before "--". */
-  for (int i = 2; argc >= 3 && i < argc && strcmp(argv[i], "--") != 0; i++)
+  /* allocsel COMMAND --help, anywhere before "--" (for run, before its
+   * COMMAND). */
+  bool run = argc >= 2 && strcmp(argv[1], "run") == 0;
+  for (int i = 2; argc >= 3 && i < argc && strcmp(argv[i], "--") != 0 &&
+                  !(run && argv[i][0] != '-');
+       i++)
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       for (size_t c = 0; c < NCOMMANDS; c++)
         if (strcmp(argv[1], commands[c].name) == 0) {
@@ -774,6 +791,8 @@ int main(int argc, char **argv) {
     printf("allocsel %s\n", AS_VERSION);
     return 0;
   }
+  if (run)
+    return cmd_run(argc, argv); /* its own options, then COMMAND's */
   struct options o;
   int rc = parse(&o, argc, argv);
   if (rc == 0) {

@@ -1,0 +1,16 @@
+/* Which linker a program is, by its file name: what `allocsel run` routes
+ * through allocsel-ld, and how allocsel-ld reads archives for it. Shared
+ * with the run hook, which links nothing else: no allocation, no libc
+ * beyond string functions. */
+#ifndef ALLOCSEL_LINKER_NAME_H
+#define ALLOCSEL_LINKER_NAME_H
+
+enum ld_kind { LD_NONE, LD_BFD, LD_GOLD, LD_LLD, LD_MOLD };
+
+/* `path`'s base name as a linker: ld, ld.bfd, ld.gold, ld.lld (and
+ * versioned ld.lld-16), mold, ld.mold, each also behind a target prefix
+ * (x86_64-linux-gnu-ld.bfd). collect2 and lld itself (which needs
+ * -flavor) are not linkers here. */
+enum ld_kind ld_kind_of(const char *path);
+
+#endif
