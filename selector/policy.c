@@ -103,6 +103,14 @@ static char *request_for_type(const char *spec, enum as_output_type type,
   char *head = eq ? as_xasprintf("%.*s", (int)(eq - spec), spec) : NULL;
   enum as_output_type t;
   bool per_type = head && as_output_type_parse(head, &t) == 0;
+  /* "exe=jemalloc": a misspelt type, not a file in this directory. */
+  if (head && !per_type && !strchr(spec, '/')) {
+    *error = as_xasprintf("%s: '%s' is not an output type (expected "
+                          "executable, dylib, staticlib or rlib)",
+                          origin, head);
+    free(head);
+    return NULL;
+  }
   free(head);
   if (!per_type)
     return as_xstrdup(spec);

@@ -358,6 +358,9 @@ static void test_request_per_type(void **state) {
   as_request_init(&r, "dylib=", "--allocator", AS_DYLIB);
   assert_non_null(r.error);
   as_request_free(&r);
+  as_request_init(&r, "exe=jemalloc", "--allocator", AS_DYLIB);
+  assert_non_null(strstr(r.error, "'exe' is not an output type"));
+  as_request_free(&r);
 }
 
 static void test_request_errors(void **state) {

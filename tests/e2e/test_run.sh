@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# allocsel run -- BUILD: every linker an unmodified build starts goes
+# through allocsel over that same linker; the run says what it linked,
+# names what bypassed it, and returns the build's exit status.
+source "$(dirname "$0")/lib.sh"
+# allocsel-ld of a sanitized build, started with the (plain) hook preloaded.
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+
+# A plain C program saying where its malloc comes from, and a library.
+cat >malloc_from.c <<'EOF'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+int lib_answer(void);
+int main(void) {
+  Dl_info info;
+  void *(*m)(size_t) = malloc;
+  const char *base = "(static)";
+  if (dladdr((void *)m, &info) && info.dli_fname)
+    base = info.dli_fname;
+  for (const char *p = base; *p; p++)
+    if (*p == '/')
+      base = p + 1;
+  printf("malloc-from: %s\nanswer: %d\n", base, lib_answer());
+  return 0;
+}
+EOF
+echo 'int lib_answer(void) { return 42; }' >answer.c
+
+# report_field FILE OUTPUT KEY: KEY's value in OUTPUT's line of the report.
+report_field() {
+  python3 - "$@" <<'EOF'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("output", "").endswith("/" + sys.argv[2]):
+        print(r[sys.argv[3]])
+EOF
+}
+record_of() {
+  "$ALLOCSEL" inspect "$1" | sed -n "s/^$2: //p"
+}
+
+step "a Makefile that sets LDFLAGS itself: gcc keeps ld.bfd and its GNU-only options"
+mkdir mk && cd mk
+cp ../malloc_from.c ../answer.c .
+cat >Makefile <<'EOF'
+# Overrides whatever LDFLAGS the environment gave (jansson's tests set
+# LDFLAGS = -static this way).
+LDFLAGS = -Wl,--default-symver
+all: app libanswer.so static-app
+libanswer.so: answer.c
+	$(CC) -shared -fPIC $(LDFLAGS) -o $@ $<
+app: malloc_from.c libanswer.so
+	$(CC) $(LDFLAGS) -o $@ malloc_from.c -L. -lanswer -Wl,-rpath,'$$ORIGIN'
+static-app: malloc_from.c answer.c
+	$(CC) -static -o $@ malloc_from.c answer.c
+EOF
+run "$ALLOCSEL" run --report ../mk.jsonl -- make
+expect_rc 0
+expect_err "allocsel: run: 3 links through allocsel: executable 2 (none 2), dylib 1 (none 1); 0 bypassed"
+for f in app libanswer.so static-app; do
+  [[ $(report_field ../mk.jsonl "$f" linker) == */ld ]] ||
+    fail "$f was not linked by ld.bfd: $(report_field ../mk.jsonl "$f" linker)"
+  [[ $(record_of "$f" source) == "allocsel record"* ]] || fail "$f carries no record"
+done
+# --default-symver reached ld.bfd: the library's symbols are versioned.
+readelf -W --dyn-syms libanswer.so | grep -q 'lib_answer@@libanswer.so' ||
+  fail "--default-symver did not reach the linker"
+run ./app
+expect_out "answer: 42"
+run ./static-app
+expect_out "answer: 42"
+cd ..
+
+step "--allocator executable=jemalloc: programs' malloc is jemalloc's, libraries untouched"
+mkdir je && cd je
+cp ../mk/Makefile ../malloc_from.c ../answer.c .
+run "$ALLOCSEL" run --allocator executable=jemalloc -- make app
+expect_rc 0
+expect_err "executable 1 (jemalloc 1), dylib 1 (none 1)"
+run ./app
+expect_out "malloc-from: libjemalloc.so.2"
+[[ $(record_of app allocator) == jemalloc ]] || fail "app's record is not jemalloc's"
+[[ $(record_of libanswer.so allocator) == none ]] || fail "the library took an allocator"
+[[ $(record_of libanswer.so malloc) == libc ]] || fail "the library's malloc changed"
+readelf -d libanswer.so | grep -q jemalloc && fail "the library needs jemalloc"
+run "$ALLOCSEL" run --allocator exe=jemalloc -- true
+expect_rc 2
+expect_err "'exe' is not an output type"
+run "$ALLOCSEL" run --allocator executable=jemalloc,dylb=system -- true
+expect_rc 2
+expect_err "'dylb=system' is not TYPE=ALLOCATOR"
+cd ..
+
+step "CMake and Ninja with clang and lld"
+mkdir cm && cd cm
+cp ../malloc_from.c ../answer.c .
+cat >CMakeLists.txt <<'EOF'
+cmake_minimum_required(VERSION 3.13)
+project(runcm C)
+add_library(answer SHARED answer.c)
+add_executable(app malloc_from.c)
+target_link_libraries(app answer ${CMAKE_DL_LIBS})
+EOF
+run "$ALLOCSEL" run --report ../cm.jsonl -- sh -c 'CC=clang cmake -S . -B b -G Ninja -DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=lld -DCMAKE_SHARED_LINKER_FLAGS=-fuse-ld=lld >/dev/null && cmake --build b'
+expect_rc 0
+expect_err "; 0 bypassed"
+[[ $(report_field ../cm.jsonl app linker) == */ld.lld ]] || fail "app was not linked by lld"
+[[ $(report_field ../cm.jsonl libanswer.so linker) == */ld.lld ]] || fail "the library was not linked by lld"
+run b/app
+expect_out "answer: 42"
+cd ..
+
+step "Meson: gcc's default linker, ld.bfd"
+if command -v meson >/dev/null; then
+  mkdir me && cd me
+  cp ../malloc_from.c ../answer.c .
+  cat >meson.build <<'EOF'
+project('runme', 'c')
+lib = shared_library('answer', 'answer.c')
+executable('app', 'malloc_from.c', link_with: lib,
+           dependencies: meson.get_compiler('c').find_library('dl', required: false))
+EOF
+  run "$ALLOCSEL" run --report ../me.jsonl -- sh -c 'CC=gcc meson setup b >/dev/null && meson compile -C b >/dev/null'
+  expect_rc 0
+  expect_err "dylib 1 (none 1); 0 bypassed"
+  [[ $(report_field ../me.jsonl app linker) == */ld ]] || fail "meson's link did not keep ld.bfd"
+  run b/app
+  expect_out "answer: 42"
+  cd ..
+else
+  skipped "meson is not installed"
+fi
+
+step "libtool: a shared library and a program linked against it"
+mkdir lt && cd lt
+cp ../malloc_from.c ../answer.c .
+cat >configure.ac <<'EOF'
+AC_INIT([runlt], [1.0])
+AM_INIT_AUTOMAKE([foreign])
+AC_PROG_CC
+LT_INIT
+AC_CONFIG_FILES([Makefile])
+AC_OUTPUT
+EOF
+cat >Makefile.am <<'EOF'
+lib_LTLIBRARIES = libanswer.la
+libanswer_la_SOURCES = answer.c
+bin_PROGRAMS = app
+app_SOURCES = malloc_from.c
+app_LDADD = libanswer.la -ldl
+EOF
+run "$ALLOCSEL" run -- sh -c 'autoreconf -fi >/dev/null 2>&1 && ./configure >/dev/null && make >/dev/null'
+expect_rc 0
+expect_err "; 0 bypassed"
+[[ $(record_of .libs/libanswer.so.0.0.0 source) == "allocsel record"* ]] || fail "libtool's library has no record"
+run ./app
+expect_out "answer: 42"
+cd ..
+
+step "every linker by its name, versioned lld, posix_spawnp, a child that resets LD_PRELOAD"
+mkdir names && cd names
+cp ../malloc_from.c ../answer.c .
+gcc -c answer.c malloc_from.c
+cat >spawn.py <<'EOF'
+import os, sys
+crt = [os.popen("gcc -print-file-name=" + f).read().strip() for f in ("Scrt1.o", "crti.o", "crtn.o")]
+args = ["ld", "-pie", "-dynamic-linker", "/lib64/ld-linux-x86-64.so.2", "-o", "spawned",
+        crt[0], crt[1], "malloc_from.o", "answer.o", "-lc", "-ldl", crt[2]]
+pid = os.posix_spawnp("ld", args, os.environ)
+sys.exit(os.waitpid(pid, 0)[1] >> 8)
+EOF
+lld16=$(command -v ld.lld-16 || true)
+script='gcc -fuse-ld=gold -o gold-app malloc_from.o answer.o -ldl &&
+  gcc -fuse-ld=mold -o mold-app malloc_from.o answer.o -ldl &&
+  python3 spawn.py &&
+  LD_PRELOAD= gcc -o reset-app malloc_from.o answer.o -ldl &&
+  gcc -B'"$LIBDIR"'/ld -fuse-ld=lld -o b-app malloc_from.o answer.o -ldl'
+[[ -n $lld16 ]] && script+=" && clang -fuse-ld=$lld16 -o lld16-app malloc_from.o answer.o -ldl"
+run "$ALLOCSEL" run --report ../names.jsonl -- sh -c "$script"
+expect_rc 0
+expect_err "; 0 bypassed"
+expect_no_err "allocsel-ld itself"
+[[ $(report_field ../names.jsonl gold-app linker) == */ld.gold ]] || fail "gold was not kept"
+[[ $(report_field ../names.jsonl mold-app linker) == */ld.mold ]] || fail "mold was not kept"
+[[ $(report_field ../names.jsonl spawned linker) == */ld ]] || fail "posix_spawnp's ld was not routed"
+[[ $(report_field ../names.jsonl reset-app linker) == */ld ]] || fail "LD_PRELOAD reset lost the hook"
+# allocsel-ld run by the build itself (a -B directory) is routed once.
+[[ $(report_field ../names.jsonl b-app linker) == */ld.lld ]] || fail "the -B route is missing"
+[[ $(grep -c '/b-app"' ../names.jsonl) == 1 ]] || fail "the -B route was routed twice"
+[[ -z $lld16 || $(report_field ../names.jsonl lld16-app linker) == */ld.lld-16 ]] ||
+  fail "versioned lld was not kept"
+[[ -n $lld16 ]] || skipped "ld.lld-16 is not installed"
+for f in gold-app mold-app spawned reset-app b-app; do
+  run "./$f"
+  expect_out "answer: 42"
+done
+cd ..
+
+step "a scrubbed environment (env -i) is named as bypassed; --strict fails the run"
+mkdir scrub && cd scrub
+cp ../malloc_from.c ../answer.c .
+run "$ALLOCSEL" run --report ../scrub.jsonl -- env -i PATH=/usr/bin:/bin gcc -o app malloc_from.c answer.c -ldl
+expect_rc 0
+expect_err "0 links through allocsel; 1 bypassed"
+expect_err "allocsel: warning: 1 artifact written during the run carries no allocsel record"
+expect_err ">>> bypassed: app (executable)"
+grep -q "\"bypassed\":\"$PWD/app\",\"type\":\"executable\"" ../scrub.jsonl ||
+  fail "the report does not name the bypassed app"
+run "$ALLOCSEL" run --strict -- env -i PATH=/usr/bin:/bin gcc -o app2 malloc_from.c answer.c -ldl
+expect_rc 1
+expect_err "allocsel: error: 1 artifact"
+# A failing build keeps its own status under --strict.
+run "$ALLOCSEL" run --strict -- sh -c 'env -i PATH=/usr/bin:/bin gcc -o app3 malloc_from.c answer.c -ldl; exit 4'
+expect_rc 4
+cd ..
+
+step "exit statuses: the command's, unchanged"
+run "$ALLOCSEL" run -- sh -c 'exit 7'
+expect_rc 7
+expect_err "allocsel: run: 0 links through allocsel; 0 bypassed"
+run "$ALLOCSEL" run -- no-such-command-here
+expect_rc 127
+expect_err "cannot run no-such-command-here"
+set +e
+"$ALLOCSEL" run -- sh -c 'kill -TERM $$' 2>/dev/null
+rc=$?
+set -e
+[[ $rc == 143 ]] || fail "a command killed by SIGTERM: allocsel run exited $rc, not by SIGTERM"
+run "$ALLOCSEL" run --no-such-option -- true
+expect_rc 2
+
+step "a refused link fails the build and is counted"
+mkdir refuse && cd refuse
+gcc -c -I"$P/include" "$PROGRAMS/probe.c" -o probe.o
+run "$ALLOCSEL" run --allocator "$LIBDIR/system.o" -- gcc -o app probe.o "$LIBDIR/jemalloc.o"
+expect_rc 1
+expect_err "allocsel: error:"
+expect_err "1 refused"
+expect_err ">>> refused: $PWD/app"
+expect_no_file app
+cd ..
+
+step "nothing left behind"
+leftover=$(find . -newer malloc_from.c \( -name '*allocsel*' -o -name '*.jsonl.*' \) -not -path './.allocsel-cache*')
+[[ -z $leftover ]] || fail "files left behind: $leftover"
