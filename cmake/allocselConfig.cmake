@@ -43,11 +43,12 @@ if(NOT TARGET allocsel::allocsel)
     INTERFACE_INCLUDE_DIRECTORIES "${ALLOCSEL_INCLUDE_DIR}")
 endif()
 
-# The flags that make each compiler link through allocsel-ld: gcc finds
-# ld.lld in allocsel's -B directory (allocsel-ld under that name), clang
-# takes the linker's path.
-set(_allocsel_gnu_flags "-B${ALLOCSEL_LD_DIR};-fuse-ld=lld")
-set(_allocsel_clang_flags "--ld-path=${ALLOCSEL_LD}")
+# The flags that make each compiler link through allocsel-ld over the
+# linker the build chose: gcc and clang find their linker by name (ld, or
+# ld.lld, ld.gold, ld.mold for -fuse-ld=) in allocsel's -B directory, where
+# each name is allocsel-ld over that linker.
+set(_allocsel_gnu_flags "-B${ALLOCSEL_LD_DIR}")
+set(_allocsel_clang_flags "-B${ALLOCSEL_LD_DIR}")
 
 # CMake 3.29+: set(CMAKE_LINKER_TYPE ALLOCSEL) before the targets.
 foreach(_allocsel_lang C CXX)

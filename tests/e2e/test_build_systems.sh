@@ -26,6 +26,22 @@ expect_out "-specs="
 run pkg-config --variable=ldflags_clang allocsel
 expect_out "-fuse-ld="
 
+step "the specs file and COMPILER_PATH keep gcc's linker: ld.bfd, or the one -fuse-ld= names"
+echo 'int answer(void) { return 42; }' >answer.c
+specs=$(pkg-config --variable=ldflags_gcc allocsel)
+# --default-symver is ld.bfd's (lld refuses it); gold marks its output.
+run gcc $specs -shared -fPIC -Wl,--default-symver -o libanswer.so answer.c
+expect_rc 0
+readelf -W --dyn-syms libanswer.so | grep -q 'answer@@libanswer.so' || fail "ld.bfd did not version the symbols"
+expect_allocator libanswer.so none
+run gcc $specs -fuse-ld=gold -shared -fPIC -o libgold.so answer.c
+expect_rc 0
+readelf -W -S libgold.so | grep -q .note.gnu.gold-version || fail "-fuse-ld=gold did not link with gold"
+expect_allocator libgold.so none
+run env COMPILER_PATH="$LIBDIR/ld" gcc -shared -fPIC -Wl,--default-symver -o libcp.so answer.c
+expect_rc 0
+expect_allocator libcp.so none
+
 for cc in "${COMPILERS[@]}"; do
   cxx=g++
   [[ $cc == clang ]] && cxx=clang++
