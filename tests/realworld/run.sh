@@ -34,10 +34,12 @@ jobs=${ALLOCSEL_JOBS:-2}
 # Every project with the front end it is proved through; one runs its
 # tests on a requested allocator.
 all=(zlib:ld-lld zlib:ld-gold:jemalloc libyaml:clang jansson:plugin-bfd
-  cjson:ld-mold tinyxml2:plugin-gold lz4:ld-bfd)
+  cjson:ld-mold tinyxml2:plugin-gold lz4:ld-bfd
+  cjson:run:executable=jemalloc)
 (($#)) || set -- "${all[@]}"
 
 unset ALLOCSEL_ALLOCATOR ALLOCSEL_LINKER ALLOCSEL_VERBOSE ALLOCSEL_LIBDIR
+unset DEB_BUILD_OPTIONS DEB_BUILD_PROFILES # the package's tests run
 
 # fetch PACKAGE: its unpacked source tree's path on stdout.
 fetch() {
@@ -88,6 +90,8 @@ frontend() {
   clang)
     LINK_FLAGS="--ld-path=$P/bin/allocsel-ld -Wno-unused-command-line-argument"
     CC_BIN=clang CXX_BIN=clang++ ;;
+  run) # the package's own build: allocsel run -- dpkg-buildpackage
+    LINK_FLAGS="" CC_BIN=gcc CXX_BIN=g++ ;;
   plugin-bfd | plugin-gold)
     LINK_FLAGS="-fuse-ld=${1#plugin-} -Wl,-plugin,$plugin"
     CC_BIN=gcc CXX_BIN=g++ ;;
@@ -136,6 +140,20 @@ build_lz4() {
   make -C tests CC="$CC" test-lz4-basic
 }
 
+# The run front end: the Debian package built as a packager would, unchanged,
+# under allocsel run (fakeroot too, which sets LD_PRELOAD for itself), its
+# tests run by dh_auto_test. --strict: an ELF file the build wrote without
+# a record fails the build.
+build_deb() {
+  "$P/bin/allocsel" run --strict --report "$log.jsonl" ${alloc:+--allocator "$alloc"} \
+    -- dpkg-buildpackage -b -uc -us -rfakeroot
+  grep -q '^ *dh_auto_test' "$log" || {
+    echo "realworld: dh_auto_test did not run" >&2
+    return 1
+  }
+  rm -f "$work"/tree/*.deb "$work"/tree/*.buildinfo "$work"/tree/*.changes
+}
+
 # record_check: every ELF executable and shared library under the current
 # directory was linked through allocsel: its record is there (CMake's own
 # compiler-identification probes aside: CMake links those without the
@@ -151,8 +169,16 @@ record_check() {
       echo "realworld: $f has no allocsel record" >&2
       return 1
     fi
-    if [[ -n ${want_allocator:-} ]] && ! "$P/bin/allocsel" inspect "$f" | grep -qx "allocator: $want_allocator"; then
-      echo "realworld: $f is not on $want_allocator: $("$P/bin/allocsel" inspect "$f" | head -n1)" >&2
+    local info want=${want_allocator:-}
+    info=$("$P/bin/allocsel" inspect "$f")
+    # A request per output type (executable=jemalloc): this file's type's.
+    if [[ $want == *=* ]]; then
+      local kind
+      kind=$(sed -n 's/^file: .* (\(.*\))$/\1/p' <<<"$info")
+      want=$(tr ',' '\n' <<<"$want_allocator" | sed -n "s/^$kind=//p")
+    fi
+    if [[ -n $want ]] && ! grep -qx "allocator: $want" <<<"$info"; then
+      echo "realworld: $f is not on $want: $(head -n1 <<<"$info")" >&2
       return 1
     fi
     n=$((n + 1))
@@ -179,8 +205,12 @@ for pair in "$@"; do
     want_allocator=${alloc:-}
     if ! (
       cd "$tree"
-      [[ -z $alloc ]] || export ALLOCSEL_ALLOCATOR=$alloc
-      "build_$project"
+      if [[ $fe == run ]]; then
+        build_deb
+      else
+        [[ -z $alloc ]] || export ALLOCSEL_ALLOCATOR=$alloc
+        "build_$project"
+      fi
     ) >"$log" 2>&1; then
       status="FAILED (log: $log)"
     elif ! count=$(cd "$tree" && record_check 2>>"$log"); then
