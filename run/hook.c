@@ -6,15 +6,20 @@
  * execl, execvp, ... reach execve inside libc, past any preload), as mold's
  * `-run` hooks them; posix_spawnp is how GCC 14 starts ld. For each:
  *
- *  - ALLOCSEL_RUN (allocsel-ld's path) absent from the new program's
+ *  - ALLOCSEL_RUN (allocsel-ld's path) or ALLOCSEL_RUN_HOOK (this
+ *    library as LD_PRELOAD names it) absent from the new program's
  *    environment: the build scrubbed it (env -i); nothing is touched, and
  *    what that program links is named as bypassed when the run ends;
- *  - the environment keeps ALLOCSEL_RUN but lost this library from
- *    LD_PRELOAD (a child that set LD_PRELOAD for itself, fakeroot): the
- *    library is appended again, in a copy;
+ *  - the environment keeps them but lost this library from LD_PRELOAD (a
+ *    child that set LD_PRELOAD for itself, fakeroot): it is appended again,
+ *    in a copy;
  *  - a linker by name (linker_name.h), not allocsel-ld itself and not
  *    started by allocsel-ld (ALLOCSEL_LD_ACTIVE): allocsel-ld runs instead,
  *    as `allocsel-ld --allocsel-linker=LINKER ARGS...`.
+ *
+ * LD_PRELOAD names this library through the loader's $LIB, so that an
+ * i386 program finds its own build of it, and no program prints the
+ * loader's "cannot be preloaded" error.
  *
  * The caller's argv and environment are never written: the copies live on
  * the hook's stack. Nothing here allocates or takes a lock, since a vfork
@@ -39,17 +44,11 @@ typedef int spawn_fn(pid_t *, const char *, const posix_spawn_file_actions_t *,
 
 static execve_fn *real_execve, *real_execvpe;
 static spawn_fn *real_spawn, *real_spawnp;
-static char self[PATH_MAX]; /* this library's file, as LD_PRELOAD names it */
-
 __attribute__((constructor)) static void init(void) {
   real_execve = (execve_fn *)dlsym(RTLD_NEXT, "execve");
   real_execvpe = (execve_fn *)dlsym(RTLD_NEXT, "execvpe");
   real_spawn = (spawn_fn *)dlsym(RTLD_NEXT, "posix_spawn");
   real_spawnp = (spawn_fn *)dlsym(RTLD_NEXT, "posix_spawnp");
-  Dl_info info;
-  if (dladdr((void *)init, &info) && info.dli_fname &&
-      strlen(info.dli_fname) < sizeof self)
-    strcpy(self, info.dli_fname);
 }
 
 static size_t count(char *const v[]) {
@@ -67,8 +66,8 @@ static const char *env_get(char *const envp[], const char *name) {
   return NULL;
 }
 
-/* Does LD_PRELOAD's value (space- or colon-separated) name this library? */
-static bool preloads_self(const char *value) {
+/* Does LD_PRELOAD's value (space- or colon-separated) name `self`? */
+static bool preloads(const char *value, const char *self) {
   size_t n = strlen(self);
   for (const char *p = value; p && (p = strstr(p, self)); p += n)
     if ((p == value || p[-1] == ' ' || p[-1] == ':') &&
@@ -85,8 +84,9 @@ struct room {
 
 static struct room room_for(char *const argv[], char *const envp[]) {
   const char *preload = env_get(envp, "LD_PRELOAD");
+  const char *self = env_get(envp, "ALLOCSEL_RUN_HOOK");
   return (struct room){count(envp), count(argv),
-                       sizeof "LD_PRELOAD= " + strlen(self) +
+                       sizeof "LD_PRELOAD= " + (self ? strlen(self) : 0) +
                            (preload ? strlen(preload) : 0)};
 }
 
@@ -134,10 +134,11 @@ static struct plan plan(const char *path, bool search, char *const argv[],
                         char *linker_opt) {
   struct plan p = {path, argv, envp, false};
   const char *allocsel_ld = env_get(envp, "ALLOCSEL_RUN");
-  if (!allocsel_ld || !*allocsel_ld || !*self)
+  const char *self = env_get(envp, "ALLOCSEL_RUN_HOOK");
+  if (!allocsel_ld || !*allocsel_ld || !self || !*self)
     return p;
   const char *old = env_get(envp, "LD_PRELOAD");
-  if (!old || !preloads_self(old)) {
+  if (!old || !preloads(old, self)) {
     size_t n = 0;
     for (size_t i = 0; i < room->nenv; i++)
       if (strncmp(envp[i], "LD_PRELOAD=", 11) != 0)

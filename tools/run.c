@@ -109,12 +109,13 @@ static char **run_environment(const char *hook, const char *allocsel_ld,
   size_t n = 0;
   while (environ[n])
     n++;
-  char **env = as_xcalloc(n + 5, sizeof *env);
+  char **env = as_xcalloc(n + 6, sizeof *env);
   size_t k = 0;
   const char *preload = getenv("LD_PRELOAD");
   for (size_t i = 0; i < n; i++)
     if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0 &&
         strncmp(environ[i], "ALLOCSEL_RUN=", 13) != 0 &&
+        strncmp(environ[i], "ALLOCSEL_RUN_HOOK=", 18) != 0 &&
         strncmp(environ[i], "ALLOCSEL_RUN_REPORT=", 20) != 0 &&
         !(allocator && strncmp(environ[i], "ALLOCSEL_ALLOCATOR=", 19) == 0))
       env[k++] = environ[i];
@@ -123,6 +124,7 @@ static char **run_environment(const char *hook, const char *allocsel_ld,
                                                 hook)
                                  : as_xasprintf("LD_PRELOAD=%s", hook);
   env[k++] = as_xasprintf("ALLOCSEL_RUN=%s", allocsel_ld);
+  env[k++] = as_xasprintf("ALLOCSEL_RUN_HOOK=%s", hook);
   env[k++] = as_xasprintf("ALLOCSEL_RUN_REPORT=%s", report);
   if (allocator)
     env[k++] = as_xasprintf("ALLOCSEL_ALLOCATOR=%s", allocator);
@@ -404,7 +406,10 @@ int cmd_run(int argc, char **argv) {
   if (rc != 0 || (o.allocator && (rc = check_request(o.allocator)) != 0))
     return rc;
   char *libdir = as_default_libdir();
-  char *hook = as_xasprintf("%s/run/liballocsel-run.so", libdir);
+  /* This machine's build of the hook, named for every program through the
+   * loader's $LIB (an i386 program gets the i386 build). */
+  char *hook = as_xasprintf("%s/run/" ALLOCSEL_RUN_LIB "/liballocsel-run.so",
+                            libdir);
   char *allocsel_ld = as_xasprintf("%s/../../bin/allocsel-ld", libdir);
   char real_hook[PATH_MAX], real_ld[PATH_MAX], cwd[PATH_MAX];
   free(libdir);
@@ -415,6 +420,10 @@ int cmd_run(int argc, char **argv) {
     return 2;
   }
   free(hook), free(allocsel_ld);
+  size_t lib = strlen(ALLOCSEL_RUN_LIB), len = strlen(real_hook);
+  char *token = as_xasprintf("%.*s$LIB/liballocsel-run.so",
+                             (int)(len - lib - strlen("/liballocsel-run.so")),
+                             real_hook);
   if (!getcwd(cwd, sizeof cwd)) {
     fprintf(stderr, "allocsel: error: the working directory: %s\n",
             strerror(errno));
@@ -429,7 +438,8 @@ int cmd_run(int argc, char **argv) {
   char *report = as_xasprintf("/proc/%d/fd/%d", (int)getpid(), report_fd);
   size_t first_added;
   char **env =
-      run_environment(real_hook, real_ld, report, o.allocator, &first_added);
+      run_environment(token, real_ld, report, o.allocator, &first_added);
+  free(token);
   /* The clock file times come from: a file written at once has no time
    * before it. */
   clock_gettime(CLOCK_REALTIME_COARSE, &scan.start);

@@ -199,6 +199,28 @@ for f in gold-app mold-app spawned reset-app b-app; do
 done
 cd ..
 
+step "32-bit programs: the loader finds the i386 hook through \$LIB"
+run "$ALLOCSEL" run -- sh -c 'echo "$LD_PRELOAD"'
+expect_out "$LIBDIR/run/\$LIB/liballocsel-run.so"
+hook32=$LIBDIR/run/lib/i386-linux-gnu/liballocsel-run.so
+if [[ -f $hook32 ]]; then
+  readelf -h "$hook32" | grep -q 'Class: *ELF32' || fail "the i386 hook is not a 32-bit library"
+  mkdir m32 && cd m32
+  echo 'int main(void) { return 0; }' >m.c
+  gcc -m32 -o plain32 m.c
+  if runs_i386; then
+    run "$ALLOCSEL" run -- sh -c './plain32 && gcc -m32 -o routed32 m.c'
+    expect_rc 0
+    expect_no_err "cannot be preloaded"
+    expect_err "1 link through allocsel"
+  else
+    skipped "this machine runs no i386 program: the i386 hook checked as a file only"
+  fi
+  cd ..
+else
+  skipped "no gcc -m32 at build time: no i386 hook"
+fi
+
 step "a scrubbed environment (env -i) is named as bypassed; --strict fails the run"
 mkdir scrub && cd scrub
 cp ../malloc_from.c ../answer.c .
