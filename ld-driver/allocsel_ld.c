@@ -226,8 +226,8 @@ int main(int argc, char **argv) {
   }
   const char *report = decides ? run_report_path() : NULL;
   if (report)
-    run_report_link(report, &cl, session.link ? &session : NULL, linker,
-                    rc, seconds_since(&start));
+    run_report_link(report, &cl, session.link ? &session : NULL, linker, rc,
+                    seconds_since(&start));
   /* After the linker's own: tools that detect a linker read its first
    * line (libtool, CMake, Meson). */
   if (!decides && cl.version)

@@ -55,8 +55,10 @@ void run_report_link(const char *report, const struct ld_cmdline *cl,
 
   int fd = open(report, O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd < 0 || write(fd, line, size) != (ssize_t)size)
-    fprintf(stderr, "allocsel: warning: cannot add %s to allocsel run's report "
-                    "%s\n", output, report);
+    fprintf(stderr,
+            "allocsel: warning: cannot add %s to allocsel run's report "
+            "%s\n",
+            output, report);
   if (fd >= 0)
     close(fd);
   free(line);

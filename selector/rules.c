@@ -76,7 +76,8 @@ static bool is_shipped(const char *name) {
 
 int as_link_add_request(struct as_link *link, const struct as_request *req) {
   if (req && req->error) {
-    struct as_diag *d = as_diag_add(link, AS_ERROR, AS_E_USAGE, "%s", req->error);
+    struct as_diag *d =
+        as_diag_add(link, AS_ERROR, AS_E_USAGE, "%s", req->error);
     as_diag_hint(d, "for example executable=jemalloc,dylib=system, or one "
                     "allocator for every type");
     return -1;

@@ -21,8 +21,8 @@ static enum ld_kind exact(const char *name) {
     const char *name;
     enum ld_kind kind;
   } names[] = {
-      {"ld", LD_BFD},        {"ld.bfd", LD_BFD},   {"ld.gold", LD_GOLD},
-      {"gold", LD_GOLD},     {"ld.lld", LD_LLD},   {"mold", LD_MOLD},
+      {"ld", LD_BFD},       {"ld.bfd", LD_BFD}, {"ld.gold", LD_GOLD},
+      {"gold", LD_GOLD},    {"ld.lld", LD_LLD}, {"mold", LD_MOLD},
       {"ld.mold", LD_MOLD},
   };
   for (size_t i = 0; i < sizeof names / sizeof *names; i++) {

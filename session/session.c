@@ -174,9 +174,8 @@ void as_session_outcome(const struct as_session *s, char **allocator,
     return;
   }
   size_t size;
-  const char *record = s->memory.h.has_record
-                           ? link_memory_record(&s->memory, &size)
-                           : NULL;
+  const char *record =
+      s->memory.h.has_record ? link_memory_record(&s->memory, &size) : NULL;
   if (record) {
     *allocator = record_value(record, size, "allocator=");
     *malloc_by = record_value(record, size, "malloc=");

@@ -120,9 +120,9 @@ static char **run_environment(const char *hook, const char *allocsel_ld,
         !(allocator && strncmp(environ[i], "ALLOCSEL_ALLOCATOR=", 19) == 0))
       env[k++] = environ[i];
   *first_added = k;
-  env[k++] = preload && *preload ? as_xasprintf("LD_PRELOAD=%s %s", preload,
-                                                hook)
-                                 : as_xasprintf("LD_PRELOAD=%s", hook);
+  env[k++] = preload && *preload
+                 ? as_xasprintf("LD_PRELOAD=%s %s", preload, hook)
+                 : as_xasprintf("LD_PRELOAD=%s", hook);
   env[k++] = as_xasprintf("ALLOCSEL_RUN=%s", allocsel_ld);
   env[k++] = as_xasprintf("ALLOCSEL_RUN_HOOK=%s", hook);
   env[k++] = as_xasprintf("ALLOCSEL_RUN_REPORT=%s", report);
@@ -320,8 +320,9 @@ static size_t read_links(int fd, struct link_line **out) {
                           json_value(line, "type"), json_value(line, "status"),
                           json_value(line, "allocator")};
     if (!l.output || !l.status) {
-      fprintf(stderr, "allocsel: warning: allocsel run's report holds a line "
-                      "that is not a link's: %.80s\n",
+      fprintf(stderr,
+              "allocsel: warning: allocsel run's report holds a line "
+              "that is not a link's: %.80s\n",
               line);
       free(l.line), free(l.output), free(l.type), free(l.status);
       free(l.allocator);
@@ -408,8 +409,8 @@ int cmd_run(int argc, char **argv) {
   char *libdir = as_default_libdir();
   /* This machine's build of the hook, named for every program through the
    * loader's $LIB (an i386 program gets the i386 build). */
-  char *hook = as_xasprintf("%s/run/" ALLOCSEL_RUN_LIB "/liballocsel-run.so",
-                            libdir);
+  char *hook =
+      as_xasprintf("%s/run/" ALLOCSEL_RUN_LIB "/liballocsel-run.so", libdir);
   char *allocsel_ld = as_xasprintf("%s/../../bin/allocsel-ld", libdir);
   char real_hook[PATH_MAX], real_ld[PATH_MAX], cwd[PATH_MAX];
   free(libdir);
@@ -421,9 +422,9 @@ int cmd_run(int argc, char **argv) {
   }
   free(hook), free(allocsel_ld);
   size_t lib = strlen(ALLOCSEL_RUN_LIB), len = strlen(real_hook);
-  char *token = as_xasprintf("%.*s$LIB/liballocsel-run.so",
-                             (int)(len - lib - strlen("/liballocsel-run.so")),
-                             real_hook);
+  char *token =
+      as_xasprintf("%.*s$LIB/liballocsel-run.so",
+                   (int)(len - lib - strlen("/liballocsel-run.so")), real_hook);
   if (!getcwd(cwd, sizeof cwd)) {
     fprintf(stderr, "allocsel: error: the working directory: %s\n",
             strerror(errno));
