@@ -454,7 +454,8 @@ int cmd_run(int argc, char **argv) {
     return rc;
   }
   nftw(".", look, 32, FTW_PHYS);
-  qsort(scan.items, scan.n, sizeof *scan.items, compare_bypassed);
+  if (scan.n)
+    qsort(scan.items, scan.n, sizeof *scan.items, compare_bypassed);
   struct link_line *links;
   size_t nlinks = read_links(report_fd, &links);
   close(report_fd);
