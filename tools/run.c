@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "linker_name.h"
 #include "selector.h"
 
 struct run_options {
@@ -444,7 +445,22 @@ int cmd_run(int argc, char **argv) {
   /* The clock file times come from: a file written at once has no time
    * before it. */
   clock_gettime(CLOCK_REALTIME_COARSE, &scan.start);
-  int status = run_command(o.command, env, &rc);
+  /* COMMAND a linker itself: no hook is loaded here to route it. */
+  char **command = o.command, *linker_opt = NULL;
+  if (ld_kind_of(command[0]) != LD_NONE) {
+    size_t n = 0;
+    while (o.command[n])
+      n++;
+    command = as_xcalloc(n + 2, sizeof *command);
+    command[0] = real_ld;
+    command[1] = linker_opt =
+        as_xasprintf("--allocsel-linker=%s", o.command[0]);
+    memcpy(command + 2, o.command + 1, (n - 1) * sizeof *command);
+  }
+  int status = run_command(command, env, &rc);
+  if (command != o.command)
+    free(command);
+  free(linker_opt);
   for (size_t i = first_added; env[i]; i++)
     free(env[i]);
   free(env);

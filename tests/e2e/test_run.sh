@@ -193,6 +193,11 @@ expect_no_err "allocsel-ld itself"
 [[ -z $lld16 || $(report_field ../names.jsonl lld16-app linker) == */ld.lld-16 ]] ||
   fail "versioned lld was not kept"
 [[ -n $lld16 ]] || skipped "ld.lld-16 is not installed"
+# A linker as the command itself.
+run "$ALLOCSEL" run --report ../direct.jsonl -- ld.lld -shared -o libdirect.so answer.o
+expect_rc 0
+expect_err "dylib 1 (none 1)"
+[[ $(report_field ../direct.jsonl libdirect.so linker) == */ld.lld ]] || fail "a linker run directly was not routed"
 for f in gold-app mold-app spawned reset-app b-app; do
   run "./$f"
   expect_out "answer: 42"
