@@ -94,6 +94,26 @@ expect_rc 2
 expect_err "'dylb=system' is not TYPE=ALLOCATOR"
 cd ..
 
+step "a request per type in every front end: allocsel-ld, the plugin, allocsel check"
+mkdir types && cd types
+gcc -c -I"$P/include" "$PROGRAMS/probe.c" -o probe.o
+run gcc -B"$LIBDIR/ld" -Xlinker --allocsel-allocator=dylib=jemalloc,executable=system -o ld-app probe.o
+expect_rc 0
+[[ $(record_of ld-app allocator) == system ]] || fail "allocsel-ld: the executable's request was not taken"
+run gcc -B"$LIBDIR/ld" -Wl,--allocsel-allocator=dylib=system -o ld-default probe.o
+expect_rc 0
+[[ $(record_of ld-default allocator) == jemalloc ]] || fail "allocsel-ld: a dylib's request changed an executable"
+if [[ ${ALLOCSEL_E2E_NO_PLUGIN:-0} != 1 ]]; then
+  run gcc -fuse-ld=bfd -Wl,-plugin,"$LIBDIR/allocsel-plugin.so" \
+    -Xlinker -plugin-opt -Xlinker allocator=dylib=jemalloc,executable=system -o plugin-app probe.o
+  expect_rc 0
+  [[ $(record_of plugin-app allocator) == system ]] || fail "the plugin: the executable's request was not taken"
+fi
+run "$ALLOCSEL" check --type=dylib --allocator=executable=system probe.o
+expect_rc 0
+expect_out "system (default for dylib)"
+cd ..
+
 step "CMake and Ninja with clang and lld"
 mkdir cm && cd cm
 cp ../malloc_from.c ../answer.c .
