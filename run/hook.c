@@ -96,35 +96,6 @@ struct plan {
   bool routed; /* path is allocsel-ld, to be run with execve */
 };
 
-/* Finds `file` as execvp would, on PATH. */
-static bool search_path(const char *file, char found[PATH_MAX]) {
-  const char *path = getenv("PATH");
-  if (!path)
-    path = "/bin:/usr/bin";
-  size_t n = strlen(file);
-  for (const char *dir = path;;) {
-    const char *end = strchrnul(dir, ':');
-    size_t len = (size_t)(end - dir);
-    const char *d = len ? dir : ".";
-    len = len ? len : 1;
-    if (len + 1 + n < PATH_MAX) {
-      memcpy(found, d, len);
-      found[len] = '/';
-      memcpy(found + len + 1, file, n + 1);
-      if (access(found, X_OK) == 0)
-        return true;
-    }
-    if (*end == '\0')
-      return false;
-    dir = end + 1;
-  }
-}
-
-static bool same_file(const char *a, const char *b) {
-  char ra[PATH_MAX], rb[PATH_MAX];
-  return realpath(a, ra) && realpath(b, rb) && strcmp(ra, rb) == 0;
-}
-
 /* What runs instead of (path, argv, envp): the same with this library kept
  * in LD_PRELOAD, or allocsel-ld over the linker. The copies go into the
  * caller's buffers, sized by room_for. */
@@ -158,7 +129,7 @@ static struct plan plan(const char *path, bool search, char *const argv[],
   static const char opt[] = "--allocsel-linker=";
   char *linker = linker_opt + sizeof opt - 1;
   if (search && !strchr(path, '/')) {
-    if (!search_path(path, linker))
+    if (!ld_find_on_path(path, linker))
       return p; /* not found: the exec fails as it would have */
   } else if (strlen(path) < PATH_MAX) {
     strcpy(linker, path);
@@ -167,7 +138,7 @@ static struct plan plan(const char *path, bool search, char *const argv[],
   }
   /* allocsel-ld under a linker's name (gcc's -B directory) is routed
    * already. */
-  if (same_file(linker, allocsel_ld))
+  if (ld_same_file(linker, allocsel_ld))
     return p;
   memcpy(linker_opt, opt, sizeof opt - 1);
   size_t n = 0;

@@ -2,8 +2,11 @@
 #include "linker_name.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A version suffix after a linker's name: "" or "-16", "-16.0". */
 static bool version_suffix(const char *s) {
@@ -41,4 +44,32 @@ enum ld_kind ld_kind_of(const char *path) {
   for (const char *p = base; kind == LD_NONE && (p = strchr(p, '-')); p++)
     kind = exact(p + 1);
   return kind;
+}
+
+bool ld_find_on_path(const char *file, char found[PATH_MAX]) {
+  const char *path = getenv("PATH");
+  if (!path)
+    path = "/bin:/usr/bin";
+  size_t n = strlen(file);
+  for (const char *dir = path;;) {
+    const char *end = strchrnul(dir, ':');
+    size_t len = (size_t)(end - dir);
+    const char *d = len ? dir : ".";
+    len = len ? len : 1;
+    if (len + 1 + n < PATH_MAX) {
+      memcpy(found, d, len);
+      found[len] = '/';
+      memcpy(found + len + 1, file, n + 1);
+      if (access(found, X_OK) == 0)
+        return true;
+    }
+    if (*end == '\0')
+      return false;
+    dir = end + 1;
+  }
+}
+
+bool ld_same_file(const char *a, const char *b) {
+  char ra[PATH_MAX], rb[PATH_MAX];
+  return realpath(a, ra) && realpath(b, rb) && strcmp(ra, rb) == 0;
 }

@@ -402,6 +402,16 @@ static void summarize(const struct link_line *links, size_t n, bool strict,
         f);
 }
 
+/* `command` as exec would find it. */
+static bool locate(const char *command, char found[PATH_MAX]) {
+  if (!strchr(command, '/'))
+    return ld_find_on_path(command, found);
+  if (strlen(command) >= PATH_MAX)
+    return false;
+  strcpy(found, command);
+  return true;
+}
+
 int cmd_run(int argc, char **argv) {
   struct run_options o;
   int rc = parse_run(&o, argc, argv);
@@ -446,15 +456,15 @@ int cmd_run(int argc, char **argv) {
    * before it. */
   clock_gettime(CLOCK_REALTIME_COARSE, &scan.start);
   /* COMMAND a linker itself: no hook is loaded here to route it. */
-  char **command = o.command, *linker_opt = NULL;
-  if (ld_kind_of(command[0]) != LD_NONE) {
+  char **command = o.command, *linker_opt = NULL, found[PATH_MAX];
+  if (ld_kind_of(command[0]) != LD_NONE && locate(command[0], found) &&
+      !ld_same_file(found, real_ld)) {
     size_t n = 0;
     while (o.command[n])
       n++;
     command = as_xcalloc(n + 2, sizeof *command);
     command[0] = real_ld;
-    command[1] = linker_opt =
-        as_xasprintf("--allocsel-linker=%s", o.command[0]);
+    command[1] = linker_opt = as_xasprintf("--allocsel-linker=%s", found);
     memcpy(command + 2, o.command + 1, (n - 1) * sizeof *command);
   }
   int status = run_command(command, env, &rc);

@@ -44,4 +44,11 @@ vg_run 0 "$ALLOCSEL_LD" -r -o part.o probe.o --allocsel-allocator=jemalloc
 vg_run 0 "$ALLOCSEL" inspect part.o
 vg_run 1 "$ALLOCSEL_LD" -o app2 probe.o other.o --allocsel-allocator=system
 vg_run 2 "$ALLOCSEL_LD" -o app3 probe.o bad.o
+step "allocsel run: a link routed, a bypassed one, its report"
+vg_run 0 "$ALLOCSEL" run --report run.jsonl -- "$ALLOCSEL_LD" -shared -o librun.so probe.o
+expect_err "dylib 1"
+echo 'int plain(void) { return 1; }' >plain.c
+gcc -c -fPIC plain.c
+vg_run 1 "$ALLOCSEL" run --strict -- env -i "$(command -v ld.lld)" -shared -o libbypass.so plain.o
+expect_err ">>> bypassed: libbypass.so (dylib)"
 echo "valgrind: ok"
