@@ -42,36 +42,11 @@ unset ALLOCSEL_ALLOCATOR ALLOCSEL_LINKER ALLOCSEL_VERBOSE ALLOCSEL_LIBDIR
 unset DEB_BUILD_OPTIONS DEB_BUILD_PROFILES # the package's tests run
 
 # fetch PACKAGE: its unpacked source tree's path on stdout.
+source "$root/tests/lib/debian_source.sh"
 fetch() {
-  local pkg=$1 dir=$work/src/$1
-  if ! compgen -G "$dir/*.dsc" >/dev/null; then
-    # apt-get source needs deb-src entries: the machine's own Debian
-    # sources, as deb-src (names no host of its own).
-    local list=/etc/apt/sources.list.d/allocsel-src.sources
-    if [[ ! -f $list ]] && [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
-      sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources >"$list"
-      apt-get update >/dev/null
-    fi
-    if [[ ! -f $list ]] && [[ -f /etc/apt/sources.list ]] && ! grep -q '^deb-src' /etc/apt/sources.list; then
-      sed -n 's/^deb /deb-src /p' /etc/apt/sources.list >/etc/apt/sources.list.d/allocsel-src.list
-      apt-get update >/dev/null
-    fi
-    mkdir -p "$dir"
-    # The newest version first; where a mirror no longer has it (seen: a
-    # security update's source gone from debian-security), the others the
-    # sources list.
-    local version
-    (cd "$dir" && apt-get source --download-only "$pkg" >/dev/null 2>&1) ||
-      for version in $(apt-cache showsrc "$pkg" 2>/dev/null |
-        sed -n 's/^Version: //p' | sort -u -r -V); do
-        (cd "$dir" && apt-get source --download-only "$pkg=$version" \
-          >/dev/null 2>&1) && break
-      done
-    compgen -G "$dir/*.dsc" >/dev/null || {
-      echo "realworld: cannot fetch the source of $pkg" >&2
-      return 1
-    }
-  fi
+  local pkg=$1
+  debian_source_fetch "$pkg" "$work/src/$pkg" || return 1
+  local dir=$work/src/$pkg
   local tree=$work/tree/$pkg
   rm -rf "$tree"
   mkdir -p "$work/tree"

@@ -1,0 +1,40 @@
+# Debian source packages for the test harnesses (tests/realworld,
+# tests/rebuild). Sourced:
+#
+#   debian_source_fetch PACKAGE DIR   PACKAGE's .dsc and files into DIR
+#                                     (kept there: a second call reads none)
+#
+# apt-get source needs deb-src entries: they are derived once from the
+# machine's own Debian sources (naming no host of their own).
+debian_source_list() {
+  local list=/etc/apt/sources.list.d/allocsel-src.sources
+  if [[ ! -f $list ]] && [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
+    sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources >"$list"
+    apt-get update >/dev/null
+  fi
+  if [[ ! -f $list ]] && [[ -f /etc/apt/sources.list ]] && ! grep -q '^deb-src' /etc/apt/sources.list; then
+    sed -n 's/^deb /deb-src /p' /etc/apt/sources.list >/etc/apt/sources.list.d/allocsel-src.list
+    apt-get update >/dev/null
+  fi
+}
+
+debian_source_fetch() {
+  local pkg=$1 dir=$2
+  compgen -G "$dir/*.dsc" >/dev/null && return 0
+  debian_source_list
+  mkdir -p "$dir"
+  # The newest version first; where a mirror no longer has it (seen: a
+  # security update's source gone from debian-security), the others the
+  # sources list.
+  local version
+  (cd "$dir" && apt-get source --download-only "$pkg" >/dev/null 2>&1) ||
+    for version in $(apt-cache showsrc "$pkg" 2>/dev/null |
+      sed -n 's/^Version: //p' | sort -u -r -V); do
+      (cd "$dir" && apt-get source --download-only "$pkg=$version" \
+        >/dev/null 2>&1) && break
+    done
+  compgen -G "$dir/*.dsc" >/dev/null || {
+    echo "cannot fetch the source of $pkg" >&2
+    return 1
+  }
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""record.py RESULTS DIR PKG VERSION BUCKET REASON TESTS LTO ALLOCATOR CHECKED:
+appends the package's line to RESULTS, from what run.sh found and what DIR
+holds (the run's report links.jsonl, allocsel.time, control.time)."""
+import collections
+import fcntl
+import json
+import os
+import sys
+
+results, d, pkg, version, bucket, reason, tests, lto, allocator, checked = sys.argv[1:11]
+
+
+def load(name):
+    try:
+        with open(os.path.join(d, name)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+links = collections.Counter()
+bypassed = []
+try:
+    with open(os.path.join(d, "links.jsonl")) as f:
+        for line in f:
+            try:
+                r = json.loads(line)
+            except ValueError:
+                continue
+            if "bypassed" in r:
+                bypassed.append(r["bypassed"])
+            elif r.get("status") == "linked":
+                links["%s %s" % (r.get("type"), r.get("allocator"))] += 1
+            else:
+                links["%s %s" % (r.get("type"), r.get("status"))] += 1
+except OSError:
+    pass
+
+line = {
+    "package": pkg,
+    "version": version or None,
+    "bucket": bucket,
+    "reason": reason or None,
+    "lto": bool(lto),
+    "allocator": allocator or None,
+    "links": dict(sorted(links.items())),
+    "bypassed": bypassed,
+    "tests": tests,
+    "programs_on_allocator": int(checked) if checked.isdigit() else None,
+    "allocsel": load("allocsel.time"),
+    "control": load("control.time"),
+}
+with open(results, "a") as f:
+    fcntl.flock(f, fcntl.LOCK_EX)
+    f.write(json.dumps(line) + "\n")

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# The proof by rebuild: Debian source packages built unchanged, with their
+# own tests, through `allocsel run`, against a control build without it.
+#
+#   bash tests/rebuild/run.sh [--allocator SPEC] [--jobs N] [--out DIR]
+#                             [--control failure|always] [--require-success]
+#                             [PKG[:lto]...]
+#
+# The allocsel on PATH is the one proved. With no PKG, the list in
+# packages.txt. For each package, independently (--jobs of them at once, so
+# a batch runner can spread one list over many machines): apt-get source
+# and apt-get build-dep, then
+#
+#   allocsel run --report ... [--allocator SPEC] -- dpkg-buildpackage -b -uc -us
+#
+# with the package's tests on (dh_auto_test), and where that fails (or
+# always, --control always: the build overhead needs both) the same build
+# without allocsel. Buckets, as mold's Gentoo harness has them:
+#
+#   success  allocsel's build passed
+#   failure  the control passed, allocsel's build did not: allocsel's fault
+#            until shown otherwise
+#   broken   the control fails too (or the package cannot be fetched or its
+#            build dependencies installed)
+#
+# One JSON line per package goes to DIR/results.jsonl (summary.py makes
+# docs/rebuild.md of it); each package's logs stay in DIR/PKG/. With
+# --allocator naming executables, every program in the built .debs is
+# checked with `allocsel inspect` to be on that allocator. --require-success
+# (CI's sample): exit 1 unless every package is a success with nothing
+# bypassed.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+source "$root/tests/lib/debian_source.sh"
+
+usage() {
+  sed -n '4,6p' "${BASH_SOURCE[0]}" | sed 's/^# *//' >&2
+  exit 2
+}
+
+allocator="" jobs=1 out=$root/build/rebuild control=failure one="" require=""
+while (($#)); do
+  case $1 in
+  --allocator) allocator=${2:?}; shift 2 ;;
+  --allocator=*) allocator=${1#*=}; shift ;;
+  --jobs) jobs=${2:?}; shift 2 ;;
+  --jobs=*) jobs=${1#*=}; shift ;;
+  --out) out=${2:?}; shift 2 ;;
+  --out=*) out=${1#*=}; shift ;;
+  --control) control=${2:?}; shift 2 ;;
+  --control=*) control=${1#*=}; shift ;;
+  --require-success) require=1; shift ;;
+  --one) one=${2:?}; shift 2 ;; # internal: one package, for the parallel runs
+  -h | --help) usage ;;
+  -*) echo "rebuild: unknown option $1" >&2; usage ;;
+  *) break ;;
+  esac
+done
+[[ $control == failure || $control == always ]] || usage
+
+ALLOCSEL=$(command -v allocsel) || {
+  echo "rebuild: no allocsel on PATH" >&2
+  exit 2
+}
+# The builds see Debian's toolchain only, as in a clean chroot (not a
+# rustup or pyenv of the machine's user).
+clean_path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+sudo=()
+[[ $(id -u) -eq 0 ]] || sudo=(sudo)
+
+# build MODE DIR TREE: dpkg-buildpackage in TREE, through allocsel (MODE
+# allocsel) or not (control); DIR/MODE.log and DIR/MODE.time ({"wall",
+# "cpu", "rc"}). Returns the build's status.
+build() {
+  local mode=$1 dir=$2 tree=$3 cmd=(dpkg-buildpackage -b -uc -us)
+  if [[ $mode == allocsel ]]; then
+    cmd=("$ALLOCSEL" run --report "$dir/links.jsonl" ${allocator:+--allocator "$allocator"} -- "${cmd[@]}")
+  fi
+  (
+    cd "$tree"
+    unset DEB_BUILD_OPTIONS DEB_BUILD_PROFILES ALLOCSEL_ALLOCATOR
+    export PATH=$clean_path
+    [[ -z $lto ]] || export DEB_BUILD_MAINT_OPTIONS=optimize=+lto
+    python3 "$here/timed.py" "$dir/$mode.time" "${cmd[@]}"
+  ) >"$dir/$mode.log" 2>&1
+}
+
+# tests_of LOG: passed, none (dh_auto_test ran nothing) or failed.
+tests_of() {
+  python3 - "$1" <<'EOF'
+import re, sys
+log = open(sys.argv[1], errors="replace").read().splitlines()
+at = [i for i, l in enumerate(log) if re.match(r"^\s+dh_auto_test\b|^\s*debian/rules override_dh_auto_test", l)]
+if not at:
+    print("none")
+    sys.exit()
+after = log[at[0] + 1:]
+done = next((i for i, l in enumerate(after) if re.match(r"^\s+dh_(auto_install|prep|testroot|install)\b", l)), None)
+if done is None:
+    print("failed")
+elif any(l.strip() for l in after[:done]):
+    print("passed")
+else:
+    print("none")
+EOF
+}
+
+# on_allocator DIR: every ELF program in DIR's .debs is on the allocator
+# the request names for executables; prints how many were checked, or the
+# first that is not (and fails).
+on_allocator() {
+  local want=$allocator
+  [[ $want != *=* ]] || want=$(tr ',' '\n' <<<"$allocator" | sed -n 's/^executable=//p')
+  [[ -n $want ]] || { echo 0; return 0; }
+  local x=$1/extracted n=0 f deb
+  rm -rf "$x" && mkdir -p "$x"
+  for deb in "$1"/*.deb; do
+    [[ -e $deb ]] && dpkg-deb -x "$deb" "$x"
+  done
+  while IFS= read -r -d '' f; do
+    [[ $(head -c4 "$f" 2>/dev/null | od -An -tx1 | tr -d ' ') == 7f454c46 ]] || continue
+    local info
+    info=$("$ALLOCSEL" inspect "$f" 2>/dev/null) || continue
+    grep -q '^file: .* (executable)$' <<<"$info" || continue
+    if ! grep -qx "allocator: $want" <<<"$info"; then
+      echo "${f#"$x"}: $(head -n1 <<<"$info")"
+      rm -rf "$x"
+      return 1
+    fi
+    n=$((n + 1))
+  done < <(find "$x" -type f -perm -u+x -print0)
+  rm -rf "$x"
+  echo "$n"
+}
+
+one_package() {
+  local pkg=${1%%:*} lto=""
+  [[ $1 != *:lto ]] || lto=1
+  local dir=$out/$pkg
+  mkdir -p "$dir"
+  rm -rf "$dir/allocsel" "$dir/control" "$dir"/*.log "$dir"/*.time "$dir/links.jsonl"
+  local bucket="" reason="" version="" checked="" tests=none
+  if ! debian_source_fetch "$pkg" "$dir/src" 2>"$dir/fetch.log"; then
+    bucket=broken reason="cannot fetch the source"
+  else
+    local dsc
+    dsc=$(compgen -G "$dir/src/*.dsc" | head -n1)
+    version=$(sed -n 's/^Version: //p' "$dsc" | head -n1)
+    if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get build-dep -y \
+      -o DPkg::Lock::Timeout=3600 "$dsc" >"$dir/build-dep.log" 2>&1; then
+      bucket=broken reason="cannot install its build dependencies"
+    fi
+  fi
+  if [[ -z $bucket ]]; then
+    local mode ok=()
+    for mode in allocsel control; do
+      [[ $mode == allocsel || $control == always || ${ok[0]} == no ]] || continue
+      mkdir -p "$dir/$mode"
+      dpkg-source --no-check -x "$dsc" "$dir/$mode/tree" >/dev/null 2>&1
+      if build "$mode" "$dir" "$dir/$mode/tree"; then ok+=(yes); else ok+=(no); fi
+    done
+    tests=$(tests_of "$dir/allocsel.log")
+    if [[ ${ok[0]} == yes ]]; then
+      bucket=success
+      if [[ -n $allocator ]] && ! checked=$(on_allocator "$dir/allocsel"); then
+        bucket=failure reason="a program is not on the requested allocator: $checked"
+        checked=""
+      fi
+    elif [[ ${ok[1]:-} == yes ]]; then
+      bucket=failure reason="the control build passed"
+    else
+      bucket=broken reason="the control build fails too"
+    fi
+    rm -rf "$dir/allocsel/tree" "$dir/control/tree"
+  fi
+  python3 "$here/record.py" "$out/results.jsonl" "$dir" "$pkg" "$version" \
+    "$bucket" "$reason" "$tests" "${lto:+lto}" "$allocator" "${checked:-}"
+  echo "rebuild: $pkg ${version:-?}: $bucket${reason:+ ($reason)}, tests $tests"
+}
+
+if [[ -n $one ]]; then
+  one_package "$one"
+  exit 0
+fi
+
+(($#)) || mapfile -t pkgs < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/packages.txt" |
+  awk '{ print $1 ($2 == "lto" ? ":lto" : "") }')
+(($#)) && pkgs=("$@")
+mkdir -p "$out"
+rm -f "$out/results.jsonl"
+echo "rebuild: ${#pkgs[@]} packages, $jobs at a time, through $ALLOCSEL${allocator:+ with --allocator $allocator}; results in $out"
+printf '%s\n' "${pkgs[@]}" |
+  xargs -P "$jobs" -I{} bash "${BASH_SOURCE[0]}" --out "$out" --control "$control" \
+    ${allocator:+--allocator "$allocator"} --one {}
+python3 "$here/summary.py" "$out/results.jsonl"
+[[ -z $require ]] || python3 - "$out/results.jsonl" <<'EOF'
+import json, sys
+bad = [r["package"] for r in map(json.loads, open(sys.argv[1]))
+       if r["bucket"] != "success" or r["bypassed"]]
+if bad:
+    sys.exit("rebuild: not a success with nothing bypassed: " + " ".join(bad))
+EOF

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""summary.py RESULTS.jsonl... [--doc docs/rebuild.md]
+
+The rebuild's results (tests/rebuild/run.sh) as a Markdown table per
+results file: each package's bucket, its links by type and decision, what
+bypassed allocsel, its tests, and the build's wall and CPU seconds with and
+without allocsel; then the totals, the build overhead among them (CPU of
+the packages built both ways). Printed, or with --doc written into that
+file between its "results" markers, with the allocsel commit."""
+import json
+import os
+import subprocess
+import sys
+
+
+def commit():
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        return subprocess.check_output(
+            ["git", "-C", here, "rev-parse", "--short", "HEAD"], text=True
+        ).strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def seconds(t, key):
+    return "%.0f" % t[key] if t else ""
+
+
+def table(path):
+    rows = [json.loads(l) for l in open(path) if l.strip()]
+    rows.sort(key=lambda r: r["package"])
+    out = []
+    alloc = next((r["allocator"] for r in rows if r.get("allocator")), None)
+    out.append("### %s%s\n" % (os.path.basename(os.path.dirname(os.path.abspath(path))),
+                               " (--allocator %s)" % alloc if alloc else ""))
+    out.append("| package | version | bucket | links | bypassed | tests | wall s (allocsel / control) | CPU s (allocsel / control) |")
+    out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    buckets = {}
+    both_cpu = [0.0, 0.0]
+    both_n = 0
+    bypassed = 0
+    for r in rows:
+        buckets[r["bucket"]] = buckets.get(r["bucket"], 0) + 1
+        links = ", ".join("%s %d" % (k, v) for k, v in r["links"].items()) or "-"
+        a, c = r.get("allocsel"), r.get("control")
+        if a and c and a["rc"] == 0 and c["rc"] == 0:
+            both_cpu[0] += a["cpu"]
+            both_cpu[1] += c["cpu"]
+            both_n += 1
+        bypassed += len(r["bypassed"])
+        name = r["package"] + (" (lto)" if r.get("lto") else "")
+        bucket = r["bucket"] + (": " + r["reason"] if r.get("reason") else "")
+        out.append("| %s | %s | %s | %s | %d | %s | %s / %s | %s / %s |" % (
+            name, r.get("version") or "", bucket, links, len(r["bypassed"]),
+            r["tests"], seconds(a, "wall"), seconds(c, "wall"),
+            seconds(a, "cpu"), seconds(c, "cpu")))
+    out.append("")
+    total = ", ".join("%s %d" % (b, buckets[b]) for b in ("success", "failure", "broken") if b in buckets)
+    out.append("%d packages: %s; %d bypassed artifacts." % (len(rows), total, bypassed))
+    if both_n:
+        out.append("Build overhead over the %d packages built both ways: %.1f CPU s with allocsel, "
+                   "%.1f without, %+.2f%%." % (both_n, both_cpu[0], both_cpu[1],
+                                                100.0 * (both_cpu[0] - both_cpu[1]) / both_cpu[1]))
+    out.append("")
+    return "\n".join(out)
+
+
+def main(argv):
+    doc = None
+    if "--doc" in argv:
+        i = argv.index("--doc")
+        doc = argv[i + 1]
+        del argv[i:i + 2]
+    if not argv:
+        sys.exit(__doc__)
+    text = "allocsel %s.\n\n" % commit() + "\n".join(table(p) for p in argv)
+    if not doc:
+        print(text)
+        return
+    begin, end = "<!-- results: begin -->", "<!-- results: end -->"
+    body = open(doc).read()
+    a, b = body.index(begin) + len(begin), body.index(end)
+    open(doc, "w").write(body[:a] + "\n" + text + "\n" + body[b:])
+
+
+main(sys.argv[1:])
