@@ -8,7 +8,7 @@
 #include <string.h>
 
 ALLOCSEL_ALLOCATOR(mimalloc);
-ALLOCSEL_ALLOCATOR_LIBRARY(mimalloc);
+ALLOCSEL_ALLOCATOR_LIBRARY("mimalloc");
 
 /* A zero-size request gets one byte: a unique pointer, as the ABI says. */
 static size_t nonzero(size_t size) {

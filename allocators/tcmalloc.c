@@ -9,7 +9,7 @@
 #include <string.h>
 
 ALLOCSEL_ALLOCATOR(tcmalloc);
-ALLOCSEL_ALLOCATOR_LIBRARY(tcmalloc_minimal);
+ALLOCSEL_ALLOCATOR_LIBRARY("tcmalloc_minimal");
 
 static size_t nonzero(size_t size) {
   return size ? size : 1;

@@ -49,13 +49,34 @@ ALLOCSEL_ABI size_t __rust_usable_size(size_t size, size_t align);
   ALLOCSEL_EXTERN_C __attribute__((used, visibility("hidden")))                \
   const char __allocsel_allocator_##name[] = #name
 
-/* Names a library the allocator's code needs, as `-lNAME` (a C identifier:
- * mimalloc, tcmalloc_minimal): allocsel adds it to every link that takes
- * this allocator, so `cc main.o my_alloc.o` needs nothing more. A symbol,
- * not a string, so it shows in symbol tables and archive indexes. */
+/* Names a library the allocator's code needs, as `-lNAME`: a string
+ * (ALLOCSEL_ALLOCATOR_LIBRARY("mimalloc"), "stdc++", "foo-2.0") or a C
+ * identifier (ALLOCSEL_ALLOCATOR_LIBRARY(tcmalloc_minimal)). allocsel adds
+ * it to every link that takes this allocator, so `cc main.o my_alloc.o`
+ * needs nothing more. A symbol, __allocsel_library_NAME, not a string, so
+ * it shows in symbol tables and archive indexes.
+ *
+ * The symbol is defined in assembly, where any name can be spelt: the
+ * assembler's quoted names take '-' and '+', and a macro of its own drops
+ * the quotes of a string argument (the preprocessor cannot tell a string
+ * from an identifier). gcc's LTO symbol table lists no symbol defined in
+ * assembly: an allocator compiled with gcc -flto has its library added only
+ * where its object is also fat (-ffat-lto-objects) or compiled without LTO;
+ * clang -flto lists it. */
+// clang-format off
+#define ALLOCSEL_STRINGIFY_(x) #x
 #define ALLOCSEL_ALLOCATOR_LIBRARY(name)                                       \
-  ALLOCSEL_EXTERN_C __attribute__((used, visibility("hidden")))                \
-  const char __allocsel_library_##name[] = #name
+  __asm__(".pushsection .rodata.allocsel_library,\"a\"\n"                      \
+          ".macro allocsel_library_ lib\n"                                     \
+          ".globl \"__allocsel_library_\\lib\"\n"                              \
+          ".hidden \"__allocsel_library_\\lib\"\n"                             \
+          "\"__allocsel_library_\\lib\":\n"                                    \
+          ".endm\n"                                                            \
+          "allocsel_library_ " ALLOCSEL_STRINGIFY_(name) "\n"                  \
+          ".purgem allocsel_library_\n"                                        \
+          ".byte 0\n"                                                          \
+          ".popsection\n")
+// clang-format on
 
 /* Marks this unit as needing an allocator even if it calls none of the ABI
  * (say, it hands out memory that other units free). Weak, so any number of

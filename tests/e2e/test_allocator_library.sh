@@ -81,3 +81,61 @@ run "$cc" -o app-self libself.a -lmimalloc
 expect_rc 0
 run ./app-self
 expect_rc 0
+
+step "a library name no identifier can spell: ALLOCSEL_ALLOCATOR_LIBRARY(\"foo-2.0\")"
+cat >foo.c <<'EOF2'
+#include <stdlib.h>
+void *foo_alloc(size_t size, size_t align) {
+  return aligned_alloc(align, (size + align - 1) / align * align);
+}
+void foo_free(void *p) { free(p); }
+EOF2
+gcc -shared -fPIC -o libfoo-2.0.so foo.c
+cat >foo_alloc.c <<'EOF2'
+#include <allocsel/allocator.h>
+#include <string.h>
+void *foo_alloc(size_t size, size_t align);
+void foo_free(void *p);
+ALLOCSEL_ALLOCATOR(foo_user);
+ALLOCSEL_ALLOCATOR_LIBRARY("foo-2.0");
+void *__rust_allocate(size_t size, size_t align) {
+  return foo_alloc(size ? size : 1, align);
+}
+void __rust_deallocate(void *ptr, size_t old_size, size_t align) {
+  (void)old_size, (void)align;
+  foo_free(ptr);
+}
+void *__rust_reallocate(void *ptr, size_t old_size, size_t size, size_t align) {
+  void *q = foo_alloc(size ? size : 1, align);
+  if (q) {
+    memcpy(q, ptr, old_size < size ? old_size : size);
+    foo_free(ptr);
+  }
+  return q;
+}
+size_t __rust_reallocate_inplace(void *ptr, size_t old_size, size_t size,
+                                 size_t align) {
+  (void)ptr, (void)size, (void)align;
+  return old_size;
+}
+size_t __rust_usable_size(size_t size, size_t align) {
+  (void)align;
+  return size;
+}
+EOF2
+for c in "${COMPILERS[@]}"; do
+  compile "$c" "foo_alloc-$c.o" foo_alloc.c
+  run nm "foo_alloc-$c.o"
+  expect_out "__allocsel_library_foo-2.0"
+  for fe in ld-lld ld-bfd; do
+    frontend_flags "$fe"
+    run "$c" "${SEL[@]}" -o "app-foo-$c" main.o "foo_alloc-$c.o" -L. -Wl,-rpath,"$PWD"
+    expect_rc 0
+    expect_err "allocsel: allocator: foo_user (linked: defined in"
+    run readelf -d "app-foo-$c"
+    expect_out "libfoo-2.0.so"
+    run "./app-foo-$c"
+    expect_rc 0
+    expect_line "allocated"
+  done
+done
