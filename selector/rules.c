@@ -52,14 +52,24 @@ struct rules {
 static const struct shipped {
   const char *name, *library, *package;
   const char *no_static; /* why a static link cannot take it, or NULL */
+  /* What its archive needs in a static link, after it. */
+  const char *static_needs[2];
 } shipped[] = {
-    {"system", NULL, NULL, NULL},
-    {"jemalloc", NULL, "libjemalloc-dev", NULL},
-    {"mimalloc", "-lmimalloc", "libmimalloc-dev",
-     "Debian ships it as a shared library only"},
-    {"tcmalloc", "-ltcmalloc_minimal", "libgoogle-perftools-dev",
-     "its archive would come after libc.a's malloc, and the program would "
-     "hold two"},
+    {"system", NULL, NULL, NULL, {NULL}},
+    {"jemalloc", NULL, "libjemalloc-dev", NULL, {NULL}},
+    {"mimalloc",
+     "-lmimalloc",
+     "libmimalloc-dev",
+     "Debian ships it as a shared library only",
+     {NULL}},
+    /* gperftools' archive is C++, and defines malloc and __libc_malloc
+     * with the rest of libc's malloc.o: placed before libc's group, it
+     * keeps libc.a's malloc out of the program. */
+    {"tcmalloc",
+     "-ltcmalloc_minimal",
+     "libgoogle-perftools-dev",
+     NULL,
+     {"-lstdc++", "-lm"}},
 };
 enum { NSHIPPED = sizeof shipped / sizeof *shipped };
 
@@ -239,19 +249,29 @@ static int check_request(struct rules *r) {
       bool built = access(obj, R_OK) == 0;
       free(obj);
       bool static_link = r->env->static_link || link->type == AS_STATICLIB;
-      if (!built || !r->host || (static_link && sh->no_static)) {
+      /* Its archive must come before libc's group, which only a front end
+       * that writes the command line can do. */
+      const char *no_static = sh->no_static;
+      if (!no_static && r->env->adds_after_libc)
+        no_static = "the linker plugin can add its archive only after "
+                    "libc.a's malloc, and the program would hold two";
+      if (!built || !r->host || (static_link && no_static)) {
         struct as_diag *d = as_diag_add(
             link, AS_ERROR, AS_E_ALLOCATOR_MISSING,
             "allocator '%s' (from %s) is not available%s: %s", sh->name,
             req->origin, static_link && built ? " to a static link" : "",
             !built     ? "allocsel was built without its headers"
             : !r->host ? "it is installed for the host's machine only"
-                       : sh->no_static);
+                       : no_static);
         if (!built)
           as_diag_hint(d,
                        "install Debian's %s (apt-get install %s) and "
                        "rebuild allocsel, or request system",
                        sh->package, sh->package);
+        else if (!sh->no_static)
+          as_diag_hint(d,
+                       "link through allocsel-ld (gcc -B P/lib/allocsel/ld), "
+                       "link dynamically, or request system or jemalloc");
         else
           as_diag_hint(d, "link dynamically, or request system or jemalloc");
         return -1;
@@ -683,6 +703,8 @@ static void decide(struct rules *r, struct as_decision *out) {
       out->libraries[out->nlibraries++] = as_xstrdup(sh->library);
       out->libraries_first = true;
     }
+    for (size_t i = 0; r->env->static_link && i < 2 && sh->static_needs[i]; i++)
+      out->libraries[out->nlibraries++] = as_xstrdup(sh->static_needs[i]);
     return;
   }
   const struct as_input *in = r->link->inputs[c->unit->input];

@@ -39,6 +39,11 @@ typedef int (*detect_mallctl_fn)(const char *, void *, size_t *, void *,
 #pragma weak mallinfo2
 extern int mallctl(const char *, void *, size_t *, void *, size_t)
     __attribute__((weak));
+/* gperftools' statistics: tcmalloc's archive in a static executable, or
+ * libtcmalloc_minimal.so somewhere in the process. */
+extern int MallocExtension_GetNumericProperty(const char *, size_t *)
+    __attribute__((weak));
+typedef int (*detect_tc_fn)(const char *, size_t *);
 
 /* gold (binutils 2.40) resolves an undefined hidden weak function in a PIE
  * to the module's load address instead of NULL. No function sits there
@@ -60,6 +65,7 @@ static void *detect_dlsym(const char *name) {
 
 struct detect_sources {
   detect_mallctl_fn mallctl; /* libjemalloc somewhere in the process */
+  detect_tc_fn tc;           /* tcmalloc's statistics */
   detect_counter_fn counter; /* a my_allocator counter */
 };
 
@@ -75,6 +81,10 @@ static struct detect_sources detect_find(void) {
   /* ISO C has no object-to-function pointer conversion; POSIX dlsym
    * guarantees the representation, so copy the bits. */
   memcpy(&s.mallctl, &p, sizeof p);
+  p = DETECT_WEAK(MallocExtension_GetNumericProperty);
+  if (!p)
+    p = detect_dlsym("MallocExtension_GetNumericProperty");
+  memcpy(&s.tc, &p, sizeof p);
   if (DETECT_WEAK(my_allocator_calls)) {
     s.counter = my_allocator_calls;
   } else {
@@ -90,6 +100,7 @@ struct detect_snap {
   bool je_ok;
   uint64_t je;   /* jemalloc: bytes allocated */
   size_t glibc;  /* glibc: bytes in use, arenas plus mmapped */
+  size_t tc;     /* tcmalloc: bytes allocated */
   size_t custom; /* my_allocator: calls */
 };
 
@@ -117,6 +128,8 @@ static struct detect_snap detect_snap(const struct detect_sources *s) {
     struct mallinfo2 mi = mallinfo2();
     n.glibc = mi.uordblks + mi.hblkhd;
   }
+  if (s->tc)
+    s->tc("generic.current_allocated_bytes", &n.tc);
   if (s->counter)
     n.custom = s->counter();
   return n;
@@ -195,7 +208,9 @@ static bool detect_align(char *why, size_t whylen) {
 
 /* Runs the detection and writes the report lines into buf:
  *   jemalloc: yes|no / custom: N|none / system: yes|no /
- *   align: ok|BAD <details> / served-by: jemalloc|system|custom|unknown /
+ *   align: ok|BAD <details> /
+ *   served-by: jemalloc|tcmalloc|system|custom|unknown (the ABI) /
+ *   malloc-by: jemalloc|tcmalloc|glibc|unknown (malloc, measured) /
  *   malloc-from: the library whose malloc the process calls
  * Returns whether the alignment checks passed. */
 static bool detect_report(char *buf, size_t buflen) {
@@ -215,6 +230,22 @@ static bool detect_report(char *buf, size_t buflen) {
   bool sys =
       after.glibc >= before.glibc && after.glibc - before.glibc >= DETECT_SIZE;
   bool custom = src.counter && after.custom != before.custom;
+  bool tc = after.tc >= before.tc && after.tc - before.tc >= DETECT_SIZE;
+
+  /* Who serves malloc itself, measured the same way. */
+  struct detect_snap mbefore = detect_snap(&src);
+  void *volatile m = malloc(DETECT_SIZE);
+  struct detect_snap mafter = detect_snap(&src);
+  free(m);
+  const char *malloc_by =
+      mafter.tc >= mbefore.tc && mafter.tc - mbefore.tc >= DETECT_SIZE
+          ? "tcmalloc"
+      : mbefore.je_ok && mafter.je_ok && mafter.je - mbefore.je >= DETECT_SIZE
+          ? "jemalloc"
+      : mafter.glibc >= mbefore.glibc &&
+              mafter.glibc - mbefore.glibc >= DETECT_SIZE
+          ? "glibc"
+          : "unknown";
 
   char why[160] = "";
   bool aligned = p != NULL && detect_align(why, sizeof why);
@@ -234,8 +265,10 @@ static bool detect_report(char *buf, size_t buflen) {
   detect_printf(&b, "served-by: %s\n",
                 custom ? "custom"
                 : je   ? "jemalloc"
+                : tc   ? "tcmalloc"
                 : sys  ? "system"
                        : "unknown");
+  detect_printf(&b, "malloc-by: %s\n", malloc_by);
   /* Whose malloc the process calls: the shared object defining the malloc
    * this program's references bound to (its own name where it is static). */
   Dl_info info;
