@@ -153,7 +153,7 @@ step "allocsel --help, allocsel COMMAND --help, allocsel --version"
 run "$ALLOCSEL" --help
 expect_rc 0
 expect_out "allocsel COMMAND --help"
-for cmd in check inspect staticlib cache; do
+for cmd in run check inspect staticlib cache; do
   run "$ALLOCSEL" "$cmd" --help
   expect_rc 0
   expect_out "usage: allocsel $cmd"
@@ -166,3 +166,24 @@ expect_err "unknown command 'chek' (did you mean 'check'?)"
 run "$ALLOCSEL" --version
 expect_rc 0
 expect_out "allocsel 0."
+
+step "man pages: allocsel(1) and allocsel-ld(1), installed and readable with man"
+if command -v man >/dev/null; then
+  run env MANPATH="$P/share/man" MANWIDTH=80 man -P cat allocsel
+  expect_rc 0
+  expect_out "allocsel - choose, check and inject"
+  expect_out "[--report FILE]"
+  expect_out "SEE ALSO"
+  run env MANPATH="$P/share/man" MANWIDTH=80 man -P cat allocsel-ld
+  expect_rc 0
+  expect_out "--allocsel-allocator=SPEC"
+  for page in "$P"/share/man/man1/allocsel*.1; do
+    command -v groff >/dev/null || break
+    run groff -man -ww -z "$page"
+    expect_rc 0
+    [[ ! -s $T/.err ]] || fail "$page: groff warns"
+  done
+else
+  skipped "man is not installed: the pages are checked as files"
+  [[ -s $P/share/man/man1/allocsel.1 && -s $P/share/man/man1/allocsel-ld.1 ]] || fail "the man pages are not installed"
+fi
