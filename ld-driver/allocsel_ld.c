@@ -229,9 +229,12 @@ int main(int argc, char **argv) {
     run_report_link(report, &cl, session.link ? &session : NULL, linker, rc,
                     seconds_since(&start));
   /* After the linker's own: tools that detect a linker read its first
-   * line (libtool, CMake, Meson). */
+   * line (CMake, Meson). Its version is spelt "v0.1.0": libtool matches
+   * the whole of `ld -v` against ' [01].' (ld.bfd older than 2.11) and,
+   * on " 0.1.0", built shared libraries without their version script, so
+   * every internal symbol was exported (Debian's jansson). */
   if (!decides && cl.version)
-    printf("allocsel-ld %s (allocsel's linker driver, over %s)\n", AS_VERSION,
+    printf("allocsel-ld v%s (allocsel's linker driver, over %s)\n", AS_VERSION,
            linker);
   free(libdir);
   free(linker);

@@ -139,6 +139,16 @@ run "$ALLOCSEL_LD" --allocsel-linker=bfd -v
 expect_rc 0
 head -n1 "$T/.out" | grep -q "GNU ld" || fail "the first line is not ld.bfd's"
 expect_out "allocsel-ld "
+# libtool's test of ld -v for anonymous version scripts (libtool.m4,
+# _LT_LINKER_SHLIBS), word for word: it must find a modern ld.bfd, or it
+# builds shared libraries that export every symbol.
+anon=no
+case $(sed -e 's/([^)]\+)\s\+//' "$T/.out" 2>&1) in
+*\ [01].* | *\ 2.[0-9].* | *\ 2.10.*) ;;
+*\ 2.11.*) ;;
+*) anon=yes ;;
+esac
+[[ $anon == yes ]] || fail "libtool would see an ld.bfd without anonymous version scripts in: $(cat "$T/.out")"
 
 step "--help: allocsel's options, then the linker's"
 run "$ALLOCSEL_LD" --help

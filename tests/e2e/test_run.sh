@@ -157,6 +157,7 @@ fi
 step "libtool: a shared library and a program linked against it"
 mkdir lt && cd lt
 cp ../malloc_from.c ../answer.c .
+echo 'int internal_helper(void) { return 1; }' >hidden.c
 cat >configure.ac <<'EOF'
 AC_INIT([runlt], [1.0])
 AM_INIT_AUTOMAKE([foreign])
@@ -167,7 +168,9 @@ AC_OUTPUT
 EOF
 cat >Makefile.am <<'EOF'
 lib_LTLIBRARIES = libanswer.la
-libanswer_la_SOURCES = answer.c
+libanswer_la_SOURCES = answer.c hidden.c
+libanswer_la_LDFLAGS = -export-symbols-regex '^lib_'
+
 bin_PROGRAMS = app
 app_SOURCES = malloc_from.c
 app_LDADD = libanswer.la -ldl
@@ -176,6 +179,10 @@ run "$ALLOCSEL" run -- sh -c 'autoreconf -fi >/dev/null 2>&1 && ./configure >/de
 expect_rc 0
 expect_err "; 0 bypassed"
 [[ $(record_of .libs/libanswer.so.0.0.0 source) == "allocsel record"* ]] || fail "libtool's library has no record"
+# configure read `ld -v` through allocsel-ld: libtool still uses a version
+# script for -export-symbols-regex (Debian's jansson once exported all).
+nm -D --defined-only .libs/libanswer.so | grep -q internal_helper &&
+  fail "libtool exported a symbol -export-symbols-regex hides"
 run ./app
 expect_out "answer: 42"
 cd ..

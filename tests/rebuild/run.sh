@@ -173,7 +173,8 @@ one_package() {
     else
       bucket=broken reason="the control build fails too"
     fi
-    rm -rf "$dir/allocsel/tree" "$dir/control/tree"
+    # A success's trees go (disk); a failure's stay, for its triage.
+    [[ $bucket != success ]] || rm -rf "$dir/allocsel/tree" "$dir/control/tree"
   fi
   python3 "$here/record.py" "$out/results.jsonl" "$dir" "$pkg" "$version" \
     "$bucket" "$reason" "$tests" "${lto:+lto}" "$allocator" "${checked:-}"
