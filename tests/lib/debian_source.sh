@@ -38,3 +38,14 @@ debian_source_fetch() {
     return 1
   }
 }
+
+# debian_registry_down: true (with the reason on stdout) where Debian's
+# package registry cannot be reached from here; probed once a run, and
+# only when something had to be downloaded and was not.
+debian_registry_down() {
+  local out
+  if out=$(timeout 180 apt-get update --error-on=any 2>&1); then
+    return 1
+  fi
+  echo "apt-get update failed: $(grep -m1 -E '^(E|W|Err):' <<<"$out" || tail -n1 <<<"$out")"
+}

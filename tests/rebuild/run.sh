@@ -190,6 +190,12 @@ fi
   awk '{ print $1 ($2 == "lto" ? ":lto" : "") }')
 (($#)) && pkgs=("$@")
 mkdir -p "$out"
+# Every package needs the registry (its source, its build dependencies):
+# without it the run would only fill the broken bucket.
+if why=$(debian_registry_down); then
+  echo "rebuild: SKIPPED: Debian's package registry cannot be reached ($why)"
+  exit 77
+fi
 rm -f "$out/results.jsonl"
 echo "rebuild: ${#pkgs[@]} packages, $jobs at a time, through $ALLOCSEL${allocator:+ with --allocator $allocator}; results in $out"
 printf '%s\n' "${pkgs[@]}" |
