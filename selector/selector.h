@@ -291,6 +291,17 @@ struct as_artifact {
 int as_inspect_artifact(struct as_link *link, const char *path,
                         struct as_artifact *out);
 void as_artifact_free(struct as_artifact *a);
+/* An artifact as the dynamic loader will load it (loader.c). */
+struct as_loader {
+  char *malloc_winner; /* the first library in load order defining malloc */
+  char *malloc_behind; /* a malloc library loaded after it: it serves nothing */
+  bool self_defines_malloc; /* the artifact exports a malloc of its own */
+  bool static_tls;          /* DF_STATIC_TLS: initial-exec TLS */
+  uint64_t tls_size;        /* its TLS block */
+};
+void as_loader_read(const char *path, struct as_loader *out);
+void as_loader_free(struct as_loader *l);
+
 /* Is `path` an ELF executable or shared library (0, with its type), and
  * does it hold a record of its own (an executable's or a dylib's)? -1 for
  * any other file, unreadable ones included. Reads the headers and the

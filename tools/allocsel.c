@@ -471,6 +471,48 @@ static const char *malloc_of(const struct as_artifact *art,
 }
 
 /* An executable or dylib: its record, or else its symbols. */
+/* What the loader will make of the artifact: a malloc library that loads
+ * after another malloc (libc's, most often: dropped from DT_NEEDED by
+ * --as-needed and reached through another library, or listed after libc),
+ * and initial-exec TLS in a dylib, which dlopen may have no room for. */
+static void loader_warnings(FILE *f, const char *path,
+                            const struct as_artifact *art) {
+  struct as_loader l;
+  as_loader_read(path, &l);
+  if (l.malloc_behind && !l.self_defines_malloc) {
+    const char *lib = l.malloc_behind, *stem = lib;
+    if (strncmp(stem, "lib", 3) == 0)
+      stem += 3;
+    int len = (int)strcspn(stem, ".");
+    fprintf(f,
+            "allocsel: warning: %s: %s is loaded after %s, whose malloc "
+            "the process's calls bind to: %s's malloc serves no call\n",
+            path, lib, l.malloc_winner, lib);
+    fprintf(f,
+            ">>> in load order (the program, then its DT_NEEDED breadth "
+            "first) %s comes first; --as-needed drops a malloc library "
+            "nothing references directly, which then arrives only through "
+            "another library\n",
+            l.malloc_winner);
+    fprintf(f,
+            "hint: link it ahead of libc and keep it: "
+            "-Wl,--push-state,--no-as-needed -l%.*s -Wl,--pop-state\n",
+            len, stem);
+  }
+  if (art->type == AS_DYLIB && l.static_tls)
+    fprintf(f,
+            "allocsel: warning: %s: it uses initial-exec TLS (%llu bytes, "
+            "DF_STATIC_TLS): dlopen may fail with \"cannot allocate memory "
+            "in static TLS block\"\n"
+            "hint: load it at startup (link the program against it, or "
+            "LD_PRELOAD it), or give glibc room: "
+            "GLIBC_TUNABLES=glibc.rtld.optional_static_tls=%llu\n",
+            path, (unsigned long long)l.tls_size,
+            (unsigned long long)(l.tls_size + 512 > 1024 ? l.tls_size + 512
+                                                         : 1024));
+  as_loader_free(&l);
+}
+
 static void inspect_artifact(FILE *f, const struct options *o, const char *path,
                              const struct as_artifact *art,
                              struct as_record *rec) {
@@ -503,6 +545,7 @@ static void inspect_artifact(FILE *f, const struct options *o, const char *path,
           __builtin_popcount(art->abi_defined));
   for (size_t i = 0; i < art->nallocators; i++)
     fprintf(f, "marker: %s\n", art->allocators[i]);
+  loader_warnings(stderr, path, art);
 }
 
 /* An object or archive: its record (an rlib allocsel linked), its units. */

@@ -94,3 +94,38 @@ if [[ ${ALLOCSEL_E2E_NO_PLUGIN:-0} != 1 ]]; then
   run "$ALLOCSEL" inspect app-plugin
   expect_line "malloc: libc (libjemalloc comes after libc in the link: it serves the allocator ABI only)"
 fi
+
+step "inspect: a malloc library behind libc in load order is said, with the fix"
+if [[ -e /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so ]]; then
+  printf '#include <stdlib.h>\nvoid *foo_get(void) { return malloc(10); }\n' >foo.c
+  # Reached only through libfoo.so: after libc in load order, as
+  # --as-needed leaves a program that references none of it.
+  gcc -shared -fPIC -o libfoo.so foo.c -ltcmalloc_minimal
+  printf 'void *foo_get(void);\nint main(void) { return foo_get() == 0; }\n' >behind.c
+  gcc -o behind behind.c -L. -lfoo -Wl,-rpath,'$ORIGIN'
+  run "$ALLOCSEL" inspect behind
+  expect_rc 0
+  expect_err "allocsel: warning: behind: libtcmalloc_minimal.so.4 is loaded after libc.so.6"
+  expect_err "hint: link it ahead of libc and keep it: -Wl,--push-state,--no-as-needed -ltcmalloc_minimal -Wl,--pop-state"
+  # The fix, as the hint gives it: tcmalloc then serves malloc.
+  gcc -o ahead behind.c -Wl,--push-state,--no-as-needed -ltcmalloc_minimal -Wl,--pop-state -L. -lfoo -Wl,-rpath,'$ORIGIN'
+  run "$ALLOCSEL" inspect ahead
+  expect_rc 0
+  expect_no_err "warning"
+  run env LD_DEBUG=bindings ./ahead
+  grep -q "to .*libtcmalloc_minimal.so.4 .*symbol .malloc'" "$T/.err" || fail "the fixed program's malloc is not tcmalloc's"
+else
+  skipped "libgoogle-perftools-dev is not installed"
+fi
+
+step "inspect: a dylib with initial-exec TLS (its private jemalloc) says what dlopen needs"
+compile "$cc" libprobe.o "$PROGRAMS/libprobe.c"
+link "$cc" libje.so -shared libprobe.o -Wl,--allocsel-allocator=jemalloc
+expect_rc 0
+run "$ALLOCSEL" inspect libje.so
+expect_rc 0
+expect_err "it uses initial-exec TLS"
+expect_err "GLIBC_TUNABLES=glibc.rtld.optional_static_tls="
+link "$cc" libsys.so -shared libprobe.o -Wl,--allocsel-allocator=system
+run "$ALLOCSEL" inspect libsys.so
+expect_no_err "initial-exec"
