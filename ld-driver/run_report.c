@@ -32,10 +32,14 @@ void run_report_link(const char *report, const struct ld_cmdline *cl,
                      ? as_xstrdup(out)
                      : as_xasprintf("%s/%s", cwd, out);
   char *allocator = NULL, *malloc_by = NULL;
+  /* refused: a rule is broken (exit 1), allocsel's doing; failed: the
+   * link could not be made (a missing or unreadable input, which ld would
+   * fail on too, or the linker's own error): a configure test's link
+   * fails this way on purpose. */
   const char *status = "linked";
-  if (!s || s->rc != 0)
+  if (s && s->rc == 1)
     status = "refused";
-  else if (rc != 0)
+  else if (rc != 0 || !s || s->rc != 0)
     status = "failed";
   if (s)
     as_session_outcome(s, &allocator, &malloc_by);

@@ -379,7 +379,8 @@ static void summarize(const struct link_line *links, size_t n, bool strict,
   if (refused)
     fprintf(f, "; %zu refused", refused);
   if (failed)
-    fprintf(f, "; %zu failed in the linker", failed);
+    fprintf(f, "; %zu failed (a missing input or the linker's error)",
+            failed);
   fprintf(f, "; %zu bypassed\n", scan.n);
   for (size_t i = 0; i < n; i++)
     if (strcmp(links[i].status, "refused") == 0)

@@ -271,6 +271,12 @@ run "$ALLOCSEL" run --strict -- sh -c 'env -i PATH=/usr/bin:/bin gcc -o app3 mal
 expect_rc 4
 cd ..
 
+step "a link that cannot be made is failed, not refused"
+run "$ALLOCSEL" run -- gcc -o nolib malloc_from.c -lnosuchlib
+expect_rc 1
+expect_err "0 links through allocsel; 1 failed (a missing input or the linker's error); 0 bypassed"
+expect_no_err "refused"
+
 step "exit statuses: the command's, unchanged"
 run "$ALLOCSEL" run -- sh -c 'exit 7'
 expect_rc 7
