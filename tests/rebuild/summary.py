@@ -34,7 +34,10 @@ def table(path):
     rows.sort(key=lambda r: r["package"])
     out = []
     alloc = next((r["allocator"] for r in rows if r.get("allocator")), None)
-    out.append("### %s%s\n" % (os.path.basename(os.path.dirname(os.path.abspath(path))),
+    name = os.path.basename(path)
+    if name == "results.jsonl":  # run.sh's: named by its directory
+        name = os.path.basename(os.path.dirname(os.path.abspath(path)))
+    out.append("### %s%s\n" % (name.removesuffix(".jsonl"),
                                " (--allocator %s)" % alloc if alloc else ""))
     out.append("| package | version | bucket | links | bypassed | tests | wall s (allocsel / control) | CPU s (allocsel / control) |")
     out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
