@@ -18,9 +18,20 @@ debian_source_list() {
   fi
 }
 
+# Every file the .dsc in DIR lists is there (a download cut short leaves
+# the .dsc without its debian tarball).
+debian_source_complete() {
+  local dsc f
+  dsc=$(compgen -G "$1/*.dsc" | head -n1) || return 1
+  for f in $(sed -n '/^Files:/,/^[^ ]/s/^ [0-9a-f]* [0-9]* //p' "$dsc"); do
+    [[ -f $1/$f ]] || return 1
+  done
+}
+
 debian_source_fetch() {
   local pkg=$1 dir=$2
-  compgen -G "$dir/*.dsc" >/dev/null && return 0
+  debian_source_complete "$dir" && return 0
+  rm -rf "$dir"
   debian_source_list
   mkdir -p "$dir"
   # The newest version first; where a mirror no longer has it (seen: a
@@ -33,7 +44,7 @@ debian_source_fetch() {
       (cd "$dir" && apt-get source --download-only "$pkg=$version" \
         >/dev/null 2>&1) && break
     done
-  compgen -G "$dir/*.dsc" >/dev/null || {
+  debian_source_complete "$dir" || {
     echo "cannot fetch the source of $pkg" >&2
     return 1
   }

@@ -142,7 +142,10 @@ one_package() {
   mkdir -p "$dir"
   rm -rf "$dir/allocsel" "$dir/control" "$dir"/*.log "$dir"/*.time "$dir/links.jsonl"
   local bucket="" reason="" version="" checked="" tests=none
-  if ! debian_source_fetch "$pkg" "$dir/src" 2>"$dir/fetch.log"; then
+  # Once more after a pause: two packages fetched at once can cut each
+  # other's download short.
+  if ! debian_source_fetch "$pkg" "$dir/src" 2>"$dir/fetch.log" &&
+    ! { sleep 10 && debian_source_fetch "$pkg" "$dir/src" 2>>"$dir/fetch.log"; }; then
     bucket=broken reason="cannot fetch the source"
   else
     local dsc
@@ -158,10 +161,13 @@ one_package() {
     for mode in allocsel control; do
       [[ $mode == allocsel || $control == always || ${ok[0]} == no ]] || continue
       mkdir -p "$dir/$mode"
-      dpkg-source --no-check -x "$dsc" "$dir/$mode/tree" >/dev/null 2>&1
+      if ! dpkg-source --no-check -x "$dsc" "$dir/$mode/tree" >"$dir/$mode.log" 2>&1; then
+        ok+=(no)
+        continue
+      fi
       if build "$mode" "$dir" "$dir/$mode/tree"; then ok+=(yes); else ok+=(no); fi
     done
-    tests=$(tests_of "$dir/allocsel.log")
+    tests=$(tests_of "$dir/allocsel.log" 2>/dev/null || echo none)
     if [[ ${ok[0]} == yes ]]; then
       bucket=success
       if [[ -n $allocator ]] && ! checked=$(on_allocator "$dir/allocsel"); then
@@ -198,9 +204,11 @@ if why=$(debian_registry_down); then
 fi
 rm -f "$out/results.jsonl"
 echo "rebuild: ${#pkgs[@]} packages, $jobs at a time, through $ALLOCSEL${allocator:+ with --allocator $allocator}; results in $out"
+# A package whose harness step failed has its line or says why; the
+# summary comes all the same.
 printf '%s\n' "${pkgs[@]}" |
   xargs -P "$jobs" -I{} bash "${BASH_SOURCE[0]}" --out "$out" --control "$control" \
-    ${allocator:+--allocator "$allocator"} --one {}
+    ${allocator:+--allocator "$allocator"} --one {} || true
 python3 "$here/summary.py" "$out/results.jsonl"
 [[ -z $require ]] || python3 - "$out/results.jsonl" <<'EOF'
 import json, sys
