@@ -75,14 +75,15 @@ test)
   # Again under ASan and UBSan. Left out: the plugin tests (a sanitized
   # plugin cannot load into an unsanitized linker; the selector it shares is
   # covered through allocsel-ld), valgrind (it runs the plain build) and the
-  # real projects (they build through the plugin too).
+  # real projects and the rebuild sample (they build through the plugin too,
+  # or preload allocsel run's hook into a sanitized allocsel-ld).
   say "test under ASan and UBSan ($build-asan)"
   [[ -f $build-asan/CMakeCache.txt ]] || generator=(-G Ninja)
   cmake -S "$root" -B "$build-asan" "${generator[@]}" -DALLOCSEL_WERROR=ON \
     -DALLOCSEL_SANITIZE=ON
   cmake --build "$build-asan" -j "$jobs"
   ctest --test-dir "$build-asan" --output-on-failure -j "$jobs" \
-    -E 'plugin|valgrind|realworld'
+    -E 'plugin|valgrind|realworld|rebuild'
   # The readers under libFuzzer, a minute each from the seeds in the tree
   # (scripts/fuzz.sh MINUTES runs them longer).
   say "fuzz ($build-fuzz)"
