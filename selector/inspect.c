@@ -170,6 +170,17 @@ int as_inspect_record(struct as_link *link, const char *path,
   return 0;
 }
 
+void as_record_from_object(const void *bytes, size_t size,
+                           const char *want_type, struct as_record *r) {
+  memset(r, 0, sizeof *r);
+  if (elf_version(EV_CURRENT) == EV_NONE)
+    return;
+  Elf *e = elf_memory((char *)bytes, size);
+  if (e && elf_kind(e) == ELF_K_ELF)
+    read_record(e, want_type, r);
+  elf_end(e);
+}
+
 void as_record_free(struct as_record *r) {
   free(r->allocator);
   free(r->type);

@@ -318,6 +318,9 @@ struct as_record {
 };
 int as_inspect_record(struct as_link *link, const char *path,
                       const char *want_type, struct as_record *r);
+/* The same from an object in memory (a remembered record's bytes). */
+void as_record_from_object(const void *bytes, size_t size,
+                           const char *want_type, struct as_record *r);
 void as_record_free(struct as_record *r);
 
 /* Where the tools find their allocator objects (lib/allocsel), and what

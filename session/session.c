@@ -148,21 +148,6 @@ void as_session_free(struct as_session *s) {
   *s = (struct as_session){.record_fd = -1};
 }
 
-/* A line of the record's text, "KEY=VALUE\n", within its bytes. */
-static char *record_value(const char *bytes, size_t size, const char *key) {
-  size_t n = strlen(key);
-  for (const char *p = bytes; p && p < bytes + size;
-       p = memchr(p + 1, key[0], (size_t)(bytes + size - p - 1))) {
-    if ((size_t)(bytes + size - p) > n && memcmp(p, key, n) == 0 &&
-        (p == bytes || p[-1] == '\n' || p[-1] == '\0')) {
-      const char *end = memchr(p + n, '\n', (size_t)(bytes + size - p - n));
-      if (end)
-        return as_xasprintf("%.*s", (int)(end - p - n), p + n);
-    }
-  }
-  return NULL;
-}
-
 void as_session_outcome(const struct as_session *s, char **allocator,
                         char **malloc_by) {
   *allocator = *malloc_by = NULL;
@@ -176,8 +161,11 @@ void as_session_outcome(const struct as_session *s, char **allocator,
   size_t size;
   const char *record =
       s->memory.h.has_record ? link_memory_record(&s->memory, &size) : NULL;
-  if (record) {
-    *allocator = record_value(record, size, "allocator=");
-    *malloc_by = record_value(record, size, "malloc=");
-  }
+  if (!record)
+    return;
+  struct as_record r;
+  as_record_from_object(record, size, as_output_type_name(s->type), &r);
+  *allocator = r.allocator, *malloc_by = r.malloc;
+  r.allocator = r.malloc = NULL;
+  as_record_free(&r);
 }
