@@ -128,14 +128,8 @@ static struct plan plan(const char *path, bool search, char *const argv[],
     return p;
   static const char opt[] = "--allocsel-linker=";
   char *linker = linker_opt + sizeof opt - 1;
-  if (search && !strchr(path, '/')) {
-    if (!ld_find_on_path(path, linker))
-      return p; /* not found: the exec fails as it would have */
-  } else if (strlen(path) < PATH_MAX) {
-    strcpy(linker, path);
-  } else {
-    return p;
-  }
+  if (!ld_locate(path, search, linker))
+    return p; /* not found: the exec fails as it would have */
   /* allocsel-ld under a linker's name (gcc's -B directory) is routed
    * already. */
   if (ld_same_file(linker, allocsel_ld))

@@ -175,16 +175,6 @@ static void add_needed(Elf *e, const char *path, struct walk *w) {
     free(dirs[i]);
 }
 
-static const char *malloc_library_kind(const char *name) {
-  static const char *const known[] = {"jemalloc", "tcmalloc", "mimalloc"};
-  const char *base = strrchr(name, '/');
-  base = base ? base + 1 : name;
-  for (size_t i = 0; i < 3; i++)
-    if (strncmp(base, "lib", 3) == 0 && strstr(base, known[i]))
-      return known[i];
-  return NULL;
-}
-
 void as_loader_read(const char *path, struct as_loader *out) {
   *out = (struct as_loader){0};
   struct walk *w = as_xcalloc(1, sizeof *w);
@@ -230,7 +220,7 @@ void as_loader_read(const char *path, struct as_loader *out) {
     if (mallocs && !out->malloc_winner)
       out->malloc_winner = as_xstrdup(w->objs[i].name);
     else if (mallocs && !out->malloc_behind &&
-             malloc_library_kind(w->objs[i].name))
+             as_malloc_implementation(w->objs[i].name))
       out->malloc_behind = as_xstrdup(w->objs[i].name);
     add_needed(dep, w->objs[i].path, w);
     elf_end(dep);

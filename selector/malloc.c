@@ -31,9 +31,7 @@ static bool is_libc_malloc(struct as_link *link, const struct as_unit *u) {
   return false;
 }
 
-/* "jemalloc" for libjemalloc.so.2, "tcmalloc" for libtcmalloc_minimal.so.4,
- * "mimalloc" for libmimalloc.so.2 or -lmimalloc, or NULL. */
-static const char *known_implementation(const char *path) {
+const char *as_malloc_implementation(const char *path) {
   static const char *const known[] = {"jemalloc", "tcmalloc", "mimalloc"};
   const char *b = base_of(path);
   for (size_t i = 0; i < sizeof known / sizeof *known; i++)
@@ -44,7 +42,7 @@ static const char *known_implementation(const char *path) {
 
 /* The implementation's name: a known one's, else the file's. */
 static char *implementation_name(const char *path) {
-  const char *known = known_implementation(path);
+  const char *known = as_malloc_implementation(path);
   return as_xstrdup(known ? known : base_of(path));
 }
 
@@ -88,7 +86,7 @@ int as_decide_malloc(struct as_link *link, const struct as_env *env,
   bool archive = env->static_link || link->type == AS_STATICLIB;
   const char *after_libc = NULL;
   for (uint32_t i = 0; i < d->nlibraries && n < 2; i++) {
-    const char *known = known_implementation(d->libraries[i] + 2);
+    const char *known = as_malloc_implementation(d->libraries[i] + 2);
     if (!known)
       continue;
     if (d->libraries_first && !env->adds_after_libc)

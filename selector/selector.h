@@ -300,6 +300,9 @@ struct as_loader {
   uint64_t tls_size;        /* its TLS block */
 };
 void as_loader_read(const char *path, struct as_loader *out);
+/* "jemalloc" for libjemalloc.so.2, "tcmalloc" for libtcmalloc_minimal.so.4,
+ * "mimalloc" for libmimalloc.so.2 or -lmimalloc, or NULL (malloc.c). */
+const char *as_malloc_implementation(const char *path);
 void as_loader_free(struct as_loader *l);
 
 /* Is `path` an ELF executable or shared library (0, with its type), and

@@ -69,6 +69,15 @@ bool ld_find_on_path(const char *file, char found[PATH_MAX]) {
   }
 }
 
+bool ld_locate(const char *program, bool search, char found[PATH_MAX]) {
+  if (search && !strchr(program, '/'))
+    return ld_find_on_path(program, found);
+  if (strlen(program) >= PATH_MAX)
+    return false;
+  strcpy(found, program);
+  return true;
+}
+
 bool ld_same_file(const char *a, const char *b) {
   char ra[PATH_MAX], rb[PATH_MAX];
   return realpath(a, ra) && realpath(b, rb) && strcmp(ra, rb) == 0;

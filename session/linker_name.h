@@ -17,6 +17,9 @@ enum ld_kind { LD_NONE, LD_BFD, LD_GOLD, LD_LLD, LD_MOLD };
 enum ld_kind ld_kind_of(const char *path);
 /* `file` found as execvp finds it, on PATH, into `found`. */
 bool ld_find_on_path(const char *file, char found[PATH_MAX]);
+/* `program` as exec finds it: searched on PATH when `search` (execvp,
+ * posix_spawnp) and it names no directory, else as it is. */
+bool ld_locate(const char *program, bool search, char found[PATH_MAX]);
 /* Are `a` and `b` one file (their real paths the same)? */
 bool ld_same_file(const char *a, const char *b);
 

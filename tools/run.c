@@ -379,8 +379,7 @@ static void summarize(const struct link_line *links, size_t n, bool strict,
   if (refused)
     fprintf(f, "; %zu refused", refused);
   if (failed)
-    fprintf(f, "; %zu failed (a missing input or the linker's error)",
-            failed);
+    fprintf(f, "; %zu failed (a missing input or the linker's error)", failed);
   fprintf(f, "; %zu bypassed\n", scan.n);
   for (size_t i = 0; i < n; i++)
     if (strcmp(links[i].status, "refused") == 0)
@@ -401,16 +400,6 @@ static void summarize(const struct link_line *links, size_t n, bool strict,
         "ALLOCSEL_RUN, ALLOCSEL_RUN_REPORT and LD_PRELOAD in its "
         "environment\n",
         f);
-}
-
-/* `command` as exec would find it. */
-static bool locate(const char *command, char found[PATH_MAX]) {
-  if (!strchr(command, '/'))
-    return ld_find_on_path(command, found);
-  if (strlen(command) >= PATH_MAX)
-    return false;
-  strcpy(found, command);
-  return true;
 }
 
 int cmd_run(int argc, char **argv) {
@@ -458,7 +447,7 @@ int cmd_run(int argc, char **argv) {
   clock_gettime(CLOCK_REALTIME_COARSE, &scan.start);
   /* COMMAND a linker itself: no hook is loaded here to route it. */
   char **command = o.command, *linker_opt = NULL, found[PATH_MAX];
-  if (ld_kind_of(command[0]) != LD_NONE && locate(command[0], found) &&
+  if (ld_kind_of(command[0]) != LD_NONE && ld_locate(command[0], true, found) &&
       !ld_same_file(found, real_ld)) {
     size_t n = 0;
     while (o.command[n])
