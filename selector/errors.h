@@ -26,6 +26,7 @@
   X(NO_ALLOCATOR_FOR_TARGET, "no-allocator-for-target", 2)                     \
   X(SHARED_IN_STATICLIB, "shared-in-staticlib", 2)                             \
   X(WRITE_FAILED, "write-failed", 2)                                           \
+  X(CANNOT_SEAL, "cannot-seal", 2)                                             \
   X(USAGE, "usage", 2)                                                         \
   /* Warnings and notes (exit 0). */                                           \
   X(UNMARKED_ALLOCATOR, "unmarked-allocator", 0)                               \

@@ -175,6 +175,17 @@ static void add_needed(Elf *e, const char *path, struct walk *w) {
     free(dirs[i]);
 }
 
+char *as_loader_find_system(const char *soname, bool elf64, uint16_t machine) {
+  struct walk *w = as_xcalloc(1, sizeof *w);
+  w->elf64 = elf64;
+  w->machine = machine;
+  char *path = elf_version(EV_CURRENT) != EV_NONE
+                   ? find_library(soname, NULL, 0, w)
+                   : NULL;
+  free(w);
+  return path;
+}
+
 void as_loader_read(const char *path, struct as_loader *out) {
   *out = (struct as_loader){0};
   struct walk *w = as_xcalloc(1, sizeof *w);

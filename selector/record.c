@@ -29,20 +29,26 @@ static void put_word(unsigned char *p, uint32_t v, bool big) {
 
 /* The record object, for the output's machine (class, byte order and
  * e_machine of the decision): a linker refuses an object of another. */
-static int write_object(int fd, const struct as_decision *d, const char *text,
-                        char **error) {
-  /* .note.GNU-stack, empty, keeps the stack non-executable. */
-  static const char shstrtab[] =
-      "\0" AS_RECORD_SECTION "\0.shstrtab\0.note.GNU-stack";
+void *as_record_note(const char *text, bool big, size_t *size) {
   size_t namesz = sizeof AS_RECORD_NOTE_NAME, descsz = strlen(text) + 1;
-  size_t size = 12 + align4(namesz) + align4(descsz);
-  unsigned char *note = as_xcalloc(1, size);
-  bool big = d->elf_data == ELFDATA2MSB;
+  *size = 12 + align4(namesz) + align4(descsz);
+  unsigned char *note = as_xcalloc(1, *size);
   put_word(note, (uint32_t)namesz, big);
   put_word(note + 4, (uint32_t)descsz, big);
   put_word(note + 8, AS_RECORD_NOTE_TYPE, big);
   memcpy(note + 12, AS_RECORD_NOTE_NAME, namesz);
   memcpy(note + 12 + align4(namesz), text, descsz);
+  return note;
+}
+
+static int write_object(int fd, const struct as_decision *d, const char *text,
+                        char **error) {
+  /* .note.GNU-stack, empty, keeps the stack non-executable. */
+  static const char shstrtab[] =
+      "\0" AS_RECORD_SECTION "\0.shstrtab\0.note.GNU-stack";
+  bool big = d->elf_data == ELFDATA2MSB;
+  size_t size;
+  unsigned char *note = as_record_note(text, big, &size);
 
   int rc = 0;
   int elf_class = d->elf_class == ELFCLASS32 ? ELFCLASS32 : ELFCLASS64;

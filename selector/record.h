@@ -12,6 +12,9 @@
 #define AS_RECORD_NOTE_NAME "allocsel"
 #define AS_RECORD_NOTE_TYPE 1
 
+/* The note holding `text`, in the target's byte order: malloc'd, *size
+ * bytes. */
+void *as_record_note(const char *text, bool big, size_t *size);
 /* Writes a relocatable object holding the note for `d` into an in-memory
  * file: returns its descriptor (the caller closes it when the link is
  * done) with *path naming it ("/dev/fd/N", valid in this process and the

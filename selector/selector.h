@@ -78,6 +78,7 @@ struct as_unit {
   bool rust_shim;        /* defines rustc's allocator shim (__rust_alloc) */
   bool rust_runtime;     /* defines rust_eh_personality: Rust's std */
   bool defines_malloc;   /* defines (exports) malloc */
+  bool sealed; /* a sealed guest (allocsel seal): its runtime is private */
   /* Libraries its code needs (ALLOCSEL_ALLOCATOR_LIBRARY), as -lNAME. */
   char *libraries[AS_MAX_UNIT_LIBRARIES];
   uint32_t nlibraries;
@@ -300,6 +301,9 @@ struct as_loader {
   uint64_t tls_size;        /* its TLS block */
 };
 void as_loader_read(const char *path, struct as_loader *out);
+/* Where the loader finds a system library (libc.so.6) of this class and
+ * machine, in its default directories: malloc'd, or NULL. */
+char *as_loader_find_system(const char *soname, bool elf64, uint16_t machine);
 /* "jemalloc" for libjemalloc.so.2, "tcmalloc" for libtcmalloc_minimal.so.4,
  * "mimalloc" for libmimalloc.so.2 or -lmimalloc, or NULL (malloc.c). */
 const char *as_malloc_implementation(const char *path);

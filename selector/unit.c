@@ -8,6 +8,7 @@
 
 static const char marker_prefix[] = "__allocsel_allocator_";
 static const char library_prefix[] = "__allocsel_library_";
+static const char sealed_prefix[] = "__allocsel_sealed_";
 
 /* rustc's allocator shim: __rust_alloc, or since Rust 1.7x its v0-mangled
  * form, _RNvCs<hash>_7___rustc12___rust_alloc. */
@@ -59,6 +60,9 @@ enum as_name_class as_classify_name(const char *name) {
   if (strncmp(name, library_prefix, sizeof library_prefix - 1) == 0 &&
       name[sizeof library_prefix - 1])
     return AS_NAME_LIBRARY;
+  if (strncmp(name, sealed_prefix, sizeof sealed_prefix - 1) == 0 &&
+      name[sizeof sealed_prefix - 1])
+    return AS_NAME_SEALED;
   return AS_NAME_NONE;
 }
 
@@ -96,6 +100,8 @@ static void note_class(struct as_unit *u, enum as_name_class c,
     u->rust_runtime = true;
   else if (c == AS_NAME_MALLOC)
     u->defines_malloc = true;
+  else if (c == AS_NAME_SEALED)
+    u->sealed = true;
   else if (c == AS_NAME_LIBRARY && u->nlibraries < AS_MAX_UNIT_LIBRARIES) {
     const char *lib = name + sizeof library_prefix - 1;
     bool dup = false;
@@ -166,7 +172,7 @@ void as_unit_clear(struct as_unit *u) {
   u->allocator = NULL;
   u->abi_defined = u->abi_undef = 0;
   u->needs_marker = u->defines_jemalloc = false;
-  u->rust_shim = u->rust_runtime = u->defines_malloc = false;
+  u->rust_shim = u->rust_runtime = u->defines_malloc = u->sealed = false;
   for (uint32_t i = 0; i < u->nlibraries; i++)
     free(u->libraries[i]);
   u->nlibraries = 0;

@@ -16,6 +16,7 @@ enum as_name_class {
   AS_NAME_RUST_SHIM,            /* __rust_alloc: rustc's allocator shim */
   AS_NAME_RUST_RUNTIME,         /* rust_eh_personality: Rust's std */
   AS_NAME_MALLOC,               /* malloc: a malloc implementation */
+  AS_NAME_SEALED, /* __allocsel_sealed_HASH: a sealed guest (allocsel seal) */
 };
 enum as_name_class as_classify_name(const char *name);
 /* Could as_classify_name find anything in this name? Every name allocsel
@@ -26,7 +27,8 @@ static inline bool as_name_may_matter(const char *name) {
                         : name[0] == 'm' || name[0] == 'r';
 }
 /* Does a definition of this class in an archive's index make which members
- * the link pulls in matter (an allocator, a marker, a Rust shim)? */
+ * the link pulls in matter (an allocator, a marker, a Rust shim, a sealed
+ * guest the decision names)? */
 static inline bool as_name_decides(enum as_name_class c) {
   return c != AS_NAME_NONE && c != AS_NAME_JEMALLOC &&
          c != AS_NAME_RUST_RUNTIME && c != AS_NAME_MALLOC;

@@ -3,6 +3,7 @@
  *   allocsel check --type=T [--allocator=A] [-L DIR] [-lNAME] FILES...
  *   allocsel inspect FILE
  *   allocsel staticlib -o OUT.a [--allocator=A] FILES...
+ *   allocsel seal -o OUT.a [--keep SYMBOL]... IN.a...
  *
  * Each takes --format=json. Exit 0: ok; 1: a rule broken; 2: bad usage or
  * unreadable input. */
@@ -11,13 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ar_format.h"
 #include "ar_writer.h"
 #include "frontend.h"
 #include "link_command.h"
 #include "run.h"
+#include "seal.h"
 #include "selector.h"
 #include "session.h"
+#include "unit_bytes.h"
 
 /* Each command's usage, as `allocsel COMMAND --help` prints it. */
 static const struct {
@@ -55,6 +57,7 @@ static const struct {
      "  --allocator executable=jemalloc[,dylib=system]: a request per\n"
      "  output type (a bare name: every type). COMMAND's exit status is\n"
      "  returned\n"},
+    {"seal", SEAL_USAGE},
     {"cache",
      "usage: allocsel cache\n"
      "  what earlier links learnt about their files, one file a line\n"},
@@ -649,47 +652,6 @@ static int cmd_inspect(const struct options *o) {
   return rc;
 }
 
-/* Whole file into memory, for copying into the archive. */
-static char *slurp(const char *path, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  size_t cap = 1 << 16, n = 0, r;
-  char *buf = as_xmalloc(cap);
-  while ((r = fread(buf + n, 1, cap - n, f)) > 0) {
-    n += r;
-    if (n == cap)
-      buf = as_grow(buf, &cap, cap + 1, 1);
-  }
-  fclose(f);
-  *size = n;
-  return buf;
-}
-
-/* The bytes of a unit: the whole file, or its member in the archive. */
-static bool unit_bytes(char *const *files, size_t unit_input,
-                       const struct as_unit *u, const void **data, size_t *size,
-                       const size_t *file_size) {
-  const char *buf = files[unit_input];
-  if (!u->member) {
-    *data = buf;
-    *size = file_size[unit_input];
-    return true;
-  }
-  size_t fsize = file_size[unit_input], n;
-  const struct as_ar_hdr *h = (const void *)(buf + u->member_off);
-  if (u->member_off > fsize || fsize - u->member_off < sizeof *h ||
-      !as_ar_hdr_size(h, &n) || n > fsize - u->member_off - sizeof *h)
-    return false;
-  size_t skip = 0; /* a BSD "#1/N" name stands first in the data */
-  if (memcmp(h->name, "#1/", 3) == 0 &&
-      (skip = strtoul(h->name + 3, NULL, 10)) > n)
-    return false;
-  *data = buf + u->member_off + sizeof *h + skip;
-  *size = n - skip;
-  return true;
-}
-
 static int cmd_staticlib(const struct options *o) {
   if (!o->output)
     return usage("%s", "staticlib needs -o OUT.a");
@@ -729,42 +691,17 @@ static int cmd_staticlib(const struct options *o) {
                 "link %s with %s: the allocator's code needs it", o->output,
                 d->libraries[i]);
   if (rc == 0) {
-    char **bufs = as_xcalloc(link->ninputs, sizeof *bufs);
-    size_t *sizes = as_xcalloc(link->ninputs, sizeof *sizes);
+    struct unit_bytes bytes;
     struct ar_writer *w = ar_writer_new();
-    char **owned = NULL; /* thin members' bytes */
-    size_t nowned = 0, cap_owned = 0;
-    for (size_t i = 0; i < link->ninputs && rc == 0; i++) {
-      bufs[i] = slurp(link->inputs[i]->path, &sizes[i]);
-      if (!bufs[i]) {
-        as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "cannot read %s: %s",
-                    link->inputs[i]->path, strerror(errno));
-        rc = 2;
-      }
-    }
+    rc = unit_bytes_open(&bytes, link);
     for (size_t i = 0; i < link->nunits && rc == 0; i++) {
       const struct as_unit *u = link->units[i];
       const void *data;
       size_t size;
-      if (u->file) {
-        /* A thin archive's member: its bytes are its own file's. */
-        char *own = slurp(u->file, &size);
-        if (!own) {
-          as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "cannot read %s: %s",
-                      u->file, strerror(errno));
-          rc = 2;
-          break;
-        }
-        *AS_PUSH(owned, nowned, cap_owned) = own;
-        data = own;
-      } else if (!unit_bytes(bufs, u->input, u, &data, &size, sizes)) {
-        as_diag_add(link, AS_ERROR, AS_E_BAD_INPUT, "%s: malformed member",
-                    as_unit_origin(link, u));
-        rc = 2;
-        break;
-      }
-      ar_writer_add(w, u->member ? u->member : link->inputs[u->input]->path,
-                    data, size, link, u->defs, u->ndefs);
+      rc = unit_bytes_get(&bytes, link, u, &data, &size);
+      if (rc == 0)
+        ar_writer_add(w, u->member ? u->member : link->inputs[u->input]->path,
+                      data, size, link, u->defs, u->ndefs);
     }
     char *error = NULL;
     if (rc == 0 && ar_writer_write(w, o->output, &error) != 0) {
@@ -773,13 +710,7 @@ static int cmd_staticlib(const struct options *o) {
     }
     free(error);
     ar_writer_free(w);
-    for (size_t i = 0; i < link->ninputs; i++)
-      free(bufs[i]);
-    for (size_t i = 0; i < nowned; i++)
-      free(owned[i]);
-    free(owned);
-    free(bufs);
-    free(sizes);
+    unit_bytes_close(&bytes);
   }
   if (!o->json)
     as_diag_print(link, stderr);
@@ -836,6 +767,8 @@ int main(int argc, char **argv) {
   }
   if (run)
     return cmd_run(argc, argv); /* its own options, then COMMAND's */
+  if (argc >= 2 && strcmp(argv[1], "seal") == 0)
+    return cmd_seal(argc, argv);
   struct options o;
   int rc = parse(&o, argc, argv);
   if (rc == 0) {
