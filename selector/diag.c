@@ -222,3 +222,14 @@ const char *as_nearest(const char *word, const char *const *names, size_t n) {
   /* Close enough to be a typo: at most 2 edits, and less than half. */
   return best && best_d <= 2 && best_d * 2 < strlen(best) ? best : NULL;
 }
+
+char *as_seal_command(struct as_link *link, const struct as_unit *u) {
+  const char *path = link->inputs[u->input]->path;
+  const char *slash = strrchr(path, '/');
+  size_t dir = slash ? (size_t)(slash - path + 1) : 0;
+  size_t stem = strlen(path + dir);
+  if (stem > 2 && strcmp(path + dir + stem - 2, ".a") == 0)
+    stem -= 2;
+  return as_xasprintf("allocsel seal -o %.*s%.*s.sealed.a %s", (int)dir, path,
+                      (int)stem, path + dir, path);
+}

@@ -76,11 +76,10 @@ static void parse_record(const char *text, size_t len, struct as_record *r) {
   struct {
     const char *key;
     char **slot;
-  } fields[] = {{"allocator", &r->allocator},
-                {"type", &r->type},
-                {"version", &r->version},
-                {"reason", &r->reason},
-                {"malloc", &r->malloc}};
+  } fields[] = {{"allocator", &r->allocator}, {"type", &r->type},
+                {"version", &r->version},     {"reason", &r->reason},
+                {"malloc", &r->malloc},       {"keep", &r->keep},
+                {"needs", &r->needs}};
   enum { NFIELDS = sizeof fields / sizeof *fields };
   for (size_t i = 0; i < NFIELDS; i++) {
     free(*fields[i].slot);
@@ -187,7 +186,10 @@ void as_record_free(struct as_record *r) {
   free(r->version);
   free(r->reason);
   free(r->malloc);
+  free(r->keep);
+  free(r->needs);
   r->allocator = r->type = r->version = r->reason = r->malloc = NULL;
+  r->keep = r->needs = NULL;
 }
 
 /* The malloc implementation among DT_NEEDED before libc, if any:

@@ -11,6 +11,9 @@
 int as_script_add_inputs(struct as_link *link, uint32_t input, const char *text,
                          size_t size);
 
+/* The command that seals the library holding `u` ("allocsel seal -o
+ * DIR/libx.sealed.a DIR/libx.a"), for a hint: malloc'd (diag.c). */
+char *as_seal_command(struct as_link *link, const struct as_unit *u);
 /* Notes on `d` saying why `u` is in the link (rules.c). */
 void as_why_notes(struct as_link *link, struct as_diag *d,
                   const struct as_unit *u);

@@ -127,7 +127,17 @@ int as_decide_malloc(struct as_link *link, const struct as_env *env,
                    "(--allocsel-allocator=system), or take %s out of the "
                    "link",
                    impls[0].where);
-    else
+    else if (!impls[1].unit->shared &&
+             link->inputs[impls[1].unit->input]->kind == AS_INPUT_ARCHIVE) {
+      /* A static library bundling its own: sealed, it keeps it. */
+      char *seal = as_seal_command(link, impls[1].unit);
+      as_diag_hint(g,
+                   "link one malloc implementation; a library that bundles "
+                   "its own can keep it private, sealed: %s, then link the "
+                   "sealed archive",
+                   seal);
+      free(seal);
+    } else
       as_diag_hint(g, "link one malloc implementation: the first in load "
                       "order would serve some calls and the other the rest");
     rc = 1;

@@ -387,10 +387,15 @@ static void check_rust_shims(struct as_link *link) {
     as_why_notes(link, d, first);
     as_diag_note(d, "rustc's allocator shim in %s", as_unit_origin(link, u));
     as_why_notes(link, d, u);
-    as_diag_hint(d, "each Rust staticlib carries the Rust runtime and its "
-                    "allocator shim: build one staticlib from a crate that "
-                    "depends on both, link them without --whole-archive, or "
-                    "build each as a cdylib");
+    char *a = as_seal_command(link, first), *b = as_seal_command(link, u);
+    as_diag_hint(d,
+                 "each Rust staticlib carries the Rust runtime and its "
+                 "allocator shim: seal them, each keeping its runtime to "
+                 "itself (%s; %s), and link the sealed archives; or build "
+                 "one staticlib from a crate that depends on both",
+                 a, b);
+    free(a);
+    free(b);
     return;
   }
 }

@@ -322,6 +322,7 @@ struct as_record {
   int count;     /* notes seen: an rlib's ride along into the final link */
   bool conflict; /* two notes of the artifact's type disagree */
   char *allocator, *type, *version, *reason, *malloc;
+  char *keep, *needs; /* a sealed guest's (allocsel seal) */
 };
 int as_inspect_record(struct as_link *link, const char *path,
                       const char *want_type, struct as_record *r);

@@ -304,6 +304,12 @@ static void print_decision(FILE *f, const struct options *o,
       fprintf(f, "malloc: %s\n", d->malloc);
     if (rc == 0 && o->why && d->unit)
       print_why(f, o, link, d->unit);
+    for (size_t i = 0; rc == 0 && i < link->nunits; i++)
+      if (link->units[i]->sealed && link->units[i]->linked)
+        fprintf(f,
+                "guest: %s (sealed: its runtime, allocator and any malloc "
+                "of its own are private)\n",
+                as_unit_origin(link, link->units[i]));
     return;
   }
   /* schema 1: the fields below; codes as in selector/errors.h. */
@@ -325,7 +331,13 @@ static void print_decision(FILE *f, const struct options *o,
     json_field(f, "output", rc == 0 ? o->output : NULL, true);
   if (d->unit)
     print_why(f, o, link, d->unit);
-  fprintf(f, ",\"exit_code\":%d,\"diagnostics\":", rc);
+  fputs(",\"sealed_guests\":[", f);
+  for (size_t i = 0, n = 0; i < link->nunits; i++)
+    if (link->units[i]->sealed && link->units[i]->linked) {
+      fputs(n++ ? "," : "", f);
+      as_json_string(f, as_unit_origin(link, link->units[i]));
+    }
+  fprintf(f, "],\"exit_code\":%d,\"diagnostics\":", rc);
   as_diag_print_json(link, f);
   fputs("}\n", f);
 }
@@ -551,6 +563,51 @@ static void inspect_artifact(FILE *f, const struct options *o, const char *path,
   loader_warnings(stderr, path, art);
 }
 
+/* A sealed guest's record (allocsel seal): what it keeps to itself, what
+ * it offers and what it needs. */
+static void print_sealed(FILE *f, const struct options *o,
+                         struct as_link *link) {
+  struct unit_bytes bytes;
+  bool open = false;
+  size_t n = 0;
+  for (size_t i = 0; i < link->nunits; i++) {
+    const struct as_unit *u = link->units[i];
+    const void *data;
+    size_t size;
+    if (!u->sealed)
+      continue;
+    if (!open && unit_bytes_open(&bytes, link) != 0)
+      break;
+    open = true;
+    if (unit_bytes_get(&bytes, link, u, &data, &size) != 0)
+      continue;
+    struct as_record r;
+    as_record_from_object(data, size, "sealed", &r);
+    if (o->json) {
+      fputs(n++ ? ",{" : "{", f);
+      json_field(f, "unit", as_unit_origin(link, u), false);
+      json_field(f, "allocator", r.allocator, true);
+      json_field(f, "malloc", r.malloc, true);
+      json_field(f, "keep", r.keep, true);
+      json_field(f, "needs", r.needs, true);
+      fputc('}', f);
+    } else if (r.found) {
+      fprintf(f,
+              "sealed: %s: a guest, its runtime private\n"
+              "sealed allocator: %s\nsealed malloc: %s\nkeeps: %s\n"
+              "needs: %s\n",
+              as_unit_origin(link, u), r.allocator, r.malloc ? r.malloc : "?",
+              r.keep ? r.keep : "?", r.needs ? r.needs : "?");
+    } else {
+      fprintf(f, "sealed: %s: a guest (its record is missing)\n",
+              as_unit_origin(link, u));
+    }
+    as_record_free(&r);
+  }
+  if (open)
+    unit_bytes_close(&bytes);
+}
+
 /* An object or archive: its record (an rlib allocsel linked), its units. */
 static void inspect_units(FILE *f, const struct options *o, const char *path,
                           struct as_link *link, const struct as_record *rec) {
@@ -576,7 +633,9 @@ static void inspect_units(FILE *f, const struct options *o, const char *path,
                shim ? as_unit_origin(link, shim) : NULL, true);
     json_field(f, "rust_runtime",
                runtime ? as_unit_origin(link, runtime) : NULL, true);
-    fputs(",\"units\":[", f);
+    fputs(",\"sealed\":[", f);
+    print_sealed(f, o, link);
+    fputs("],\"units\":[", f);
   } else {
     fprintf(f, "allocator: %s\n", name ? name : "none");
     print_record_source(f, rec, "the markers in its symbol tables");
@@ -587,6 +646,7 @@ static void inspect_units(FILE *f, const struct options *o, const char *path,
               as_unit_origin(link, shim));
     if (runtime)
       fprintf(f, "rust: runtime in %s\n", as_unit_origin(link, runtime));
+    print_sealed(f, o, link);
   }
   for (size_t i = 0; i < link->nunits; i++) {
     const struct as_unit *u = link->units[i];

@@ -250,11 +250,26 @@ static const char *loader_soname(uint16_t machine, bool elf64) {
                                           : "ld-linux-x86-64.so.2";
 }
 
-/* Defined by the startup files every link has (crtbegin.o, the linker). */
+/* Defined by what every link has besides libc.so.6: the startup files
+ * (crtbegin.o), the linker, libc_nonshared.a. */
 static bool startup_name(const char *name) {
-  return strcmp(name, "__dso_handle") == 0 ||
-         strcmp(name, "_GLOBAL_OFFSET_TABLE_") == 0 ||
-         strcmp(name, "__ehdr_start") == 0;
+  static const char *const names[] = {
+      "__dso_handle",          "_GLOBAL_OFFSET_TABLE_",
+      "__ehdr_start",          "atexit",
+      "at_quick_exit",         "pthread_atfork",
+      "__stack_chk_fail_local"};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    if (strcmp(name, names[i]) == 0)
+      return true;
+  return false;
+}
+
+/* What a program's link needs to add for a system library: gcc and clang
+ * link libc, libgcc_s and the loader themselves. */
+static const char *link_flag(const char *soname) {
+  return strcmp(soname, "libm.so.6") == 0        ? "-lm"
+         : strcmp(soname, "libstdc++.so.6") == 0 ? "-lstdc++"
+                                                 : NULL;
 }
 
 struct record_ctx {
@@ -509,6 +524,17 @@ int cmd_seal(int argc, char **argv) {
           *ctx.needs ? ctx.needs : "nothing");
   if (ctx.nown)
     print_list(stderr, "left for the program to define", ctx.own, ctx.nown);
+  char flags[64] = "";
+  for (size_t i = 0; i < NSYSLIBS; i++) {
+    const char *flag = link_flag(ctx.libs[i].soname);
+    if (flag && strstr(ctx.needs, ctx.libs[i].soname)) {
+      strcat(flags, " ");
+      strcat(flags, flag);
+    }
+  }
+  if (*flags)
+    fprintf(stderr, "hint: link programs that use %s with%s\n", o.output,
+            flags);
 out:
   if (script_fd >= 0)
     close(script_fd);

@@ -74,6 +74,7 @@ static bool api_name(const char *name) {
                                          "tc_",
                                          "MallocExtension",
                                          "MallocHook",
+                                         "tcmalloc",
                                          "TCMalloc",
                                          "mi_",
                                          "RunningOnValgrind",
