@@ -148,26 +148,93 @@ static char *script_text(char *const *keep, size_t nkeep) {
   return s;
 }
 
-/* ld.bfd -r: the one linker whose relocatable links read archives, embedded
- * scripts and /dev/fd outputs alike (lld and mold write beside their
- * output, which /dev/fd has no room for). */
+/* The newest LLVMgold.so Debian's LLVM packages install: a newer LLVM
+ * reads an older one's bitcode. */
+static bool find_llvmgold(char path[PATH_MAX]) {
+  for (int v = 40; v >= 11; v--) {
+    snprintf(path, PATH_MAX, "/usr/lib/llvm-%d/lib/LLVMgold.so", v);
+    if (access(path, R_OK) == 0)
+      return true;
+  }
+  return false;
+}
+
+/* The relocatable link: ld.bfd -r, the one linker whose relocatable links
+ * read archives, scripts and /dev/fd outputs alike (lld and mold write
+ * beside their output, which /dev/fd has no room for). LTO inputs are
+ * compiled on the way: GCC's through gcc's own driver (its LTO plugin,
+ * -flinker-output=nolto-rel: a native object, not bytecode again),
+ * LLVM's through the LLVMgold plugin. */
 static int relocatable_link(const char *out, const char *script,
-                            const struct seal_options *o, uint16_t machine,
-                            bool elf64) {
-  char ld[PATH_MAX];
-  if (!ld_locate("ld.bfd", true, ld) && !ld_locate("ld", true, ld)) {
-    fputs("allocsel: error: seal needs ld.bfd (GNU binutils) on PATH\n",
-          stderr);
+                            const struct seal_options *o,
+                            const struct as_link *link) {
+  const struct as_unit *first = link->nunits ? link->units[0] : NULL;
+  bool elf32 = first && first->elf_class == ELFCLASS32;
+  bool gimple = false, bitcode = false;
+  for (size_t i = 0; i < link->nunits; i++) {
+    gimple |= link->units[i]->gimple;
+    bitcode |= link->units[i]->bitcode;
+    if (!first->machine && link->units[i]->machine)
+      first = link->units[i];
+  }
+  uint16_t machine = first ? first->machine : 0;
+  char ld[PATH_MAX], plugin[PATH_MAX];
+  const char **argv = as_xcalloc(o->ninputs + 16, sizeof *argv);
+  size_t n = 0;
+  if (gimple && bitcode) {
+    fprintf(stderr,
+            "allocsel: error: %s: cannot seal GCC and LLVM LTO objects "
+            "together: no one linker compiles both\n",
+            o->output);
+    free(argv);
     return 2;
   }
-  const char **argv = as_xcalloc(o->ninputs + 12, sizeof *argv);
-  size_t n = 0;
-  argv[n++] = ld;
-  argv[n++] = "-r";
-  argv[n++] = "-d"; /* commons get their space: a local common is none */
-  if (machine == EM_386 && !elf64) {
-    argv[n++] = "-m";
-    argv[n++] = "elf_i386";
+  if (gimple) {
+    if (!ld_locate("gcc", true, ld)) {
+      fprintf(stderr,
+              "allocsel: error: %s: GCC LTO objects: sealing compiles them "
+              "with gcc, which is not on PATH\n",
+              o->output);
+      free(argv);
+      return 2;
+    }
+    argv[n++] = ld;
+    argv[n++] = "-r";
+    argv[n++] = "-flto";
+    argv[n++] = "-flinker-output=nolto-rel";
+    argv[n++] = "-nostdlib";
+    argv[n++] = "-fuse-ld=bfd";
+    if (elf32)
+      argv[n++] = "-m32";
+  } else {
+    if (!ld_locate("ld.bfd", true, ld) && !ld_locate("ld", true, ld)) {
+      fputs("allocsel: error: seal needs ld.bfd (GNU binutils) on PATH\n",
+            stderr);
+      free(argv);
+      return 2;
+    }
+    argv[n++] = ld;
+    if (bitcode) {
+      if (!find_llvmgold(plugin)) {
+        fprintf(stderr,
+                "allocsel: error: %s: LLVM bitcode (clang -flto): sealing "
+                "compiles it with ld.bfd's LLVMgold.so plugin, and no "
+                "/usr/lib/llvm-N/lib/LLVMgold.so is installed\n"
+                "hint: install llvm-N-linker-tools, or seal a library built "
+                "without -flto\n",
+                o->output);
+        free(argv);
+        return 2;
+      }
+      argv[n++] = "-plugin";
+      argv[n++] = plugin;
+    }
+    argv[n++] = "-r";
+    argv[n++] = "-d"; /* commons get their space: a local common is none */
+    if (machine == EM_386 && elf32) {
+      argv[n++] = "-m";
+      argv[n++] = "elf_i386";
+    }
   }
   argv[n++] = "-o";
   argv[n++] = out;
@@ -418,18 +485,11 @@ int cmd_seal(int argc, char **argv) {
   rc = as_diag_exit_code(link);
   for (size_t i = 0; rc == 0 && i < link->nunits; i++) {
     const struct as_unit *u = link->units[i];
-    const char *why = u->shared    ? "a shared library is a guest already; "
-                                     "seal the static library it came from"
-                      : u->bitcode ? "LLVM bitcode (clang -flto): seal the "
-                                     "library built without -flto, or with "
-                                     "-ffat-lto-objects"
-                      : u->gimple  ? "GCC LTO bytecode (gcc -flto): seal the "
-                                     "library built with -ffat-lto-objects, "
-                                     "or without -flto"
-                                   : NULL;
-    if (why) {
-      as_diag_add(link, AS_ERROR, AS_E_CANNOT_SEAL, "%s: cannot be sealed: %s",
-                  as_unit_origin(link, u), why);
+    if (u->shared) {
+      as_diag_add(link, AS_ERROR, AS_E_CANNOT_SEAL,
+                  "%s: cannot be sealed: a shared library is a guest "
+                  "already; seal the static library it came from",
+                  as_unit_origin(link, u));
       rc = 2;
     }
   }
@@ -455,10 +515,6 @@ int cmd_seal(int argc, char **argv) {
     goto out;
   }
   sort_unique(o.keep, &o.nkeep);
-  const struct as_unit *first = link->nunits ? link->units[0] : NULL;
-  uint16_t machine = first ? first->machine : EM_X86_64;
-  bool elf64 = !first || first->elf_class != ELFCLASS32;
-
   char script_path[32], out_path[32];
   script_fd = memfd("allocsel-seal.ld", script_path);
   out_fd = memfd("allocsel-seal.o", out_path);
@@ -471,7 +527,7 @@ int cmd_seal(int argc, char **argv) {
     rc = 2;
     goto out;
   }
-  rc = relocatable_link(out_path, script_path, &o, machine, elf64);
+  rc = relocatable_link(out_path, script_path, &o, link);
   if (rc)
     goto out;
 

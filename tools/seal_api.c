@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "frontend.h"
+#include "symtab.h"
 #include "unit_bytes.h"
 
 /* rustc names a staticlib's sysroot members "std-<16 hex>.std.<...>.o". */
@@ -135,6 +136,15 @@ int seal_default_api(struct as_link *link, char ***keep, size_t *nkeep,
     size_t size;
     if (runtime_unit(u))
       continue;
+    if (u->bitcode || u->gimple) {
+      /* LTO symbol tables say nothing of visibility: names only. */
+      for (uint32_t d = 0; d < u->ndefs; d++) {
+        const char *name = as_symtab_get(link->symtab, u->defs[d])->name;
+        if (api_name(name))
+          *AS_PUSH(*keep, *nkeep, cap) = as_xstrdup(name);
+      }
+      continue;
+    }
     if (unit_bytes_get(&b, link, u, &data, &size) != 0) {
       rc = -1;
       break;

@@ -336,13 +336,78 @@ EOF
 run g++ -O0 -c cxmain.cpp -o cxmain.o
 expect_rc 0
 for cxx in g++ ${CLANGXX:+"$CLANGXX"}; do
-  link_plain "$cxx" cx-${cxx##*/} cxmain.o libcxa.sealed.a libcxb.sealed.a
+  link_plain "$cxx" "cx-${cxx##*/}" cxmain.o libcxa.sealed.a libcxb.sealed.a
   expect_rc 0
-  run ./cx-${cxx##*/}
+  run "./cx-${cxx##*/}"
   expect_rc 0
   expect_line "6 -12 8 -13 42"
   expect_line "main"
 done
+
+# --- thin and LTO archives -------------------------------------------------------
+cat >lto.c <<'EOF'
+#include <stdlib.h>
+static int helper(int x) { return x * 3; }
+int lto_api(int x) { return helper(x) + 1; }
+EOF
+echo '#include <stdio.h>
+int lto_api(int);
+int main(void) { printf("%d\n", lto_api(4)); return 0; }' >lto_main.c
+compile gcc lto_main.o lto_main.c
+
+step "a thin archive is sealed from its members' files"
+compile gcc thin.o lto.c
+rm -f libthin.a
+ar rcsT libthin.a thin.o
+run "$ALLOCSEL" seal -o libthin.sealed.a libthin.a
+expect_rc 0
+expect_err ">>> keeps: lto_api"
+link_plain gcc thin-app lto_main.o libthin.sealed.a
+expect_rc 0
+run ./thin-app
+expect_line "13"
+
+step "a GCC LTO archive is compiled on the way (gcc -flinker-output=nolto-rel)"
+compile gcc lg.o lto.c -O2 -flto
+rm -f liblg.a
+gcc-ar rcs liblg.a lg.o
+run "$ALLOCSEL" seal -o liblg.sealed.a liblg.a
+expect_rc 0
+expect_err ">>> keeps: lto_api"
+run nm --plugin /dev/null liblg.sealed.a
+expect_no_out "__gnu_lto"
+link_plain gcc lg-app lto_main.o liblg.sealed.a
+expect_rc 0
+run ./lg-app
+expect_line "13"
+
+step "a clang LTO archive is compiled through ld.bfd's LLVMgold plugin"
+if ! compgen -G "/usr/lib/llvm-*/lib/LLVMgold.so" >/dev/null; then
+  skipped "no LLVMgold.so installed: its refusal is checked instead"
+  compile clang lc.o lto.c -O2 -flto
+  rm -f liblc.a
+  ar rcs liblc.a lc.o
+  run "$ALLOCSEL" seal -o liblc.sealed.a liblc.a
+  expect_rc 2
+  expect_err "no /usr/lib/llvm-N/lib/LLVMgold.so is installed"
+else
+  compile clang lc.o lto.c -O2 -flto
+  rm -f liblc.a
+  ar rcs liblc.a lc.o
+  run "$ALLOCSEL" seal -o liblc.sealed.a liblc.a
+  expect_rc 0
+  expect_err ">>> keeps: lto_api"
+  link_plain clang lc-app lto_main.o liblc.sealed.a
+  expect_rc 0
+  run ./lc-app
+  expect_line "13"
+fi
+
+step "GCC and LLVM LTO objects together: refused, nothing written"
+run "$ALLOCSEL" seal -o mixed.a liblg.a liblc.a
+expect_rc 2
+expect_err "cannot seal GCC and LLVM LTO objects together"
+expect_no_file mixed.a
 
 # --- refusals -------------------------------------------------------------------
 echo 'int api(void) { return 1; }' >api.c
