@@ -4,6 +4,7 @@
 #   allocsel_target(app)                      # app links through allocsel
 #   allocsel_target(app ALLOCATOR system)     # ... with system requested
 #   allocsel_add_staticlib(foo ALLOCATOR jemalloc foo.c)  # libfoo.a, whole
+#   allocsel_seal(ra_sealed ra KEEP ra_sum)   # libra made a sealed guest
 #
 # Imported targets: allocsel::allocsel (the command), allocsel::allocsel-ld,
 # allocsel::plugin (the GNU linker plugin), allocsel::headers (the include
@@ -156,4 +157,56 @@ function(allocsel_add_staticlib name)
     INTERFACE_LINK_LIBRARIES "${_system}")
   add_dependencies(${name} ${name}_allocsel_staticlib)
   set(${name}_SYSTEM_LIBRARIES "${_system}" PARENT_SCOPE)
+endfunction()
+
+# allocsel_seal(<name> <library> [KEEP <symbol>...] [KEEP_LIST <file>]
+#               [LINK_LIBRARIES <lib>...])
+# <library> (a static library target, imported or built here, or the path
+# of an archive) sealed by `allocsel seal`: one object holding what the
+# kept API reaches, everything else it defines (its runtime, its allocator,
+# a bundled malloc) local to it. <name> is an imported target of the sealed
+# archive; its users get libm and LINK_LIBRARIES (stdc++ for a C++
+# library: the seal's note names what it needs). Without KEEP or KEEP_LIST
+# the API is the library's own global C names.
+function(allocsel_seal name library)
+  cmake_parse_arguments(PARSE_ARGV 2 _arg "" "KEEP_LIST"
+                        "KEEP;LINK_LIBRARIES")
+  set(_keep)
+  foreach(_symbol IN LISTS _arg_KEEP)
+    list(APPEND _keep "--keep=${_symbol}")
+  endforeach()
+  set(_deps)
+  if(_arg_KEEP_LIST)
+    get_filename_component(_list "${_arg_KEEP_LIST}" ABSOLUTE)
+    list(APPEND _keep "--keep-list=${_list}")
+    list(APPEND _deps "${_list}")
+  endif()
+  if(TARGET "${library}")
+    set(_input "$<TARGET_FILE:${library}>")
+    get_target_property(_imported ${library} IMPORTED)
+    if(_imported)
+      get_target_property(_location ${library} IMPORTED_LOCATION)
+      if(_location)
+        list(APPEND _deps "${_location}")
+      endif()
+    else()
+      list(APPEND _deps ${library})
+    endif()
+  else()
+    get_filename_component(_input "${library}" ABSOLUTE)
+    list(APPEND _deps "${_input}")
+  endif()
+  set(_out "${CMAKE_CURRENT_BINARY_DIR}/lib${name}.a")
+  add_custom_command(
+    OUTPUT "${_out}"
+    COMMAND allocsel::allocsel seal -o "${_out}" ${_keep} "${_input}"
+    DEPENDS ${_deps}
+    COMMENT "allocsel seal lib${name}.a"
+    VERBATIM)
+  add_custom_target(${name}_allocsel_seal ALL DEPENDS "${_out}")
+  add_library(${name} STATIC IMPORTED GLOBAL)
+  set_target_properties(${name} PROPERTIES
+    IMPORTED_LOCATION "${_out}"
+    INTERFACE_LINK_LIBRARIES "m;${_arg_LINK_LIBRARIES}")
+  add_dependencies(${name} ${name}_allocsel_seal)
 endfunction()

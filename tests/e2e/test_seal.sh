@@ -12,7 +12,8 @@
 #   - two C++ libraries with the same exception class and inline template,
 #     each throwing and catching inside;
 #   - bad input, unknown kept names and shared libraries: exit 2, nothing
-#     written.
+#     written;
+#   - thin archives, GCC and clang LTO archives, CMake's allocsel_seal.
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -153,6 +154,29 @@ EOF
     expect_line "45 6"
     expect_line "caught: 1 1"
   done
+
+  step "CMake: allocsel_seal on an imported library and on a path"
+  mkdir -p cm
+  cat >cm/CMakeLists.txt <<EOF
+cmake_minimum_required(VERSION 3.16)
+project(sealed C)
+find_package(allocsel CONFIG REQUIRED)
+add_library(ra STATIC IMPORTED)
+set_target_properties(ra PROPERTIES IMPORTED_LOCATION "$T/libra.a")
+allocsel_seal(ra_sealed ra KEEP ra_sum)
+allocsel_seal(rb_sealed "$T/librb.a")
+add_executable(app "$T/rust_app.c")
+target_link_libraries(app PRIVATE ra_sealed rb_sealed)
+EOF
+  run cmake -S cm -B cm/b -DCMAKE_PREFIX_PATH="$P"
+  expect_rc 0
+  run cmake --build cm/b
+  expect_rc 0
+  expect_out "allocsel seal libra_sealed.a"
+  run cm/b/app
+  expect_rc 0
+  expect_line "45 6"
+  expect_line "caught: 1 1"
 
   step "through allocsel-ld, the program's malloc jemalloc: the sealed Rust code allocates from it"
   cat >which_malloc.c <<'EOF'
