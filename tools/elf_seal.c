@@ -321,7 +321,8 @@ int elf_seal(int fd, char *const *keep, size_t nkeep, const char *marker,
     if (!local[i])
       order[norder++] = (uint32_t)i;
   free(local);
-  qsort(f->undefined, f->nundefined, sizeof *f->undefined, cmp_str);
+  if (f->nundefined)
+    qsort(f->undefined, f->nundefined, sizeof *f->undefined, cmp_str);
   size_t w = 0; /* one of each name */
   for (size_t i = 0; i < f->nundefined; i++)
     if (w && strcmp(f->undefined[w - 1], f->undefined[i]) == 0)

@@ -36,6 +36,17 @@ vg_run 0 "$ALLOCSEL" staticlib -o lib.a probe.o
 vg_run 0 "$ALLOCSEL" inspect lib.a
 vg_run 0 "$ALLOCSEL" staticlib -o libje.a --allocator=jemalloc probe.o
 
+step "allocsel seal: a library bundling jemalloc, a missing kept name, bad input"
+printf '#include <stdlib.h>\nvoid *ja(void) { return malloc(4); }\n' >ja.c
+compile $cc ja.o ja.c
+mkdir -p xj && (cd xj && ar x "/usr/lib/$(gcc -print-multiarch)/libjemalloc_pic.a")
+rm -f libja.a && ar rcs libja.a ja.o xj/*.o
+vg_run 0 "$ALLOCSEL" seal -o libja.sealed.a libja.a
+vg_run 0 "$ALLOCSEL" inspect libja.sealed.a
+vg_run 0 "$ALLOCSEL" check --type=executable probe.o libja.sealed.a
+vg_run 2 "$ALLOCSEL" seal -o x.a --keep nosuch libja.a
+vg_run 2 "$ALLOCSEL" seal -o x.a bad.o
+
 step "allocsel-ld: a link, a refused link, bad input"
 # A dylib and an rlib need no C library on the command line.
 vg_run 0 "$ALLOCSEL_LD" -shared -o libapp.so probe.o
