@@ -218,6 +218,23 @@ static int finish_sections(Elf *e, const char *text, bool big, void **owned,
   return 0;
 }
 
+/* libelf lays the file out again, padding each section to its alignment:
+ * absurd ones (a malformed file's 2^40) would write terabytes. A real
+ * object aligns sections to at most a huge page. */
+static bool sane_alignments(Elf *e) {
+  Elf_Scn *scn = NULL;
+  GElf_Shdr sh;
+  uint64_t total = 0;
+  while ((scn = elf_nextscn(e, scn))) {
+    if (!gelf_getshdr(scn, &sh) || sh.sh_addralign > (1u << 24))
+      return false;
+    total += sh.sh_addralign;
+    if (total > (1u << 28))
+      return false;
+  }
+  return true;
+}
+
 int elf_seal(int fd, char *const *keep, size_t nkeep, const char *marker,
              seal_record_fn *record, void *ctx, struct seal_facts *f,
              char ***missing, size_t *nmissing, char **error) {
@@ -261,7 +278,8 @@ int elf_seal(int fd, char *const *keep, size_t nkeep, const char *marker,
   }
   size_t n = sd->d_size / gelf_fsize(e, ELF_T_SYM, 1, EV_CURRENT);
   size_t first_global = sh.sh_info, strndx = sh.sh_link;
-  if (first_global > n || n > UINT32_MAX - 2) {
+  if (n == 0 || first_global > n || n > UINT32_MAX - 2 ||
+      sd->d_size != n * (f->elf64 ? sizeof(Elf64_Sym) : sizeof(Elf32_Sym))) {
     *error = as_xstrdup("malformed symbol table");
     goto out;
   }
@@ -358,7 +376,7 @@ int elf_seal(int fd, char *const *keep, size_t nkeep, const char *marker,
     map[order[i]] = (uint32_t)i;
 
   /* The new table, in libelf's memory form, the same type. */
-  size_t entsize = sd->d_size / n;
+  size_t entsize = f->elf64 ? sizeof(Elf64_Sym) : sizeof(Elf32_Sym);
   symbuf = as_xcalloc(n + 1, entsize);
   sd->d_buf = symbuf;
   sd->d_size = (n + 1) * entsize;
@@ -387,6 +405,10 @@ int elf_seal(int fd, char *const *keep, size_t nkeep, const char *marker,
   if (remap_indexes(e, symndx, map, n + 1, error) != 0)
     goto out;
 
+  if (!sane_alignments(e)) {
+    *error = as_xstrdup("a section's alignment is out of range");
+    goto out;
+  }
   text = record(ctx, f);
   if (finish_sections(e, text, eh.e_ident[EI_DATA] == ELFDATA2MSB, &note,
                       error) != 0)
