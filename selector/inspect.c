@@ -132,6 +132,17 @@ static void read_record(Elf *e, const char *want_type, struct as_record *r) {
       parse_record((const char *)data->d_buf + desc_off, nh.n_descsz, &note);
       if (!note.allocator || !note.type)
         continue;
+      if (strcmp(note.type, "sealed") == 0 &&
+          !(want_type && strcmp(want_type, "sealed") == 0)) {
+        /* A sealed library's, linked in: a guest, not the record. */
+        r->guests = as_grow(r->guests, &(size_t){r->nguests}, r->nguests + 1,
+                            sizeof *r->guests);
+        r->guests[r->nguests++] = as_xasprintf(
+            "keeps %s (allocator %s, malloc %s)",
+            note.keep ? note.keep : "?", note.allocator,
+            note.malloc ? note.malloc : "?");
+        continue;
+      }
       r->count++;
       bool matches = want_type && strcmp(note.type, want_type) == 0;
       bool had_match =
@@ -140,12 +151,18 @@ static void read_record(Elf *e, const char *want_type, struct as_record *r) {
         r->conflict = true;
       if (had_match)
         continue; /* keep the matching one */
+      char **guests = r->guests;
+      size_t nguests = r->nguests;
+      r->guests = NULL;
+      r->nguests = 0;
       as_record_free(r);
       int count = r->count;
       bool conflict = r->conflict;
       *r = note;
       r->count = count;
       r->conflict = conflict;
+      r->guests = guests;
+      r->nguests = nguests;
       r->found = true;
       note = (struct as_record){0};
     }
@@ -188,6 +205,11 @@ void as_record_free(struct as_record *r) {
   free(r->malloc);
   free(r->keep);
   free(r->needs);
+  for (size_t i = 0; i < r->nguests; i++)
+    free(r->guests[i]);
+  free(r->guests);
+  r->guests = NULL;
+  r->nguests = 0;
   r->allocator = r->type = r->version = r->reason = r->malloc = NULL;
   r->keep = r->needs = NULL;
 }

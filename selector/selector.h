@@ -323,6 +323,10 @@ struct as_record {
   bool conflict; /* two notes of the artifact's type disagree */
   char *allocator, *type, *version, *reason, *malloc;
   char *keep, *needs; /* a sealed guest's (allocsel seal) */
+  /* The sealed guests' notes riding along in an artifact (never its own
+   * record): "keeps API (allocator A, malloc M)" each. */
+  char **guests;
+  size_t nguests;
 };
 int as_inspect_record(struct as_link *link, const char *path,
                       const char *want_type, struct as_record *r);

@@ -547,7 +547,12 @@ static void inspect_artifact(FILE *f, const struct options *o, const char *path,
     json_field(f, "malloc", malloc_of(art, rec, malloc_buf, sizeof malloc_buf),
                true);
     json_record(f, rec, inferred);
-    fprintf(f, ",\"entry_points\":%d,\"diagnostics\":[]}\n",
+    fputs(",\"sealed_guests\":[", f);
+    for (size_t i = 0; i < rec->nguests; i++) {
+      fputs(i ? "," : "", f);
+      as_json_string(f, rec->guests[i]);
+    }
+    fprintf(f, "],\"entry_points\":%d,\"diagnostics\":[]}\n",
             __builtin_popcount(art->abi_defined));
     return;
   }
@@ -560,6 +565,8 @@ static void inspect_artifact(FILE *f, const struct options *o, const char *path,
           __builtin_popcount(art->abi_defined));
   for (size_t i = 0; i < art->nallocators; i++)
     fprintf(f, "marker: %s\n", art->allocators[i]);
+  for (size_t i = 0; i < rec->nguests; i++)
+    fprintf(f, "guest: a sealed library, %s\n", rec->guests[i]);
   loader_warnings(stderr, path, art);
 }
 

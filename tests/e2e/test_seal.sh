@@ -148,6 +148,10 @@ EOF
     expect_rc 0
     expect_line "45 6"
     expect_line "caught: 1 1"
+    run "$ALLOCSEL" inspect app-$cc
+    expect_line "allocator: none"
+    expect_line "guest: a sealed library, keeps ra_sum (allocator rust, malloc the program's)"
+    expect_line "guest: a sealed library, keeps rb_len (allocator rust, malloc the program's)"
     link_plain "$cc" app-whole-$cc rust_app.o -Wl,--whole-archive libra.sealed.a librb.sealed.a -Wl,--no-whole-archive
     expect_rc 0
     run ./app-whole-$cc
@@ -202,6 +206,8 @@ EOF
   expect_line "caught: 1 1"
   run "$ALLOCSEL" inspect app-j
   expect_out "malloc: jemalloc"
+  expect_line "allocator: jemalloc"
+  expect_line "guest: a sealed library, keeps rb_len (allocator rust, malloc the program's)"
 fi
 
 # --- two bundled mallocs --------------------------------------------------------
