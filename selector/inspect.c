@@ -138,9 +138,8 @@ static void read_record(Elf *e, const char *want_type, struct as_record *r) {
         r->guests = as_grow(r->guests, &(size_t){r->nguests}, r->nguests + 1,
                             sizeof *r->guests);
         r->guests[r->nguests++] = as_xasprintf(
-            "keeps %s (allocator %s, malloc %s)",
-            note.keep ? note.keep : "?", note.allocator,
-            note.malloc ? note.malloc : "?");
+            "keeps %s (allocator %s, malloc %s)", note.keep ? note.keep : "?",
+            note.allocator, note.malloc ? note.malloc : "?");
         continue;
       }
       r->count++;
