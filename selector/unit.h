@@ -27,11 +27,12 @@ static inline bool as_name_may_matter(const char *name) {
                         : name[0] == 'm' || name[0] == 'r';
 }
 /* Does a definition of this class in an archive's index make which members
- * the link pulls in matter (an allocator, a marker, a Rust shim, a sealed
- * guest the decision names)? */
+ * the link pulls in matter (an allocator, a marker, a Rust shim, a malloc
+ * implementation bundled in a static library, a sealed guest: the decision
+ * and the record name them)? */
 static inline bool as_name_decides(enum as_name_class c) {
   return c != AS_NAME_NONE && c != AS_NAME_JEMALLOC &&
-         c != AS_NAME_RUST_RUNTIME && c != AS_NAME_MALLOC;
+         c != AS_NAME_RUST_RUNTIME;
 }
 
 /* Building a unit (unit.c), shared by the ELF and bitcode scanners: make

@@ -303,6 +303,19 @@ EOF
     expect_err "-lm -lstdc++"
     run "$ALLOCSEL" inspect libtb.sealed.a
     expect_line "sealed malloc: tcmalloc (its own, private)"
+    if [[ $cc == gcc ]]; then
+      step "unsealed, the two bundled mallocs are refused, the seal command named"
+      run "$ALLOCSEL" check -- gcc two_mallocs.o which_malloc.o libja.a libtb.a -lstdc++ -lm -ldl
+      expect_rc 1
+      expect_err "cannot link together two malloc implementations: 'jemalloc' and 'tcmalloc'"
+      expect_err "allocsel seal -o libtb.sealed.a libtb.a"
+      run "$ALLOCSEL" check -- gcc ja.o libja.a -lm
+      expect_rc 0
+      expect_out "malloc: jemalloc (libja.a(jemalloc.pic.o), replaces libc's malloc in the program)"
+      run "$ALLOCSEL" check -- gcc two_mallocs.o which_malloc.o libja.sealed.a libtb.sealed.a -lstdc++ -lm -ldl
+      expect_rc 0
+      expect_line "malloc: libc"
+    fi
 
     step "$cc: each library served by its own malloc, the program's stays libc's"
     link_plain "$cc" two-$cc two_mallocs.o which_malloc.o libja.sealed.a libtb.sealed.a -lstdc++ -lm -ldl
