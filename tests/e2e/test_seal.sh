@@ -452,6 +452,29 @@ expect_rc 2
 expect_err "cannot seal GCC and LLVM LTO objects together"
 expect_no_file mixed.a
 
+step "an i386 library is sealed as one (ld.bfd -m elf_i386)"
+printf 'static int h(int x) { return x + 1; }\nint api32(int x) { return h(x); }\n' >a32.c
+if ! gcc -m32 -c a32.c -o a32.o 2>/dev/null; then
+  skipped "gcc -m32 does not work here"
+else
+  rm -f liba32.a
+  ar rcs liba32.a a32.o
+  run "$ALLOCSEL" seal -o liba32.sealed.a liba32.a
+  expect_rc 0
+  run readelf -h liba32.sealed.a
+  expect_out "ELF32"
+  expect_out "Intel 80386"
+  echo 'int api32(int); int main(void) { return api32(1) - 2; }' >m32.c
+  run gcc -m32 -o m32 m32.c liba32.sealed.a
+  expect_rc 0
+  if runs_i386; then
+    run ./m32
+    expect_rc 0
+  else
+    skipped "running the i386 program: this kernel runs none (its link was checked)"
+  fi
+fi
+
 # --- refusals -------------------------------------------------------------------
 echo 'int api(void) { return 1; }' >api.c
 compile gcc api.o api.c
