@@ -66,14 +66,76 @@ static char *real_name(const char *path) {
   return as_xstrdup(base_of(realpath(path, real) ? real : path));
 }
 
+/* A shared library after --as-needed that nothing references: the linker
+ * leaves it out of DT_NEEDED. What counts, as GNU ld has it, is a
+ * reference resolution bound to it from an object, or from a shared
+ * library the linker had loaded before it (libgcc_s's reference to free,
+ * loaded after, does not keep tcmalloc), one not dropped itself. */
+static bool dropped_as_unneeded(struct as_link *link, uint32_t unit,
+                                const bool *dropped) {
+  const struct as_unit *m = link->units[unit];
+  if (!m->shared || !(link->inputs[m->input]->flags & AS_ADD_AS_NEEDED) ||
+      link->scan == AS_SCAN_QUICK)
+    return false;
+  for (size_t i = 0; i < link->nunits; i++) {
+    const struct as_unit *u = link->units[i];
+    if (!u->linked || i == unit || dropped[i] ||
+        (u->shared && u->input > m->input))
+      continue;
+    for (uint32_t k = 0; k < u->nundefs; k++)
+      if (as_symtab_get(link->symtab, u->undefs[k])->def == unit)
+        return false;
+  }
+  return true;
+}
+
+/* FRR's "tcmalloc enabled" programs that ran glibc's malloc. */
+static void warn_dropped(struct as_link *link, const struct as_unit *u) {
+  const char *path = link->inputs[u->input]->path;
+  const char *known = as_malloc_implementation(path);
+  char *real = real_name(path);
+  struct as_diag *g =
+      as_diag_add(link, AS_WARNING, AS_E_MALLOC_DROPPED,
+                  "%s will not serve malloc: --as-needed drops it, as nothing "
+                  "linked references it",
+                  real);
+  as_diag_note(g,
+               "%s follows --as-needed, and nothing linked before it "
+               "references it",
+               path);
+  char lib[256];
+  const char *b = base_of(path);
+  size_t stem = strcspn(b, ".");
+  snprintf(lib, sizeof lib, "%.*s", (int)(stem > 3 ? stem - 3 : 0), b + 3);
+  as_diag_hint(g,
+               "keep it: -Wl,--push-state,--no-as-needed -l%s "
+               "-Wl,--pop-state%s%s",
+               strncmp(b, "lib", 3) == 0 && *lib ? lib : (known ? known : "?"),
+               known ? ", or call one of its functions (" : "",
+               !known                           ? ""
+               : strcmp(known, "jemalloc") == 0 ? "mallctl)"
+               : strcmp(known, "tcmalloc") == 0 ? "tc_version)"
+                                                : "mi_version)");
+  free(real);
+}
+
 int as_decide_malloc(struct as_link *link, const struct as_env *env,
                      struct as_decision *d) {
   struct impl impls[2];
   size_t n = 0;
+  const struct as_unit *dropped = NULL;
+  bool *gone = as_xcalloc(link->nunits + 1, sizeof *gone); /* dropped */
   for (size_t i = 0; i < link->nunits && n < 2; i++) {
     const struct as_unit *u = link->units[i];
     if (!u->linked || !u->defines_malloc || is_libc_malloc(link, u))
       continue;
+    if (dropped_as_unneeded(link, (uint32_t)i, gone)) {
+      gone[i] = true;
+      warn_dropped(link, u);
+      if (!dropped)
+        dropped = u;
+      continue;
+    }
     const char *origin = as_unit_origin(link, u);
     impls[n++] =
         (struct impl){implementation_name(origin), as_xstrdup(origin), u};
@@ -157,6 +219,10 @@ int as_decide_malloc(struct as_link *link, const struct as_env *env,
     d->malloc = as_xasprintf("libc (%s comes after libc in the link: it "
                              "serves the allocator ABI only)",
                              after_libc);
+  } else if (dropped) {
+    const char *path = link->inputs[dropped->input]->path;
+    d->malloc =
+        as_xasprintf("libc (%s is dropped by --as-needed)", base_of(path));
   } else {
     d->malloc = as_xstrdup("libc");
   }
@@ -164,5 +230,6 @@ int as_decide_malloc(struct as_link *link, const struct as_env *env,
     free(impls[i].name);
     free(impls[i].where);
   }
+  free(gone);
   return rc;
 }

@@ -258,7 +258,26 @@ static bool members_decide(struct as_link *link) {
   return link->scan != AS_SCAN_QUICK;
 }
 
+/* A malloc library after --as-needed stays in the program only if
+ * something the link takes references it (GNU ld, lld, gold, mold): only
+ * resolution tells whether jemalloc or libc serves malloc then. */
+static void as_needed_malloc_decides(struct as_link *link) {
+  for (uint32_t i = 0; i < link->ninputs && link->scan == AS_SCAN_QUICK; i++) {
+    const struct as_input *in = link->inputs[i];
+    if (!(in->flags & AS_ADD_AS_NEEDED) || in->kind != AS_INPUT_SHARED ||
+        !as_malloc_implementation(in->path))
+      continue;
+    for (uint32_t u = 0; u < in->nunits; u++)
+      if (link->units[in->first_unit + u]->defines_malloc)
+        as_link_scan_full(link,
+                          "a malloc library after --as-needed stays only if "
+                          "something references it",
+                          in->path);
+  }
+}
+
 void as_link_resolve(struct as_link *link) {
+  as_needed_malloc_decides(link);
   /* Nothing among the inputs defines the ABI or carries a marker: no
    * allocator can be linked and no cycle can exist, so which members the
    * link pulls in does not matter. The common case, and the fast one. */

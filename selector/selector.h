@@ -54,6 +54,8 @@ enum {
                           * like an archive member */
   AS_ADD_JUST_SYMBOLS = 1u << 4,  /* --just-symbols: addresses, never linked */
   AS_ADD_STATIC_SEARCH = 1u << 5, /* -l in a linker script finds only .a */
+  AS_ADD_AS_NEEDED = 1u << 6,     /* after --as-needed: a shared library the
+                                     link drops unless something references it */
 };
 
 enum { AS_MAX_UNIT_LIBRARIES = 4 };

@@ -216,7 +216,7 @@ bool ld_cmdline_plugin_opt(struct ld_cmdline *cl, const char *opt) {
 }
 
 struct state {
-  bool whole, static_search, lazy;
+  bool whole, static_search, lazy, as_needed;
   unsigned group; /* the open --start-group, 0: none */
 };
 
@@ -228,6 +228,7 @@ static void add_lib(struct ld_cmdline *cl, const char *name,
                           .whole = st->whole,
                           .static_search = st->static_search,
                           .lazy = st->lazy,
+                          .as_needed = st->as_needed,
                           .group = st->group};
 }
 
@@ -353,6 +354,10 @@ static void linker_option(struct parser *p, const char *key, const char *optarg,
     st->static_search = true;
   } else if (is(key, "Bdynamic", "dy") || is(key, "call_shared", NULL)) {
     st->static_search = false;
+  } else if (is(key, "as-needed", NULL)) {
+    st->as_needed = true;
+  } else if (is(key, "no-as-needed", NULL)) {
+    st->as_needed = false;
   } else if (is(key, "whole-archive", NULL)) {
     st->whole = true;
   } else if (is(key, "no-whole-archive", NULL)) {
@@ -463,6 +468,7 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
       *in = (struct ld_input){.path = as_xstrdup(arg),
                               .whole = p.st.whole,
                               .lazy = p.st.lazy,
+                              .as_needed = p.st.as_needed,
                               .group = p.st.group};
       size_t n = strlen(arg);
       if ((n > 2 && strcmp(arg + n - 2, ".a") == 0) || strstr(arg, ".so"))
@@ -554,6 +560,7 @@ void ld_cmdline_add_inputs(const struct ld_cmdline *cl, struct as_link *link) {
                       AS_ADD_SCRIPT_OK |
                           (in->whole ? AS_ADD_WHOLE_ARCHIVE : 0) |
                           (in->lazy ? AS_ADD_LAZY : 0) |
+                          (in->as_needed ? AS_ADD_AS_NEEDED : 0) |
                           (in->just_symbols ? AS_ADD_JUST_SYMBOLS : 0) |
                           (in->static_search ? AS_ADD_STATIC_SEARCH : 0));
   }

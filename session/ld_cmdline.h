@@ -17,6 +17,7 @@ struct ld_input {
   bool whole;     /* inside --whole-archive */
   bool static_search;
   bool lazy;         /* inside --start-lib: loaded only when referenced */
+  bool as_needed;    /* after --as-needed */
   bool just_symbols; /* --just-symbols / -R FILE: addresses only */
   bool script;       /* -T FILE: a linker script */
   unsigned group;    /* --start-group it stands in (1, 2, ...), 0: none */

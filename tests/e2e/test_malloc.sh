@@ -59,12 +59,19 @@ if [[ -e $TC ]]; then
   step "-ljemalloc -ltcmalloc_minimal: two mallocs, whoever needs the ABI"
   echo 'int main(void) { return 0; }' >hello.c
   compile "$cc" hello.o hello.c
-  link "$cc" app-jt hello.o -ljemalloc -ltcmalloc_minimal
+  # Kept both (Debian's gcc passes --as-needed, which would drop both:
+  # the step after next).
+  link "$cc" app-jt hello.o -Wl,--no-as-needed -ljemalloc -ltcmalloc_minimal
   expect_fail
   expect_err "cannot link together two malloc implementations: 'jemalloc' and 'tcmalloc'"
-  run "$ALLOCSEL" check --format=json -- "$cc" -o x hello.o -ljemalloc -ltcmalloc_minimal
+  run "$ALLOCSEL" check --format=json -- "$cc" -o x hello.o -Wl,--no-as-needed -ljemalloc -ltcmalloc_minimal
   expect_rc 1
   expect_json_py 'j["diagnostics"][0]["code"] == "two-malloc-implementations"'
+  run "$ALLOCSEL" check -- "$cc" -o x hello.o -Wl,--as-needed -ljemalloc -ltcmalloc_minimal
+  expect_rc 0
+  expect_err "libjemalloc.so.2 will not serve malloc"
+  expect_err "libtcmalloc_minimal.so.4"
+  expect_line "malloc: libc (libjemalloc.so is dropped by --as-needed)"
 
   step "inspect without allocsel: what the artifact needs says it"
   run "$cc" -o plain-tc hello.o -Wl,--no-as-needed -ltcmalloc_minimal
@@ -114,6 +121,44 @@ if [[ -e /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so ]]; then
   expect_no_err "warning"
   run env LD_DEBUG=bindings ./ahead
   grep -q "to .*libtcmalloc_minimal.so.4 .*symbol .malloc'" "$T/.err" || fail "the fixed program's malloc is not tcmalloc's"
+else
+  skipped "libgoogle-perftools-dev is not installed"
+fi
+
+step "check: a malloc library --as-needed drops is said, as the linker then drops it"
+if [[ -e /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so ]]; then
+  printf 'int main(void) { return 0; }\n' >quiet.c
+  printf '#include <stdlib.h>\nint main(void) { void *p = malloc(10); return p == 0; }\n' >calls.c
+  gcc -c quiet.c calls.c
+  # Nothing references tcmalloc: dropped (FRR's tcmalloc that never ran).
+  run "$ALLOCSEL" check -- gcc -o quiet quiet.o -Wl,--as-needed -ltcmalloc_minimal
+  expect_rc 0
+  expect_err "allocsel: warning: libtcmalloc_minimal.so.4"
+  expect_err "will not serve malloc: --as-needed drops it, as nothing linked references it"
+  expect_err "hint: keep it: -Wl,--push-state,--no-as-needed -ltcmalloc_minimal -Wl,--pop-state"
+  expect_line "malloc: libc (libtcmalloc_minimal.so is dropped by --as-needed)"
+  gcc -o quiet quiet.o -Wl,--as-needed -ltcmalloc_minimal
+  run readelf -d quiet
+  expect_no_out "libtcmalloc_minimal"
+  # Through allocsel-ld the record says the same.
+  link "$cc" quiet2 quiet.o -Wl,--as-needed -ltcmalloc_minimal
+  expect_rc 0
+  expect_err "will not serve malloc"
+  run "$ALLOCSEL" inspect quiet2
+  expect_line "malloc: libc (libtcmalloc_minimal.so is dropped by --as-needed)"
+  # The program calls malloc, or the hint's fix: kept, and said so.
+  for how in "calls.o -Wl,--as-needed -ltcmalloc_minimal" \
+    "quiet.o -Wl,--as-needed -Wl,--push-state,--no-as-needed -ltcmalloc_minimal -Wl,--pop-state"; do
+    # shellcheck disable=SC2086
+    run "$ALLOCSEL" check -- gcc -o kept $how
+    expect_rc 0
+    expect_no_err "warning"
+    expect_out "malloc: tcmalloc"
+    # shellcheck disable=SC2086
+    gcc -o kept $how
+    run readelf -d kept
+    expect_out "libtcmalloc_minimal.so.4"
+  done
 else
   skipped "libgoogle-perftools-dev is not installed"
 fi
