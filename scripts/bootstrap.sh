@@ -26,7 +26,7 @@ packages=(build-essential cmake ninja-build pkg-config clang lld mold
   binutils-dev libelf-dev libjemalloc-dev libcmocka-dev llvm-dev python3
   valgrind libclang-rt-14-dev gcc-multilib
   dpkg-dev autoconf automake libtool meson clang-16 lld-16 rustc
-  libgoogle-perftools-dev libmimalloc-dev debhelper fakeroot man-db)
+  libgoogle-perftools-dev libmimalloc-dev debhelper fakeroot man-db lintian)
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -83,7 +83,7 @@ test)
     -DALLOCSEL_SANITIZE=ON
   cmake --build "$build-asan" -j "$jobs"
   ctest --test-dir "$build-asan" --output-on-failure -j "$jobs" \
-    -E 'plugin|valgrind|realworld|rebuild'
+    -E 'plugin|valgrind|realworld|rebuild|package'
   # The readers under libFuzzer, a minute each from the seeds in the tree
   # (scripts/fuzz.sh MINUTES runs them longer).
   say "fuzz ($build-fuzz)"
