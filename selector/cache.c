@@ -48,7 +48,7 @@
  * rebuilt since). 2^17 entries in 2^18 slots make a 16 MiB file. */
 enum { MAX_ENTRIES = 1 << 17, MIN_SLOTS = 1 << 10 };
 
-static const char magic[16] = "allocsel-facts4\n";
+static const char magic[16] = "allocsel-facts5\n";
 /* The selector's sources, hashed (selector/facts_build_id.cmake): facts
  * learnt by another build of it may be classified otherwise, so a file
  * another build wrote is ignored whole. */

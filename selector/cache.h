@@ -22,7 +22,8 @@ enum {
   AS_FACT_JEMALLOC = 1u << 1,     /* as_unit.defines_jemalloc */
   AS_FACT_RUST_RUNTIME = 1u << 2, /* as_unit.rust_runtime */
   AS_FACT_MALLOC = 1u << 3,       /* as_unit.defines_malloc */
-  AS_FACTS_UNIT = (1u << 4) - 1,
+  AS_FACT_NEEDS_MALLOC = 1u << 4, /* as_unit.needs_malloc_library */
+  AS_FACTS_UNIT = (1u << 5) - 1,
   /* An archive whose index names nothing the decision looks for (the
    * quick path need not open it), and one no member of which references
    * the ABI (it need not read the members either). */

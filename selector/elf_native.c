@@ -34,6 +34,32 @@ static bool source_read(const struct elf_source *s, void *dst, size_t off,
   return s->fd >= 0 && as_pread_all(s->fd, dst, len, (off_t)off);
 }
 
+/* Does the shared library's DT_NEEDED name a malloc library? Its dynamic
+ * section's names are in .dynstr, the dynamic symbols' strings. */
+static bool needs_malloc_library(const struct elf_source *s,
+                                 const Elf64_Shdr *sh, size_t shnum,
+                                 const Elf64_Shdr *sym, const char *strtab,
+                                 size_t strsize) {
+  for (size_t i = 0; i < shnum; i++) {
+    const Elf64_Shdr *d = &sh[i];
+    if (d->sh_type != SHT_DYNAMIC || d->sh_link != sym->sh_link ||
+        d->sh_size > 64 * 1024 || d->sh_size % sizeof(Elf64_Dyn) != 0)
+      continue;
+    Elf64_Dyn *dyn = as_xmalloc(d->sh_size ? d->sh_size : 1);
+    bool found = false;
+    if (source_read(s, dyn, d->sh_offset, d->sh_size))
+      for (size_t k = 0; k < d->sh_size / sizeof *dyn && !found; k++) {
+        if (dyn[k].d_tag == DT_NULL)
+          break;
+        found = dyn[k].d_tag == DT_NEEDED && dyn[k].d_un.d_val < strsize &&
+                as_malloc_implementation(strtab + dyn[k].d_un.d_val);
+      }
+    free(dyn);
+    return found;
+  }
+  return false;
+}
+
 static struct as_elf_syms *read_syms(const struct elf_source *s,
                                      bool in_place) {
   Elf64_Ehdr eh;
@@ -99,7 +125,11 @@ static struct as_elf_syms *read_syms(const struct elf_source *s,
   if (out->strtab[str->sh_size - 1] != '\0') {
     free(out);
     out = NULL;
+    goto done;
   }
+  if (out->shared)
+    out->needs_malloc_library =
+        needs_malloc_library(s, sh, eh.e_shnum, sym, out->strtab, out->strsize);
 done:
   free(sh);
   return out;
@@ -174,6 +204,7 @@ int as_scan_elf_syms(struct as_link *link, uint32_t unit_id, struct as_unit *u,
   u->elf_class = ELFCLASS64;
   u->elf_data = ELFDATA2LSB;
   u->shared = r->shared;
+  u->needs_malloc_library = r->needs_malloc_library;
   u->quick = quick;
   /* Where only referenced names are interned, its other definitions go
    * aside, their names left in `r`. */

@@ -33,6 +33,7 @@ struct as_elf_syms {
   const char *strtab;
   uint32_t nsyms, strsize;
   bool shared;
+  bool needs_malloc_library; /* DT_NEEDED names a malloc library */
   uint16_t machine;
 };
 /* From a file whose first `headlen` bytes are in `head`, or from memory. */

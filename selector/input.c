@@ -290,7 +290,8 @@ static bool facts_of(struct as_link *link, const struct as_input *in,
       .flags = (uint8_t)((u->shared ? AS_FACT_SHARED : 0) |
                          (u->defines_jemalloc ? AS_FACT_JEMALLOC : 0) |
                          (u->rust_runtime ? AS_FACT_RUST_RUNTIME : 0) |
-                         (u->defines_malloc ? AS_FACT_MALLOC : 0)),
+                         (u->defines_malloc ? AS_FACT_MALLOC : 0) |
+                         (u->needs_malloc_library ? AS_FACT_NEEDS_MALLOC : 0)),
       .machine = u->machine,
       .elf_class = u->elf_class,
       .elf_data = u->elf_data};
@@ -322,6 +323,7 @@ static void add_known(struct as_link *link, uint32_t input,
   u->defines_jemalloc = f->flags & AS_FACT_JEMALLOC;
   u->rust_runtime = f->flags & AS_FACT_RUST_RUNTIME;
   u->defines_malloc = f->flags & AS_FACT_MALLOC;
+  u->needs_malloc_library = f->flags & AS_FACT_NEEDS_MALLOC;
   u->machine = f->machine;
   u->elf_class = f->elf_class;
   u->elf_data = f->elf_data;

@@ -142,6 +142,30 @@ static bool defines_malloc(Elf *e) {
   return false;
 }
 
+char *as_loader_needed_malloc(const char *path) {
+  int fd = elf_version(EV_CURRENT) != EV_NONE ? open(path, O_RDONLY | O_CLOEXEC)
+                                              : -1;
+  if (fd < 0)
+    return NULL;
+  Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+  GElf_Shdr sh;
+  Elf_Scn *scn = e ? dynamic_section(e, &sh) : NULL;
+  Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
+  size_t n = data && sh.sh_entsize ? data->d_size / sh.sh_entsize : 0;
+  char *found = NULL;
+  for (size_t i = 0; i < n && !found; i++) {
+    GElf_Dyn dyn;
+    const char *name;
+    if (gelf_getdyn(data, (int)i, &dyn) && dyn.d_tag == DT_NEEDED &&
+        (name = elf_strptr(e, sh.sh_link, dyn.d_un.d_val)) &&
+        as_malloc_implementation(name))
+      found = as_xstrdup(name);
+  }
+  elf_end(e);
+  close(fd);
+  return found;
+}
+
 /* Adds each DT_NEEDED of `e` (found at `path`) to the walk. */
 static void add_needed(Elf *e, const char *path, struct walk *w) {
   GElf_Shdr sh;

@@ -119,11 +119,54 @@ static void warn_dropped(struct as_link *link, const struct as_unit *u) {
   free(real);
 }
 
+/* A linked shared library that needs a malloc library the link does not
+ * name itself: the loader reaches that one through it, after libc.so.6,
+ * and libc's malloc serves the process (inspect says it of an artifact,
+ * loader.c; this says it before the link). Warns, and returns the first
+ * such library with *lib the malloc library's name. */
+static const struct as_unit *malloc_behind_libc(struct as_link *link,
+                                                const bool *gone, char **lib) {
+  const struct as_unit *first = NULL;
+  for (size_t i = 0; i < link->nunits; i++) {
+    const struct as_unit *u = link->units[i];
+    if (!u->linked || !u->shared || !u->needs_malloc_library || gone[i] ||
+        dropped_as_unneeded(link, (uint32_t)i, gone))
+      continue;
+    const char *path = link->inputs[u->input]->path;
+    char *name = as_loader_needed_malloc(path);
+    if (!name)
+      continue;
+    const char *known = as_malloc_implementation(name);
+    struct as_diag *g = as_diag_add(
+        link, AS_WARNING, AS_E_MALLOC_BEHIND_LIBC,
+        "%s will not serve malloc: %s needs it, and the loader reaches it "
+        "after libc.so.6",
+        name, base_of(path));
+    as_diag_note(g, "%s is linked; %s is not, so it loads after libc's", path,
+                 name);
+    as_diag_hint(
+        g,
+        "link it ahead of libc and keep it: "
+        "-Wl,--push-state,--no-as-needed -l%s -Wl,--pop-state",
+        strcmp(known, "tcmalloc") == 0
+            ? (strstr(name, "minimal") ? "tcmalloc_minimal" : "tcmalloc")
+            : known);
+    if (!first) {
+      first = u;
+      *lib = name;
+    } else {
+      free(name);
+    }
+  }
+  return first;
+}
+
 int as_decide_malloc(struct as_link *link, const struct as_env *env,
                      struct as_decision *d) {
   struct impl impls[2];
   size_t n = 0;
-  const struct as_unit *dropped = NULL;
+  const struct as_unit *dropped = NULL, *behind = NULL;
+  char *behind_lib = NULL;
   bool *gone = as_xcalloc(link->nunits + 1, sizeof *gone); /* dropped */
   for (size_t i = 0; i < link->nunits && n < 2; i++) {
     const struct as_unit *u = link->units[i];
@@ -219,6 +262,10 @@ int as_decide_malloc(struct as_link *link, const struct as_env *env,
     d->malloc = as_xasprintf("libc (%s comes after libc in the link: it "
                              "serves the allocator ABI only)",
                              after_libc);
+  } else if ((behind = malloc_behind_libc(link, gone, &behind_lib))) {
+    d->malloc =
+        as_xasprintf("libc (%s, needed by %s, loads after libc)", behind_lib,
+                     base_of(link->inputs[behind->input]->path));
   } else if (dropped) {
     const char *path = link->inputs[dropped->input]->path;
     d->malloc =
@@ -231,5 +278,6 @@ int as_decide_malloc(struct as_link *link, const struct as_env *env,
     free(impls[i].where);
   }
   free(gone);
+  free(behind_lib);
   return rc;
 }

@@ -81,6 +81,9 @@ struct as_unit {
   bool rust_runtime;     /* defines rust_eh_personality: Rust's std */
   bool defines_malloc;   /* defines (exports) malloc */
   bool sealed; /* a sealed guest (allocsel seal): its runtime is private */
+  /* A shared library whose DT_NEEDED names a malloc library (jemalloc,
+   * tcmalloc, mimalloc): loaded after libc, unless linked directly. */
+  bool needs_malloc_library;
   /* Libraries its code needs (ALLOCSEL_ALLOCATOR_LIBRARY), as -lNAME. */
   char *libraries[AS_MAX_UNIT_LIBRARIES];
   uint32_t nlibraries;
@@ -303,6 +306,9 @@ struct as_loader {
   uint64_t tls_size;        /* its TLS block */
 };
 void as_loader_read(const char *path, struct as_loader *out);
+/* The first DT_NEEDED of a shared library that is a malloc library
+ * (libtcmalloc_minimal.so.4): malloc'd, or NULL. */
+char *as_loader_needed_malloc(const char *path);
 /* Where the loader finds a system library (libc.so.6) of this class and
  * machine, in its default directories: malloc'd, or NULL. */
 char *as_loader_find_system(const char *soname, bool elf64, uint16_t machine);

@@ -173,6 +173,7 @@ void as_unit_clear(struct as_unit *u) {
   u->abi_defined = u->abi_undef = 0;
   u->needs_marker = u->defines_jemalloc = false;
   u->rust_shim = u->rust_runtime = u->defines_malloc = u->sealed = false;
+  u->needs_malloc_library = false;
   for (uint32_t i = 0; i < u->nlibraries; i++)
     free(u->libraries[i]);
   u->nlibraries = 0;

@@ -109,6 +109,15 @@ if [[ -e /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so ]]; then
   # --as-needed leaves a program that references none of it.
   gcc -shared -fPIC -o libfoo.so foo.c -ltcmalloc_minimal
   printf 'void *foo_get(void);\nint main(void) { return foo_get() == 0; }\n' >behind.c
+  gcc -c behind.c
+  # check says it before the link, twice (the second from the cache).
+  for _ in 1 2; do
+    run "$ALLOCSEL" check -- gcc -o behind behind.o -L. -lfoo
+    expect_rc 0
+    expect_err "allocsel: warning: libtcmalloc_minimal.so.4 will not serve malloc: libfoo.so needs it, and the loader reaches it after libc.so.6"
+    expect_err "hint: link it ahead of libc and keep it: -Wl,--push-state,--no-as-needed -ltcmalloc_minimal -Wl,--pop-state"
+    expect_line "malloc: libc (libtcmalloc_minimal.so.4, needed by libfoo.so, loads after libc)"
+  done
   gcc -o behind behind.c -L. -lfoo -Wl,-rpath,'$ORIGIN'
   run "$ALLOCSEL" inspect behind
   expect_rc 0
@@ -116,6 +125,9 @@ if [[ -e /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so ]]; then
   expect_err "hint: link it ahead of libc and keep it: -Wl,--push-state,--no-as-needed -ltcmalloc_minimal -Wl,--pop-state"
   # The fix, as the hint gives it: tcmalloc then serves malloc.
   gcc -o ahead behind.c -Wl,--push-state,--no-as-needed -ltcmalloc_minimal -Wl,--pop-state -L. -lfoo -Wl,-rpath,'$ORIGIN'
+  run "$ALLOCSEL" check -- gcc -o ahead behind.o -Wl,--push-state,--no-as-needed -ltcmalloc_minimal -Wl,--pop-state -L. -lfoo
+  expect_no_err "warning"
+  expect_out "malloc: tcmalloc"
   run "$ALLOCSEL" inspect ahead
   expect_rc 0
   expect_no_err "warning"
