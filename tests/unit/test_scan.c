@@ -3,6 +3,7 @@
 #include "selector_test.h"
 
 #include "internal.h" /* the symbol table */
+#include "unit.h"     /* what names mean */
 
 #include <endian.h>
 #include <fcntl.h>
@@ -762,8 +763,28 @@ static int remove_tmpdir(void **state) {
   return rmdir(tmpdir);
 }
 
+/* What names mean: the sealed-guest marker is one; a malloc bundled in a
+ * static library decides which members a link takes, as the marker does
+ * (the decision and the record name both); jemalloc's mallocx and Rust's
+ * runtime alone do not. */
+static void test_name_classes(void **state) {
+  (void)state;
+  assert_int_equal(as_classify_name("__allocsel_sealed_8838372cfd7dcee5"),
+                   AS_NAME_SEALED);
+  assert_int_equal(as_classify_name("__allocsel_sealed_"), AS_NAME_NONE);
+  assert_int_equal(as_classify_name("malloc"), AS_NAME_MALLOC);
+  assert_int_equal(as_classify_name("malloc_usable_size"), AS_NAME_NONE);
+  assert_true(as_name_decides(AS_NAME_SEALED));
+  assert_true(as_name_decides(AS_NAME_MALLOC));
+  assert_true(as_name_decides(AS_NAME_RUST_SHIM));
+  assert_false(as_name_decides(AS_NAME_JEMALLOC));
+  assert_false(as_name_decides(AS_NAME_RUST_RUNTIME));
+  assert_false(as_name_decides(AS_NAME_NONE));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_name_classes),
       cmocka_unit_test(test_symtab),
       cmocka_unit_test(test_filter_key),
       cmocka_unit_test(test_aside),
