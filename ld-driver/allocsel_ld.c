@@ -96,7 +96,9 @@ static const char help_text[] =
     "then runs the real linker\n"
     "allocsel's options (each also as --allocsel-NAME VALUE):\n"
     "  --allocsel-allocator=system|jemalloc|mimalloc|tcmalloc|PATH\n"
-    "                          request an allocator (ALLOCSEL_ALLOCATOR)\n"
+    "                          request an allocator (ALLOCSEL_ALLOCATOR);"
+    " one per output\n"
+    "                          type: executable=jemalloc,dylib=system\n"
     "  --allocsel-linker=lld|mold|bfd|gold|PATH\n"
     "                          the real linker (ALLOCSEL_LINKER; default "
     "lld, or the\n"
@@ -115,7 +117,7 @@ static const char help_text[] =
 
 static int run(char **argv) {
   struct linker_run r;
-  int rc = linker_start(&r, argv, -1, -1, false);
+  int rc = linker_start(&r, argv);
   return rc ? rc : linker_wait(&r);
 }
 

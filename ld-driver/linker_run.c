@@ -14,8 +14,7 @@
 
 #include "frontend.h"
 
-/* The linker's pid, negated when it leads a process group: kill() then
- * reaches the group. */
+/* The linker's pid, while it runs. */
 static volatile sig_atomic_t child_pid, forwarded;
 
 static void forward(int sig) {
@@ -32,11 +31,9 @@ static void restore(struct linker_run *r) {
     sigaction(ended_by[i], &r->old[i], NULL);
 }
 
-int linker_start(struct linker_run *r, char **argv, int out_fd, int err_fd,
-                 bool group) {
+int linker_start(struct linker_run *r, char **argv) {
   r->name = argv[0];
   r->pid = -1;
-  r->group = group;
   struct sigaction sa = {.sa_handler = forward};
   sigemptyset(&sa.sa_mask);
   /* A signal ignored when we started (nohup, a background job) stays
@@ -60,13 +57,6 @@ int linker_start(struct linker_run *r, char **argv, int out_fd, int err_fd,
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
       _exit(128 + SIGKILL); /* allocsel-ld died before prctl */
-    if (group)
-      setpgid(0, 0);
-    if ((out_fd >= 0 && dup2(out_fd, 1) < 0) ||
-        (err_fd >= 0 && dup2(err_fd, 2) < 0)) {
-      exec_errno = errno;
-      _exit(2);
-    }
     execve(argv[0], argv, environ);
     exec_errno = errno;
     _exit(2);
@@ -80,9 +70,7 @@ int linker_start(struct linker_run *r, char **argv, int out_fd, int err_fd,
     return 2;
   }
   r->pid = pid;
-  if (group)
-    setpgid(pid, pid); /* as the child does: whichever runs first */
-  child_pid = group ? -pid : pid;
+  child_pid = pid;
   if (forwarded)
     kill(child_pid, forwarded); /* came before child_pid was set */
   return 0;
@@ -109,28 +97,4 @@ int linker_wait(struct linker_run *r) {
     fprintf(stderr, "allocsel: error: %s killed by signal %d\n", r->name,
             WTERMSIG(status));
   return 128 + WTERMSIG(status);
-}
-
-void linker_stop(struct linker_run *r) {
-  if (r->pid <= 0)
-    return;
-  /* SIGTERM first: lld and mold remove their temporary files on it. One
-   * that has not ended after two seconds is killed. */
-  pid_t target = r->group ? -r->pid : r->pid;
-  kill(target, SIGTERM);
-  for (int i = 0; i < 200; i++) {
-    if (waitpid(r->pid, NULL, WNOHANG) == r->pid) {
-      child_pid = 0;
-      r->pid = -1;
-      restore(r);
-      return;
-    }
-    usleep(10000);
-  }
-  kill(target, SIGKILL);
-  wait_status(r);
-}
-
-int linker_signalled(void) {
-  return forwarded;
 }
