@@ -31,15 +31,6 @@ static bool is_libc_malloc(struct as_link *link, const struct as_unit *u) {
   return false;
 }
 
-const char *as_malloc_implementation(const char *path) {
-  static const char *const known[] = {"jemalloc", "tcmalloc", "mimalloc"};
-  const char *b = base_of(path);
-  for (size_t i = 0; i < sizeof known / sizeof *known; i++)
-    if (strstr(b, known[i]))
-      return known[i];
-  return NULL;
-}
-
 /* The implementation's name: a known one's, else the file's. */
 static char *implementation_name(const char *path) {
   const char *known = as_malloc_implementation(path);

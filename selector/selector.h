@@ -313,7 +313,7 @@ char *as_loader_needed_malloc(const char *path);
  * machine, in its default directories: malloc'd, or NULL. */
 char *as_loader_find_system(const char *soname, bool elf64, uint16_t machine);
 /* "jemalloc" for libjemalloc.so.2, "tcmalloc" for libtcmalloc_minimal.so.4,
- * "mimalloc" for libmimalloc.so.2 or -lmimalloc, or NULL (malloc.c). */
+ * "mimalloc" for libmimalloc.so.2 or -lmimalloc, or NULL (unit.c). */
 const char *as_malloc_implementation(const char *path);
 void as_loader_free(struct as_loader *l);
 

@@ -66,6 +66,18 @@ enum as_name_class as_classify_name(const char *name) {
   return AS_NAME_NONE;
 }
 
+/* A malloc library by its file's name: libjemalloc.so.2,
+ * libtcmalloc_minimal.so.4, -lmimalloc. */
+const char *as_malloc_implementation(const char *path) {
+  static const char *const known[] = {"jemalloc", "tcmalloc", "mimalloc"};
+  const char *slash = strrchr(path, '/');
+  const char *b = slash ? slash + 1 : path;
+  for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+    if (strstr(b, known[i]))
+      return known[i];
+  return NULL;
+}
+
 uint32_t as_unit_new(struct as_link *link, uint32_t input, const char *member,
                      size_t member_off) {
   size_t len = member ? strlen(member) + 1 : 0;
