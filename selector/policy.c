@@ -10,21 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-char *as_default_libdir(void) {
-  const char *env = getenv("ALLOCSEL_LIBDIR");
-  if (env && *env)
-    return as_xstrdup(env);
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0)
-    return as_xstrdup(ALLOCSEL_INSTALL_LIBDIR);
-  exe[n] = '\0';
-  char *slash = strrchr(exe, '/');
-  if (slash)
-    *slash = '\0'; /* .../bin */
-  return as_xasprintf("%s/../lib/allocsel", exe);
-}
-
 static bool readable(const char *path) {
   return access(path, R_OK) == 0;
 }
@@ -83,14 +68,6 @@ bool as_jemalloc_usable(const struct as_env *env, enum as_output_type type,
     return false;
   }
   return true;
-}
-
-bool as_env_flag(const char *name, bool unset) {
-  const char *v = getenv(name);
-  if (!v || !*v)
-    return unset;
-  return strcmp(v, "0") != 0 && strcasecmp(v, "no") != 0 &&
-         strcasecmp(v, "false") != 0 && strcasecmp(v, "off") != 0;
 }
 
 /* The allocator `spec` requests for `type`: a bare name or path requests it

@@ -1,14 +1,16 @@
-/* Allocation and I/O helpers: the selector treats running out of memory as
- * fatal, as linkers do. */
+/* Allocation, I/O and environment helpers: the selector treats running out
+ * of memory as fatal, as linkers do. */
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -140,4 +142,29 @@ bool as_write_file_whole(const char *path, const void *data, size_t size) {
   }
   free(tmp);
   return ok;
+}
+
+/* lib/allocsel beside the running executable's bin (ALLOCSEL_LIBDIR
+ * overrides it). */
+char *as_default_libdir(void) {
+  const char *env = getenv("ALLOCSEL_LIBDIR");
+  if (env && *env)
+    return as_xstrdup(env);
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0)
+    return as_xstrdup(ALLOCSEL_INSTALL_LIBDIR);
+  exe[n] = '\0';
+  char *slash = strrchr(exe, '/');
+  if (slash)
+    *slash = '\0'; /* .../bin */
+  return as_xasprintf("%s/../lib/allocsel", exe);
+}
+
+bool as_env_flag(const char *name, bool unset) {
+  const char *v = getenv(name);
+  if (!v || !*v)
+    return unset;
+  return strcmp(v, "0") != 0 && strcasecmp(v, "no") != 0 &&
+         strcasecmp(v, "false") != 0 && strcasecmp(v, "off") != 0;
 }
