@@ -33,7 +33,8 @@
   X(SHARED_ABI_EXPORTS, "shared-abi-exports", 0)                               \
   X(STATICLIB_NEEDS_LIBM, "staticlib-needs-libm", 0)                           \
   X(MALLOC_DROPPED, "malloc-dropped-as-needed", 0)                             \
-  X(MALLOC_BEHIND_LIBC, "malloc-behind-libc", 0)
+  X(MALLOC_BEHIND_LIBC, "malloc-behind-libc", 0)                               \
+  X(SEALED, "sealed", 0)
 
 enum as_error {
 #define AS_ERROR_ENUM(name, code, exit) AS_E_##name,

@@ -38,7 +38,7 @@ struct seal_options {
   const char *output;
   char **inputs, **keep;
   size_t ninputs, nkeep, cap_inputs, cap_keep;
-  bool keep_given;
+  bool keep_given, json;
 };
 
 static int seal_usage(const char *fmt, const char *arg) {
@@ -110,6 +110,10 @@ static int parse(struct seal_options *o, int argc, char **argv) {
         return seal_usage("%s", "--keep needs a symbol name");
       *AS_PUSH(o->keep, o->nkeep, o->cap_keep) = as_xstrdup(v);
       o->keep_given = true;
+    } else if (strcmp(a, "--format=json") == 0) {
+      o->json = true;
+    } else if (strcmp(a, "--format=text") == 0) {
+      o->json = false;
     } else if (a[0] == '-' && a[1]) {
       return seal_usage("unknown option '%s'", a);
     } else {
@@ -167,7 +171,7 @@ static bool find_llvmgold(char path[PATH_MAX]) {
  * LLVM's through the LLVMgold plugin. */
 static int relocatable_link(const char *out, const char *script,
                             const struct seal_options *o,
-                            const struct as_link *link) {
+                            struct as_link *link) {
   const struct as_unit *first = link->nunits ? link->units[0] : NULL;
   bool elf32 = first && first->elf_class == ELFCLASS32;
   bool gimple = false, bitcode = false;
@@ -182,19 +186,19 @@ static int relocatable_link(const char *out, const char *script,
   const char **argv = as_xcalloc(o->ninputs + 16, sizeof *argv);
   size_t n = 0;
   if (gimple && bitcode) {
-    fprintf(stderr,
-            "allocsel: error: %s: cannot seal GCC and LLVM LTO objects "
-            "together: no one linker compiles both\n",
-            o->output);
+    as_diag_add(link, AS_ERROR, AS_E_CANNOT_SEAL,
+                "%s: cannot seal GCC and LLVM LTO objects together: no one "
+                "linker compiles both",
+                o->output);
     free(argv);
     return 2;
   }
   if (gimple) {
     if (!ld_locate("gcc", true, ld)) {
-      fprintf(stderr,
-              "allocsel: error: %s: GCC LTO objects: sealing compiles them "
-              "with gcc, which is not on PATH\n",
-              o->output);
+      as_diag_add(link, AS_ERROR, AS_E_CANNOT_SEAL,
+                  "%s: GCC LTO objects: sealing compiles them with gcc, "
+                  "which is not on PATH",
+                  o->output);
       free(argv);
       return 2;
     }
@@ -208,21 +212,22 @@ static int relocatable_link(const char *out, const char *script,
       argv[n++] = "-m32";
   } else {
     if (!ld_locate("ld.bfd", true, ld) && !ld_locate("ld", true, ld)) {
-      fputs("allocsel: error: seal needs ld.bfd (GNU binutils) on PATH\n",
-            stderr);
+      as_diag_add(link, AS_ERROR, AS_E_CANNOT_SEAL,
+                  "%s: seal needs ld.bfd (GNU binutils) on PATH", o->output);
       free(argv);
       return 2;
     }
     argv[n++] = ld;
     if (bitcode) {
       if (!find_llvmgold(plugin)) {
-        fprintf(stderr,
-                "allocsel: error: %s: LLVM bitcode (clang -flto): sealing "
-                "compiles it with ld.bfd's LLVMgold.so plugin, and no "
-                "/usr/lib/llvm-N/lib/LLVMgold.so is installed\n"
-                "hint: install llvm-N-linker-tools, or seal a library built "
-                "without -flto\n",
-                o->output);
+        struct as_diag *d = as_diag_add(
+            link, AS_ERROR, AS_E_CANNOT_SEAL,
+            "%s: LLVM bitcode (clang -flto): sealing compiles it with "
+            "ld.bfd's LLVMgold.so plugin, and no "
+            "/usr/lib/llvm-N/lib/LLVMgold.so is installed",
+            o->output);
+        as_diag_hint(d, "install llvm-N-linker-tools, or seal a library "
+                        "built without -flto");
         free(argv);
         return 2;
       }
@@ -253,7 +258,8 @@ static int relocatable_link(const char *out, const char *script,
   free(envp);
   free(argv);
   if (err) {
-    fprintf(stderr, "allocsel: error: cannot run %s: %s\n", ld, strerror(err));
+    as_diag_add(link, AS_ERROR, AS_E_CANNOT_SEAL, "%s: cannot run %s: %s",
+                o->output, ld, strerror(err));
     return 2;
   }
   int status;
@@ -261,8 +267,9 @@ static int relocatable_link(const char *out, const char *script,
     ;
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
     return 0;
-  fprintf(stderr, "allocsel: error: %s: the relocatable link failed (%s)\n",
-          o->output, ld);
+  as_diag_add(link, AS_ERROR, AS_E_CANNOT_SEAL,
+              "%s: the relocatable link failed (%s, its messages above)",
+              o->output, ld);
   return 2;
 }
 
@@ -413,13 +420,20 @@ static char *marker_name(char *const *keep, size_t nkeep) {
                       (unsigned long long)(d[0] ^ d[1]));
 }
 
-static void print_list(FILE *f, const char *head, char *const *v, size_t n) {
-  fprintf(f, ">>> %s:", head);
-  for (size_t i = 0; i < n && i < 8; i++)
-    fprintf(f, " %s", v[i]);
+/* A note listing names, the first eight of them. */
+static void note_list(struct as_diag *d, const char *head, char *const *v,
+                      size_t n) {
+  char buf[512];
+  size_t len = 0;
+  for (size_t i = 0; i < n && i < 8 && len < sizeof buf - 1; i++)
+    len += (size_t)snprintf(buf + len, sizeof buf - len, " %s", v[i]);
+  if (len >= sizeof buf)
+    len = sizeof buf - 1;
+  buf[len] = '\0';
   if (n > 8)
-    fprintf(f, " and %zu more", n - 8);
-  fputc('\n', f);
+    as_diag_note(d, "%s:%s and %zu more", head, buf, n - 8);
+  else
+    as_diag_note(d, "%s:%s", head, buf);
 }
 
 static int write_archive(const char *output, int fd, char **error) {
@@ -510,10 +524,8 @@ int cmd_seal(int argc, char **argv) {
       rc = 2;
     }
   }
-  if (rc) {
-    as_diag_print(link, stderr);
+  if (rc)
     goto out;
-  }
   sort_unique(o.keep, &o.nkeep);
   char script_path[32], out_path[32];
   script_fd = memfd("allocsel-seal.ld", script_path);
@@ -523,7 +535,8 @@ int cmd_seal(int argc, char **argv) {
             as_write_all(script_fd, script, strlen(script));
   free(script);
   if (!ok) {
-    fprintf(stderr, "allocsel: error: %s: %s\n", o.output, strerror(errno));
+    as_diag_add(link, AS_ERROR, AS_E_WRITE_FAILED, "%s: %s", o.output,
+                strerror(errno));
     rc = 2;
     goto out;
   }
@@ -537,16 +550,16 @@ int cmd_seal(int argc, char **argv) {
   if (elf_seal(out_fd, o.keep, o.nkeep, marker, make_record, &ctx, &facts,
                &missing, &nmissing, &error) != 0) {
     if (nmissing) {
-      fprintf(stderr,
-              "allocsel: error: %s: %zu kept symbol%s no input defines\n",
-              o.output, nmissing, nmissing == 1 ? "" : "s");
-      print_list(stderr, "not defined", missing, nmissing);
-      fputs("hint: keep only names the libraries define (nm -g "
-            "--defined-only)\n",
-            stderr);
+      struct as_diag *d =
+          as_diag_add(link, AS_ERROR, AS_E_CANNOT_SEAL,
+                      "%s: %zu kept symbol%s no input defines", o.output,
+                      nmissing, nmissing == 1 ? "" : "s");
+      note_list(d, "not defined", missing, nmissing);
+      as_diag_hint(d, "keep only names the libraries define (nm -g "
+                      "--defined-only)");
     } else {
-      fprintf(stderr, "allocsel: error: %s: cannot seal: %s\n", o.output,
-              error);
+      as_diag_add(link, AS_ERROR, AS_E_CANNOT_SEAL, "%s: cannot seal: %s",
+                  o.output, error);
     }
     for (size_t i = 0; i < nmissing; i++)
       free(missing[i]);
@@ -556,30 +569,30 @@ int cmd_seal(int argc, char **argv) {
     goto out;
   }
   if (write_archive(o.output, out_fd, &error) != 0) {
-    fprintf(stderr, "allocsel: error: %s: %s\n", o.output, error);
+    as_diag_add(link, AS_ERROR, AS_E_WRITE_FAILED, "%s: %s", o.output, error);
     free(error);
     rc = 2;
     goto out;
   }
 
-  fprintf(stderr,
-          "allocsel: note: %s: sealed: %zu symbol%s kept, %zu definitions "
-          "made local\n",
-          o.output, o.nkeep, o.nkeep == 1 ? "" : "s", facts.localized);
-  print_list(stderr, "keeps", o.keep, o.nkeep);
+  struct as_diag *d =
+      as_diag_add(link, AS_NOTE, AS_E_SEALED,
+                  "%s: sealed: %zu symbol%s kept, %zu definitions made local",
+                  o.output, o.nkeep, o.nkeep == 1 ? "" : "s", facts.localized);
+  note_list(d, "keeps", o.keep, o.nkeep);
   if (facts.rust_shim || facts.rust_runtime)
-    fputs(">>> its own: the Rust runtime and rustc's allocator shim\n", stderr);
+    as_diag_note(d, "its own: the Rust runtime and rustc's allocator shim");
   if (facts.malloc)
-    fprintf(stderr, ">>> its own: a malloc (%s), serving only its code\n",
-            facts.malloc_name ? facts.malloc_name : "bundled");
+    as_diag_note(d, "its own: a malloc (%s), serving only its code",
+                 facts.malloc_name ? facts.malloc_name : "bundled");
   if (facts.cxx_runtime)
-    fputs(">>> its own: a C++ runtime\n", stderr);
+    as_diag_note(d, "its own: a C++ runtime");
   if (facts.allocator)
-    fprintf(stderr, ">>> its own: the allocator '%s'\n", facts.allocator);
-  fprintf(stderr, ">>> needs from the system: %s\n",
-          *ctx.needs ? ctx.needs : "nothing");
+    as_diag_note(d, "its own: the allocator '%s'", facts.allocator);
+  as_diag_note(d, "needs from the system: %s",
+               *ctx.needs ? ctx.needs : "nothing");
   if (ctx.nown)
-    print_list(stderr, "left for the program to define", ctx.own, ctx.nown);
+    note_list(d, "left for the program to define", ctx.own, ctx.nown);
   char flags[64] = "";
   for (size_t i = 0; i < NSYSLIBS; i++) {
     const char *flag = link_flag(ctx.libs[i].soname);
@@ -589,9 +602,24 @@ int cmd_seal(int argc, char **argv) {
     }
   }
   if (*flags)
-    fprintf(stderr, "hint: link programs that use %s with%s\n", o.output,
-            flags);
+    as_diag_hint(d, "link programs that use %s with%s", o.output, flags);
 out:
+  if (link && o.json) {
+    fputs("{\"command\":\"seal\",\"output\":", stdout);
+    as_json_string(stdout, rc == 0 ? o.output : NULL);
+    fputs(",\"keep\":[", stdout);
+    for (size_t i = 0; rc == 0 && i < o.nkeep; i++) {
+      fputs(i ? "," : "", stdout);
+      as_json_string(stdout, o.keep[i]);
+    }
+    printf("],\"localized\":%zu,\"needs\":", facts.localized);
+    as_json_string(stdout, rc == 0 ? ctx.needs : NULL);
+    printf(",\"exit_code\":%d,\"diagnostics\":", rc);
+    as_diag_print_json(link, stdout);
+    fputs("}\n", stdout);
+  } else if (link) {
+    as_diag_print(link, stderr);
+  }
   if (script_fd >= 0)
     close(script_fd);
   if (out_fd >= 0)

@@ -487,6 +487,16 @@ expect_err "allocsel: error: out.a: 1 kept symbol no input defines"
 expect_err ">>> not defined: nosuch"
 expect_no_file out.a
 
+step "--format=json: the result and the diagnostics for tools"
+run "$ALLOCSEL" seal --format=json -o out.a --keep nosuch libapi.a
+expect_rc 2
+expect_json_py 'j["exit_code"] == 2 and j["output"] is None and j["diagnostics"][0]["code"] == "cannot-seal"'
+expect_no_file out.a
+run "$ALLOCSEL" seal --format=json -o out.a libapi.a
+expect_rc 0
+expect_json_py 'j["keep"] == ["api"] and j["output"] == "out.a" and j["diagnostics"][0]["code"] == "sealed"'
+rm -f out.a
+
 step "--keep-list: one name a line, comments allowed"
 printf '# the API\napi  \n\n' >keep.txt
 run "$ALLOCSEL" seal -o out.a --keep-list keep.txt libapi.a
