@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -268,6 +269,23 @@ static int compare_bypassed(const void *a, const void *b) {
                 ((const struct bypassed *)b)->path);
 }
 
+/* allocsel's own CPU seconds in the run: each link's allocsel-ld (its
+ * "self_cpu") and allocsel run itself (the walk over what was written). */
+static double own_cpu(const struct link_line *links, size_t n,
+                      double *run_cpu) {
+  double sum = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *v = strstr(links[i].line, "\"self_cpu\":");
+    sum += v ? strtod(v + 11, NULL) : 0;
+  }
+  struct rusage ru;
+  *run_cpu = getrusage(RUSAGE_SELF, &ru) == 0
+                 ? (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+                       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6
+                 : 0;
+  return sum;
+}
+
 /* "executable 8 (jemalloc 8), dylib 2 (system 1, none 1)". */
 static void print_counts(const struct link_line *links, size_t n, FILE *f) {
   static const char *const types[] = {"executable", "dylib", "staticlib",
@@ -356,6 +374,9 @@ static void write_report(const char *path, const struct link_line *links,
     fprintf(f, ",\"type\":\"%s\"}\n", as_output_type_name(scan.items[i].type));
     free(abs);
   }
+  double run_cpu, links_cpu = own_cpu(links, nlinks, &run_cpu);
+  fprintf(f, "{\"allocsel_cpu\":%.4f,\"links_cpu\":%.4f,\"run_cpu\":%.4f}\n",
+          links_cpu + run_cpu, links_cpu, run_cpu);
   if (fclose(f) != 0)
     fprintf(stderr, "allocsel: error: cannot write %s: %s\n", path,
             strerror(errno));
@@ -380,7 +401,9 @@ static void summarize(const struct link_line *links, size_t n, bool strict,
     fprintf(f, "; %zu refused", refused);
   if (failed)
     fprintf(f, "; %zu failed (a missing input or the linker's error)", failed);
-  fprintf(f, "; %zu bypassed\n", scan.n);
+  double run_cpu, links_cpu = own_cpu(links, n, &run_cpu);
+  fprintf(f, "; %zu bypassed; allocsel's own CPU %.2f s\n", scan.n,
+          links_cpu + run_cpu);
   for (size_t i = 0; i < n; i++)
     if (strcmp(links[i].status, "refused") == 0)
       fprintf(f, ">>> refused: %s\n", links[i].output);

@@ -65,6 +65,18 @@ for f in app libanswer.so static-app; do
     fail "$f was not linked by ld.bfd: $(report_field ../mk.jsonl "$f" linker)"
   [[ $(record_of "$f" source) == "allocsel record"* ]] || fail "$f carries no record"
 done
+# allocsel's own CPU: each link's (the linker's left out) and the run's,
+# summed on the report's last line and said in the summary.
+expect_err_re "0 bypassed; allocsel's own CPU [0-9]+\.[0-9]+ s"
+python3 - ../mk.jsonl <<'PYEOF2' || fail "the report's allocsel_cpu line does not add up"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+links = [l for l in lines if "output" in l]
+last = lines[-1]
+assert len(links) == 3 and all(0 < l["self_cpu"] < 5 for l in links)
+assert abs(last["links_cpu"] - sum(l["self_cpu"] for l in links)) < 1e-3
+assert abs(last["allocsel_cpu"] - last["links_cpu"] - last["run_cpu"]) < 1e-3
+PYEOF2
 # --default-symver reached ld.bfd: the library's symbols are versioned.
 readelf -W --dyn-syms libanswer.so | grep -q 'lib_answer@@libanswer.so' ||
   fail "--default-symver did not reach the linker"

@@ -21,6 +21,7 @@ def load(name):
 
 links = collections.Counter()
 bypassed = []
+own_cpu = None  # allocsel's own CPU seconds: its links' and allocsel run's
 try:
     with open(os.path.join(d, "links.jsonl")) as f:
         for line in f:
@@ -30,6 +31,8 @@ try:
                 continue
             if "bypassed" in r:
                 bypassed.append(r["bypassed"])
+            elif "allocsel_cpu" in r:
+                own_cpu = r["allocsel_cpu"]
             elif r.get("status") == "linked":
                 links["%s %s" % (r.get("type"), r.get("allocator"))] += 1
             else:
@@ -49,6 +52,7 @@ line = {
     "tests": tests,
     "programs_on_allocator": int(checked) if checked.isdigit() else None,
     "allocsel": load("allocsel.time"),
+    "allocsel_own_cpu": own_cpu,
     "control": load("control.time"),
 }
 with open(results, "a") as f:

@@ -44,6 +44,7 @@ def table(path):
     buckets = {}
     both_cpu = [0.0, 0.0]
     both_n = 0
+    own = [0.0, 0.0]  # allocsel's own CPU, and its builds' whole CPU
     bypassed = 0
     for r in rows:
         buckets[r["bucket"]] = buckets.get(r["bucket"], 0) + 1
@@ -53,6 +54,9 @@ def table(path):
             both_cpu[0] += a["cpu"]
             both_cpu[1] += c["cpu"]
             both_n += 1
+        if a and a["rc"] == 0 and r.get("allocsel_own_cpu") is not None:
+            own[0] += r["allocsel_own_cpu"]
+            own[1] += a["cpu"]
         bypassed += len(r["bypassed"])
         name = r["package"] + (" (lto)" if r.get("lto") else "")
         bucket = r["bucket"] + (": " + r["reason"] if r.get("reason") else "")
@@ -67,6 +71,10 @@ def table(path):
         out.append("Build overhead over the %d packages built both ways: %.1f CPU s with allocsel, "
                    "%.1f without, %+.2f%%." % (both_n, both_cpu[0], both_cpu[1],
                                                 100.0 * (both_cpu[0] - both_cpu[1]) / both_cpu[1]))
+    if own[1]:
+        out.append("allocsel's own share of its builds' CPU (each allocsel-ld's own time, the "
+                   "linker's left out, and allocsel run's): %.2f of %.1f CPU s, %.2f%%."
+                   % (own[0], own[1], 100.0 * own[0] / own[1]))
     out.append("")
     return "\n".join(out)
 
