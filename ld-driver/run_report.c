@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 const char *run_report_path(void) {
@@ -57,13 +56,8 @@ void run_report_link(const char *report, const struct ld_cmdline *cl,
   field(f, "malloc", malloc_by);
   /* allocsel-ld's own CPU time, the linker's left out: allocsel's share
    * of a build is the sum of these (and allocsel run's). */
-  struct rusage ru;
-  double self = getrusage(RUSAGE_SELF, &ru) == 0
-                    ? (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-                          (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6
-                    : 0;
   fprintf(f, ",\"exit\":%d,\"seconds\":%.3f,\"self_cpu\":%.4f}\n", rc, seconds,
-          self);
+          as_self_cpu_seconds());
   fclose(f);
 
   int fd = open(report, O_WRONLY | O_APPEND | O_CLOEXEC);

@@ -493,6 +493,9 @@ void as_json_string(FILE *out, const char *s);
 char *as_find_library(const char *name, char *const *dirs, size_t ndirs,
                       bool static_only, struct stat *st);
 
+/* This process's own CPU seconds so far (user and system, its children
+ * left out). */
+double as_self_cpu_seconds(void);
 /* The directory holding the running executable's ../lib/allocsel. */
 char *as_default_libdir(void);
 void as_env_init(struct as_env *env, const char *libdir);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -167,4 +168,12 @@ bool as_env_flag(const char *name, bool unset) {
     return unset;
   return strcmp(v, "0") != 0 && strcasecmp(v, "no") != 0 &&
          strcasecmp(v, "false") != 0 && strcasecmp(v, "off") != 0;
+}
+
+double as_self_cpu_seconds(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0)
+    return 0;
+  return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+         (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }

@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -270,20 +269,19 @@ static int compare_bypassed(const void *a, const void *b) {
 }
 
 /* allocsel's own CPU seconds in the run: each link's allocsel-ld (its
- * "self_cpu") and allocsel run itself (the walk over what was written). */
-static double own_cpu(const struct link_line *links, size_t n,
-                      double *run_cpu) {
-  double sum = 0;
+ * "self_cpu") and allocsel run itself (the walk over what was written),
+ * taken once, at the end. */
+struct own_cpu {
+  double links, run;
+};
+
+static struct own_cpu own_cpu(const struct link_line *links, size_t n) {
+  struct own_cpu c = {0, as_self_cpu_seconds()};
   for (size_t i = 0; i < n; i++) {
     const char *v = strstr(links[i].line, "\"self_cpu\":");
-    sum += v ? strtod(v + 11, NULL) : 0;
+    c.links += v ? strtod(v + 11, NULL) : 0;
   }
-  struct rusage ru;
-  *run_cpu = getrusage(RUSAGE_SELF, &ru) == 0
-                 ? (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-                       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6
-                 : 0;
-  return sum;
+  return c;
 }
 
 /* "executable 8 (jemalloc 8), dylib 2 (system 1, none 1)". */
@@ -358,7 +356,7 @@ static size_t read_links(int fd, struct link_line **out) {
 }
 
 static void write_report(const char *path, const struct link_line *links,
-                         size_t nlinks, const char *cwd) {
+                         size_t nlinks, struct own_cpu cpu, const char *cwd) {
   FILE *f = fopen(path, "w");
   if (!f) {
     fprintf(stderr, "allocsel: error: cannot write %s: %s\n", path,
@@ -374,17 +372,16 @@ static void write_report(const char *path, const struct link_line *links,
     fprintf(f, ",\"type\":\"%s\"}\n", as_output_type_name(scan.items[i].type));
     free(abs);
   }
-  double run_cpu, links_cpu = own_cpu(links, nlinks, &run_cpu);
   fprintf(f, "{\"allocsel_cpu\":%.4f,\"links_cpu\":%.4f,\"run_cpu\":%.4f}\n",
-          links_cpu + run_cpu, links_cpu, run_cpu);
+          cpu.links + cpu.run, cpu.links, cpu.run);
   if (fclose(f) != 0)
     fprintf(stderr, "allocsel: error: cannot write %s: %s\n", path,
             strerror(errno));
 }
 
 /* The summary, on `f`. */
-static void summarize(const struct link_line *links, size_t n, bool strict,
-                      FILE *f) {
+static void summarize(const struct link_line *links, size_t n,
+                      struct own_cpu cpu, bool strict, FILE *f) {
   size_t linked = 0, refused = 0, failed = 0;
   for (size_t i = 0; i < n; i++) {
     linked += strcmp(links[i].status, "linked") == 0;
@@ -401,9 +398,8 @@ static void summarize(const struct link_line *links, size_t n, bool strict,
     fprintf(f, "; %zu refused", refused);
   if (failed)
     fprintf(f, "; %zu failed (a missing input or the linker's error)", failed);
-  double run_cpu, links_cpu = own_cpu(links, n, &run_cpu);
   fprintf(f, "; %zu bypassed; allocsel's own CPU %.2f s\n", scan.n,
-          links_cpu + run_cpu);
+          cpu.links + cpu.run);
   for (size_t i = 0; i < n; i++)
     if (strcmp(links[i].status, "refused") == 0)
       fprintf(f, ">>> refused: %s\n", links[i].output);
@@ -498,9 +494,10 @@ int cmd_run(int argc, char **argv) {
   struct link_line *links;
   size_t nlinks = read_links(report_fd, &links);
   close(report_fd);
-  summarize(links, nlinks, o.strict, stderr);
+  struct own_cpu cpu = own_cpu(links, nlinks);
+  summarize(links, nlinks, cpu, o.strict, stderr);
   if (o.report)
-    write_report(o.report, links, nlinks, cwd);
+    write_report(o.report, links, nlinks, cpu, cwd);
   for (size_t i = 0; i < nlinks; i++) {
     free(links[i].line), free(links[i].output), free(links[i].type);
     free(links[i].status), free(links[i].allocator);

@@ -246,16 +246,11 @@ static int relocatable_link(const char *out, const char *script,
   argv[n++] = script;
   for (size_t i = 0; i < o->ninputs; i++)
     argv[n++] = o->inputs[i];
-  /* allocsel run's hook passes a linker allocsel starts itself. */
-  size_t nenv = 0;
-  while (environ[nenv])
-    nenv++;
-  char **envp = as_xcalloc(nenv + 2, sizeof *envp);
-  memcpy(envp, environ, nenv * sizeof *envp);
-  envp[nenv] = "ALLOCSEL_LD_ACTIVE=1";
+  /* allocsel run's hook passes a linker allocsel starts itself, as
+   * allocsel-ld's. */
+  setenv("ALLOCSEL_LD_ACTIVE", "1", 1);
   pid_t pid;
-  int err = posix_spawn(&pid, ld, NULL, NULL, (char **)argv, envp);
-  free(envp);
+  int err = posix_spawn(&pid, ld, NULL, NULL, (char **)argv, environ);
   free(argv);
   if (err) {
     as_diag_add(link, AS_ERROR, AS_E_CANNOT_SEAL, "%s: cannot run %s: %s",
