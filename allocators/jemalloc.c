@@ -62,4 +62,3 @@ int allocsel_jemalloc_mallctl(const char *name, void *oldp, size_t *oldlenp,
                               void *newp, size_t newlen) {
   return mallctl(name, oldp, oldlenp, newp, newlen);
 }
-
