@@ -413,6 +413,10 @@ int elf_seal(int fd, char *const *keep, size_t nkeep, const char *marker,
   if (finish_sections(e, text, eh.e_ident[EI_DATA] == ELFDATA2MSB, &note,
                       error) != 0)
     goto out;
+  /* The whole file is rewritten: without the flag, libelf writes the
+   * section header table from the one it read, a section short of the
+   * note (a fuzzed object whose layout did not move showed it). */
+  elf_flagelf(e, ELF_C_SET, ELF_F_DIRTY);
   if (elf_update(e, ELF_C_WRITE) < 0) {
     fail(error, "write");
     goto out;
