@@ -177,3 +177,20 @@ double as_self_cpu_seconds(void) {
   return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
          (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
+
+int as_strcmp_ptr(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void as_sort_unique_strings(char **v, size_t *n) {
+  if (!*n)
+    return;
+  qsort(v, *n, sizeof *v, as_strcmp_ptr);
+  size_t w = 1;
+  for (size_t i = 1; i < *n; i++)
+    if (strcmp(v[w - 1], v[i]) != 0)
+      v[w++] = v[i];
+    else
+      free(v[i]);
+  *n = w;
+}

@@ -25,14 +25,10 @@ static int fail(char **error, const char *what) {
   return -1;
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The kept name's index, or -1. */
 static ptrdiff_t kept(char *const *keep, size_t nkeep, const char *name) {
   char *const *k =
-      nkeep ? bsearch(&name, keep, nkeep, sizeof *keep, cmp_str) : NULL;
+      nkeep ? bsearch(&name, keep, nkeep, sizeof *keep, as_strcmp_ptr) : NULL;
   return k ? k - keep : -1;
 }
 
@@ -311,9 +307,7 @@ int elf_seal(int fd, char *const *keep, size_t nkeep, const char *marker,
     if (!defined) {
       /* A weak reference asks for nothing (a newer glibc's function a
        * newer std looks for, say). */
-      if (*name && GELF_ST_BIND(syms[i].st_info) != STB_WEAK &&
-          (!f->nundefined ||
-           strcmp(f->undefined[f->nundefined - 1], name) != 0))
+      if (*name && GELF_ST_BIND(syms[i].st_info) != STB_WEAK)
         *AS_PUSH(f->undefined, f->nundefined, cap_undef) = as_xstrdup(name);
       continue;
     }
@@ -339,15 +333,7 @@ int elf_seal(int fd, char *const *keep, size_t nkeep, const char *marker,
     if (!local[i])
       order[norder++] = (uint32_t)i;
   free(local);
-  if (f->nundefined)
-    qsort(f->undefined, f->nundefined, sizeof *f->undefined, cmp_str);
-  size_t w = 0; /* one of each name */
-  for (size_t i = 0; i < f->nundefined; i++)
-    if (w && strcmp(f->undefined[w - 1], f->undefined[i]) == 0)
-      free(f->undefined[i]);
-    else
-      f->undefined[w++] = f->undefined[i];
-  f->nundefined = w;
+  as_sort_unique_strings(f->undefined, &f->nundefined);
 
   /* Kept names it does not define: nothing is written. */
   for (size_t k = 0; k < nkeep; k++)

@@ -48,24 +48,6 @@ static int seal_usage(const char *fmt, const char *arg) {
   return 2;
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sorted, one of each. */
-static void sort_unique(char **v, size_t *n) {
-  if (!*n)
-    return;
-  qsort(v, *n, sizeof *v, cmp_str);
-  size_t w = 1;
-  for (size_t i = 1; i < *n; i++)
-    if (strcmp(v[w - 1], v[i]) != 0)
-      v[w++] = v[i];
-    else
-      free(v[i]);
-  *n = w;
-}
-
 /* --keep-list FILE: one name a line; '#' starts a comment. */
 static int read_keep_list(struct seal_options *o, const char *path) {
   FILE *f = fopen(path, "r");
@@ -302,11 +284,12 @@ static void syslib_read(struct syslib *l, bool elf64, uint16_t machine) {
   }
   elf_end(e);
   close(fd);
-  sort_unique(l->names, &l->n);
+  as_sort_unique_strings(l->names, &l->n);
 }
 
 static bool syslib_defines(const struct syslib *l, const char *name) {
-  return l->n && bsearch(&name, l->names, l->n, sizeof *l->names, cmp_str);
+  return l->n &&
+         bsearch(&name, l->names, l->n, sizeof *l->names, as_strcmp_ptr);
 }
 
 enum { NSYSLIBS = 5 };
@@ -521,7 +504,7 @@ int cmd_seal(int argc, char **argv) {
   }
   if (rc)
     goto out;
-  sort_unique(o.keep, &o.nkeep);
+  as_sort_unique_strings(o.keep, &o.nkeep);
   char script_path[32], out_path[32];
   script_fd = memfd("allocsel-seal.ld", script_path);
   out_fd = memfd("allocsel-seal.o", out_path);
