@@ -101,16 +101,31 @@ static int check_request(const char *spec) {
   return 0;
 }
 
+/* The cache every link of the run shares, fixed when the run starts:
+ * builds move HOME (debhelper points it into the source tree for each
+ * dh_auto_* step), and a cache that followed it would be written into the
+ * user's tree and start cold at every step. "ALLOCSEL_CACHE_DIR=DIR", or
+ * "ALLOCSEL_CACHE=0" where there is no cache directory. */
+static char *run_cache_setting(const char *cwd) {
+  char *dir = as_cache_dir();
+  if (!dir)
+    return as_xstrdup("ALLOCSEL_CACHE=0");
+  char *s = dir[0] == '/' ? as_xasprintf("ALLOCSEL_CACHE_DIR=%s", dir)
+                          : as_xasprintf("ALLOCSEL_CACHE_DIR=%s/%s", cwd, dir);
+  free(dir);
+  return s;
+}
+
 /* COMMAND's environment: the hook preloaded (after the build's own
- * preloads), where allocsel-ld is, where the report goes, and the
- * request. */
+ * preloads), where allocsel-ld is, where the report goes, the cache and
+ * the request. */
 static char **run_environment(const char *hook, const char *allocsel_ld,
                               const char *report, const char *allocator,
-                              size_t *first_added) {
+                              const char *cwd, size_t *first_added) {
   size_t n = 0;
   while (environ[n])
     n++;
-  char **env = as_xcalloc(n + 6, sizeof *env);
+  char **env = as_xcalloc(n + 7, sizeof *env);
   size_t k = 0;
   const char *preload = getenv("LD_PRELOAD");
   for (size_t i = 0; i < n; i++)
@@ -118,6 +133,8 @@ static char **run_environment(const char *hook, const char *allocsel_ld,
         strncmp(environ[i], "ALLOCSEL_RUN=", 13) != 0 &&
         strncmp(environ[i], "ALLOCSEL_RUN_HOOK=", 18) != 0 &&
         strncmp(environ[i], "ALLOCSEL_RUN_REPORT=", 20) != 0 &&
+        strncmp(environ[i], "ALLOCSEL_CACHE=", 15) != 0 &&
+        strncmp(environ[i], "ALLOCSEL_CACHE_DIR=", 19) != 0 &&
         !(allocator && strncmp(environ[i], "ALLOCSEL_ALLOCATOR=", 19) == 0))
       env[k++] = environ[i];
   *first_added = k;
@@ -127,6 +144,7 @@ static char **run_environment(const char *hook, const char *allocsel_ld,
   env[k++] = as_xasprintf("ALLOCSEL_RUN=%s", allocsel_ld);
   env[k++] = as_xasprintf("ALLOCSEL_RUN_HOOK=%s", hook);
   env[k++] = as_xasprintf("ALLOCSEL_RUN_REPORT=%s", report);
+  env[k++] = run_cache_setting(cwd);
   if (allocator)
     env[k++] = as_xasprintf("ALLOCSEL_ALLOCATOR=%s", allocator);
   return env;
@@ -459,7 +477,7 @@ int cmd_run(int argc, char **argv) {
   char *report = as_xasprintf("/proc/%d/fd/%d", (int)getpid(), report_fd);
   size_t first_added;
   char **env =
-      run_environment(token, real_ld, report, o.allocator, &first_added);
+      run_environment(token, real_ld, report, o.allocator, cwd, &first_added);
   free(token);
   /* The clock file times come from: a file written at once has no time
    * before it. */

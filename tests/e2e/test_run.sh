@@ -315,6 +315,30 @@ expect_err ">>> refused: $PWD/app"
 expect_no_file app
 cd ..
 
+step "a build that moves HOME (as debhelper does): its links share the run's cache"
+mkdir movedhome && cd movedhome
+cp ../malloc_from.c ../answer.c .
+# Each step of the build gets a HOME of its own inside the tree; the cache
+# stays the one the run started with, and nothing is written under them.
+printf 'all:\n\tHOME=$(CURDIR)/home1 $(CC) -o app1 malloc_from.c answer.c\n\tHOME=$(CURDIR)/home2 $(CC) -o app2 malloc_from.c answer.c\n' >Makefile
+mkdir home1 home2 user
+(
+  unset ALLOCSEL_CACHE_DIR XDG_CACHE_HOME
+  HOME=$PWD/user run "$ALLOCSEL" run -- make
+  expect_rc 0
+  expect_err "2 links through allocsel"
+)
+[[ -z $(find home1 home2 -mindepth 1) ]] || fail "the links wrote into the build's HOME: $(find home1 home2 -mindepth 1)"
+[[ -f user/.cache/allocsel/facts-v4 ]] || fail "the run's cache (\$HOME/.cache/allocsel) was not used"
+(
+  unset ALLOCSEL_CACHE_DIR XDG_CACHE_HOME HOME
+  run "$ALLOCSEL" run -- make
+  expect_rc 0
+)
+[[ -z $(find home1 home2 -mindepth 1) ]] || fail "with no cache directory, the links wrote into the build's HOME"
+rm -r user # the cache, which "nothing left behind" would count
+cd ..
+
 step "nothing left behind"
 leftover=$(find . -newer malloc_from.c \( -name '*allocsel*' -o -name '*.jsonl.*' \) -not -path './.allocsel-cache*')
 [[ -z $leftover ]] || fail "files left behind: $leftover"
