@@ -20,12 +20,15 @@
  * and a second write within one tick would keep the first one's times.
  *
  * The file is the hash table itself (a header, then the slots, 64 bytes
- * each, in this machine's byte order): loading it is one read, with no
- * parsing, so a link pays for the entries it looks up, not for the size of
- * the cache. A file whose header or any slot does not check out is
+ * each, in this machine's byte order), with no parsing: a link that only
+ * asks reads the header, then each slot it probes (one pread each), so it
+ * pays for the entries it looks up, not for the size of the cache, which a
+ * distribution's build through `allocsel run` grows to megabytes. Only a
+ * link that learns something reads the whole table, to write it back. A
+ * file whose header, or a slot that is read, does not check out is
  * ignored whole. It is written whole to a temporary file and renamed into
- * place, so concurrent links at worst lose each other's additions;
- * `allocsel cache` lists it. */
+ * place (so an open file never changes under a link), and concurrent
+ * links at worst lose each other's additions; `allocsel cache` lists it. */
 #include "cache.h"
 
 #include "input.h"
@@ -72,9 +75,11 @@ _Static_assert(sizeof(struct header) == 64, "the header is 64 bytes");
 
 struct as_cache {
   char *path;           /* the cache file */
-  struct header *image; /* header and slots, as the file holds them */
+  int fd;               /* the file, while its slots are read one by one */
+  struct header head;   /* its header, while fd is open */
+  struct header *image; /* header and slots in memory, once learning */
   struct slot *slots;   /* image + 1 */
-  bool loaded;          /* the file was read (at the first question) */
+  bool loaded;          /* the file was opened (at the first question) */
   bool dirty;           /* learnt something the file does not say */
   int64_t racy_after;   /* change times from this second on are not learnt */
 };
@@ -89,11 +94,11 @@ void as_file_key_of(struct as_file_key *k, const struct stat *st) {
                             .ctime_nsec = (int64_t)st->st_ctim.tv_nsec};
 }
 
-static size_t slot_of(const struct as_cache *c, const struct as_file_key *k) {
+static size_t slot_of(uint32_t nslots, const struct as_file_key *k) {
   uint64_t h = (k->ino ^ (k->dev << 32) ^ k->size ^ (uint64_t)k->ctime_nsec ^
                 (uint64_t)k->ctime_sec << 20) *
                0x9e3779b97f4a7c15u;
-  return (size_t)(h >> 32) & (c->image->nslots - 1);
+  return (size_t)(h >> 32) & (nslots - 1);
 }
 
 static bool same_key(const struct as_file_key *a, const struct as_file_key *b) {
@@ -106,7 +111,7 @@ static bool same_key(const struct as_file_key *a, const struct as_file_key *b) {
  * never more than half full). */
 static struct slot *find_slot(struct as_cache *c, const struct as_file_key *k) {
   size_t mask = c->image->nslots - 1;
-  for (size_t j = slot_of(c, k);; j = (j + 1) & mask)
+  for (size_t j = slot_of(c->image->nslots, k);; j = (j + 1) & mask)
     if (c->slots[j].facts.kind == AS_CACHED_NONE ||
         same_key(&c->slots[j].key, k))
       return &c->slots[j];
@@ -158,6 +163,7 @@ void as_link_use_cache(struct as_link *link) {
     return;
   struct as_cache *c = as_xcalloc(1, sizeof *c);
   c->path = as_xasprintf("%s/facts-v4", dir);
+  c->fd = -1;
   free(dir);
   link->cache = c;
 }
@@ -183,27 +189,26 @@ static bool valid_facts(const struct as_cached_facts *f) {
   }
 }
 
-/* The file's table, if its header and every slot check out. */
-static struct header *read_image(const char *path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0)
-    return NULL;
+/* The file's header, if it checks out against the file's size. */
+static bool read_header(int fd, struct header *h) {
   struct stat st;
-  struct header h, *image = NULL;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-      pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h ||
-      memcmp(h.magic, magic, sizeof magic) != 0 ||
-      memcmp(h.build_id, build_id, sizeof build_id) != 0 ||
-      h.slot_size != sizeof(struct slot) || h.nslots < MIN_SLOTS ||
-      h.nslots > 2u * MAX_ENTRIES || (h.nslots & (h.nslots - 1)) ||
-      h.nentries * 2 > h.nslots ||
-      (uint64_t)st.st_size !=
-          sizeof h + (uint64_t)h.nslots * sizeof(struct slot))
-    goto done;
-  image = as_xmalloc((size_t)st.st_size);
-  size_t n = 0;
-  while (n < (size_t)st.st_size) {
-    ssize_t r = pread(fd, (char *)image + n, (size_t)st.st_size - n, (off_t)n);
+  return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+         pread(fd, h, sizeof *h, 0) == (ssize_t)sizeof *h &&
+         memcmp(h->magic, magic, sizeof magic) == 0 &&
+         memcmp(h->build_id, build_id, sizeof build_id) == 0 &&
+         h->slot_size == sizeof(struct slot) && h->nslots >= MIN_SLOTS &&
+         h->nslots <= 2u * MAX_ENTRIES && !(h->nslots & (h->nslots - 1)) &&
+         h->nentries * 2 <= h->nslots &&
+         (uint64_t)st.st_size ==
+             sizeof *h + (uint64_t)h->nslots * sizeof(struct slot);
+}
+
+/* The whole table from the open file, if every slot checks out. */
+static struct header *read_image(int fd, const struct header *h) {
+  size_t size = sizeof *h + (size_t)h->nslots * sizeof(struct slot), n = 0;
+  struct header *image = as_xmalloc(size);
+  while (n < size) {
+    ssize_t r = pread(fd, (char *)image + n, size - n, (off_t)n);
     if (r < 0 && errno == EINTR)
       continue;
     if (r <= 0)
@@ -212,29 +217,48 @@ static struct header *read_image(const char *path) {
   }
   const struct slot *slots = (const struct slot *)(image + 1);
   uint64_t used = 0;
-  for (uint32_t i = 0; n == (size_t)st.st_size && i < h.nslots; i++) {
+  for (uint32_t i = 0; n == size && i < h->nslots; i++) {
     if (!valid_facts(&slots[i].facts))
       n = 0;
     used += slots[i].facts.kind != AS_CACHED_NONE;
   }
-  if (n != (size_t)st.st_size || memcmp(image, &h, sizeof h) != 0 ||
-      used != h.nentries) {
+  if (n != size || memcmp(image, h, sizeof *h) != 0 || used != h->nentries) {
     free(image);
     image = NULL;
   }
-done:
-  close(fd);
   return image;
 }
 
-/* Reads the file the first time the cache is asked anything. */
+/* Done with the file: its table is in memory now, or is ignored. */
+static void drop_file(struct as_cache *c) {
+  if (c->fd >= 0)
+    close(c->fd);
+  c->fd = -1;
+}
+
+/* Opens the file the first time the cache is asked anything; a file that
+ * is missing or does not check out leaves an empty table. */
 static struct as_cache *loaded(const struct as_link *link) {
   struct as_cache *c = link->cache;
   if (!c || c->loaded)
     return c;
   c->loaded = true;
   c->racy_after = (int64_t)time(NULL) - 1;
-  c->image = read_image(c->path);
+  c->fd = open(c->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (c->fd >= 0 && !read_header(c->fd, &c->head))
+    drop_file(c);
+  if (c->fd < 0)
+    new_image(c, MIN_SLOTS);
+  return c;
+}
+
+/* The table in memory, to change or list: read whole from the file. */
+static struct as_cache *in_memory(const struct as_link *link) {
+  struct as_cache *c = loaded(link);
+  if (!c || c->image)
+    return c;
+  c->image = read_image(c->fd, &c->head);
+  drop_file(c);
   if (c->image)
     c->slots = (struct slot *)(c->image + 1);
   else
@@ -242,11 +266,37 @@ static struct as_cache *loaded(const struct as_link *link) {
   return c;
 }
 
+/* Looks k up in the file, a slot a read. False where it is not there;
+ * a slot that does not check out leaves the file ignored whole. */
+static bool lookup_in_file(struct as_cache *c, const struct as_file_key *k,
+                           struct as_cached_facts *facts) {
+  size_t mask = c->head.nslots - 1;
+  for (size_t j = slot_of(c->head.nslots, k), probes = 0; probes <= mask;
+       j = (j + 1) & mask, probes++) {
+    struct slot s;
+    off_t at = (off_t)(sizeof c->head + j * sizeof s);
+    if (pread(c->fd, &s, sizeof s, at) != (ssize_t)sizeof s ||
+        !valid_facts(&s.facts))
+      break;
+    if (s.facts.kind == AS_CACHED_NONE)
+      return false;
+    if (same_key(&s.key, k)) {
+      *facts = s.facts;
+      return true;
+    }
+  }
+  drop_file(c);
+  new_image(c, MIN_SLOTS);
+  return false;
+}
+
 bool as_cache_lookup(const struct as_link *link, const struct as_file_key *k,
                      struct as_cached_facts *facts) {
   struct as_cache *c = loaded(link);
   if (!c)
     return false;
+  if (!c->image)
+    return lookup_in_file(c, k, facts);
   const struct slot *s = find_slot(c, k);
   if (s->facts.kind == AS_CACHED_NONE)
     return false;
@@ -259,6 +309,15 @@ void as_cache_learn(struct as_link *link, const struct as_file_key *k,
   struct as_cache *c = loaded(link);
   if (!c || k->ctime_sec >= c->racy_after || facts->kind == AS_CACHED_NONE)
     return;
+  struct as_cached_facts known;
+  if (!c->image && lookup_in_file(c, k, &known)) {
+    struct as_cached_facts f = *facts;
+    if (f.kind == AS_CACHED_ARCHIVE && known.kind == AS_CACHED_ARCHIVE)
+      f.flags |= known.flags;
+    if (memcmp(&known, &f, sizeof f) == 0)
+      return; /* known already: no need to read the whole table */
+  }
+  in_memory(link);
   struct slot *s = find_slot(c, k);
   if (s->facts.kind == AS_CACHED_NONE &&
       2 * (c->image->nentries + 1) > c->image->nslots) {
@@ -288,7 +347,7 @@ void as_cache_save(struct as_link *link) {
 }
 
 void as_cache_print(const struct as_link *link, FILE *f) {
-  struct as_cache *c = loaded(link);
+  struct as_cache *c = in_memory(link);
   for (uint32_t i = 0; c && i < c->image->nslots; i++) {
     const struct as_file_key *k = &c->slots[i].key;
     const struct as_cached_facts *x = &c->slots[i].facts;
@@ -310,6 +369,7 @@ void as_cache_print(const struct as_link *link, FILE *f) {
 void as_cache_free(struct as_cache *c) {
   if (!c)
     return;
+  drop_file(c);
   free(c->path);
   free(c->image);
   free(c);

@@ -6,6 +6,16 @@ command -v valgrind >/dev/null || fail "valgrind is not installed"
 
 vg=(valgrind -q --error-exitcode=99 --leak-check=full
   --errors-for-leak-kinds=definite)
+# A static allocsel-ld (ALLOCSEL_STATIC_LD) hides its malloc from memcheck:
+# the build's dynamically linked twin of it is checked instead, with the
+# installed allocators.
+ld_checked=$ALLOCSEL_LD
+if [[ -n ${ALLOCSEL_LD_MEMCHECK:-} ]]; then
+  ld_checked=$ALLOCSEL_LD_MEMCHECK
+  export ALLOCSEL_LIBDIR=$LIBDIR
+fi
+readelf -lW "$ld_checked" | grep -q 'Requesting program interpreter' ||
+  fail "$ld_checked is linked statically: memcheck cannot see its heap (set ALLOCSEL_LD_MEMCHECK to a dynamically linked build)"
 cc=gcc
 compile $cc probe.o "$PROGRAMS/probe.c"
 compile $cc other.o "$FIX/alloc_other.c"
@@ -49,14 +59,14 @@ vg_run 2 "$ALLOCSEL" seal -o x.a bad.o
 
 step "allocsel-ld: a link, a refused link, bad input"
 # A dylib and an rlib need no C library on the command line.
-vg_run 0 "$ALLOCSEL_LD" -shared -o libapp.so probe.o
+vg_run 0 "$ld_checked" -shared -o libapp.so probe.o
 vg_run 0 "$ALLOCSEL" inspect libapp.so
-vg_run 0 "$ALLOCSEL_LD" -r -o part.o probe.o --allocsel-allocator=jemalloc
+vg_run 0 "$ld_checked" -r -o part.o probe.o --allocsel-allocator=jemalloc
 vg_run 0 "$ALLOCSEL" inspect part.o
-vg_run 1 "$ALLOCSEL_LD" -o app2 probe.o other.o --allocsel-allocator=system
-vg_run 2 "$ALLOCSEL_LD" -o app3 probe.o bad.o
+vg_run 1 "$ld_checked" -o app2 probe.o other.o --allocsel-allocator=system
+vg_run 2 "$ld_checked" -o app3 probe.o bad.o
 step "allocsel run: a link routed, a bypassed one, its report"
-vg_run 0 "$ALLOCSEL" run --report run.jsonl -- "$ALLOCSEL_LD" -shared -o librun.so probe.o
+vg_run 0 "$ALLOCSEL" run --report run.jsonl -- "$ld_checked" -shared -o librun.so probe.o
 expect_err "dylib 1"
 echo 'int plain(void) { return 1; }' >plain.c
 gcc -c -fPIC plain.c

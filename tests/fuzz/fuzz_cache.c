@@ -2,12 +2,20 @@
  * crashes, hangs or leaks, and what a link learns survives it: facts
  * learnt are found again, by the same link and, once saved, by the next. */
 #include <stdbool.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "facts_build_id.h"
 #include "fuzz_common.h"
 
 static char dir[64], file[96];
+
+/* Nothing left behind in /tmp when the fuzzer ends. */
+static void remove_dir(void) {
+  unlink(file);
+  rmdir(dir);
+}
 
 /* A key and facts made from the input's first bytes, so the fuzzer can
  * steer them into entries the file already holds. */
@@ -48,6 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     snprintf(dir, sizeof dir, "/tmp/allocsel-fuzz-cache-%d", (int)getpid());
     snprintf(file, sizeof file, "%s/facts-v4", dir);
     mkdir(dir, 0700);
+    atexit(remove_dir);
     setenv("ALLOCSEL_CACHE_DIR", dir, 1);
     unsetenv("ALLOCSEL_CACHE");
   }
@@ -64,8 +73,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct as_cached_facts facts;
   learnt_entry(data, size, &k, &facts);
 
+  /* First a question, answered from the file slot by slot, then learning,
+   * which reads the whole table. */
   struct as_link *link = as_link_new(AS_EXECUTABLE);
   as_link_use_cache(link);
+  struct as_cached_facts before;
+  as_cache_lookup(link, &k, &before);
   as_cache_learn(link, &k, &facts);
   if (!found(link, &k, &facts))
     abort(); /* learnt, and not found by the same link */
