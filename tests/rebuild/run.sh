@@ -82,9 +82,15 @@ build() {
     cd "$tree"
     unset DEB_BUILD_OPTIONS DEB_BUILD_PROFILES ALLOCSEL_ALLOCATOR
     export PATH=$clean_path
+    # A cache of the package's own, as a clean chroot's empty HOME has
+    # (and packages built at once do not share one); removed after.
+    export ALLOCSEL_CACHE_DIR=$dir/$mode.cache
     [[ -z $lto ]] || export DEB_BUILD_MAINT_OPTIONS=optimize=+lto
     python3 "$here/timed.py" "$dir/$mode.time" "${cmd[@]}"
   ) >"$dir/$mode.log" 2>&1
+  local rc=$?
+  rm -rf "$dir/$mode.cache"
+  return $rc
 }
 
 # tests_of LOG: passed, none (dh_auto_test ran nothing) or failed.
