@@ -19,16 +19,23 @@
  * is not learnt: a timestamp is only as fine as the file system's clock,
  * and a second write within one tick would keep the first one's times.
  *
- * The file is the hash table itself (a header, then the slots, 64 bytes
- * each, in this machine's byte order), with no parsing: a link that only
- * asks reads the header, then each slot it probes (one pread each), so it
- * pays for the entries it looks up, not for the size of the cache, which a
- * distribution's build through `allocsel run` grows to megabytes. Only a
- * link that learns something reads the whole table, to write it back. A
- * file whose header, or a slot that is read, does not check out is
- * ignored whole. It is written whole to a temporary file and renamed into
- * place (so an open file never changes under a link), and concurrent
- * links at worst lose each other's additions; `allocsel cache` lists it. */
+ * The table is a file that is the hash table itself (a header, then the
+ * slots, 64 bytes each, in this machine's byte order), with no parsing: a
+ * link reads its header, then each slot it probes (one pread each), so it
+ * pays for the entries it looks up, not for the size of the cache, which
+ * grows to megabytes. What a link learns is appended to a log beside it
+ * (facts-v4.log: a header naming this build, then slots), in one write;
+ * every link reads the log whole, and it is kept short: the link that
+ * would take it past LOG_MAX entries rewrites the table with the log's
+ * entries and its own in it, and removes the log. So a link that learns
+ * costs a small append, and the whole table is read and written once per
+ * LOG_MAX learnt entries. The table is written whole to a temporary file
+ * and renamed into place (an open table never changes under a link); an
+ * append never tears what is there; a torn last entry is left out, and
+ * the next link that learns folds the log into the table.
+ * Concurrent links at worst lose each other's additions. A table whose
+ * header, or a slot read, does not check out is ignored whole, as is a
+ * log whose header does not. `allocsel cache` lists both. */
 #include "cache.h"
 
 #include "input.h"
@@ -50,8 +57,12 @@
  * from what this link learnt (older entries are most likely files
  * rebuilt since). 2^17 entries in 2^18 slots make a 16 MiB file. */
 enum { MAX_ENTRIES = 1 << 17, MIN_SLOTS = 1 << 10 };
+/* At most this many entries in the log (16 KiB), read whole by every
+ * link. */
+enum { LOG_MAX = 256 };
 
 static const char magic[16] = "allocsel-facts5\n";
+static const char log_magic[16] = "allocsel-flog5\n\n";
 /* The selector's sources, hashed (selector/facts_build_id.cmake): facts
  * learnt by another build of it may be classified otherwise, so a file
  * another build wrote is ignored whole. */
@@ -74,14 +85,20 @@ _Static_assert(sizeof(struct slot) == 64, "a slot is 64 bytes, no padding");
 _Static_assert(sizeof(struct header) == 64, "the header is 64 bytes");
 
 struct as_cache {
-  char *path;           /* the cache file */
-  int fd;               /* the file, while its slots are read one by one */
+  char *path;           /* the table */
+  char *log_path;       /* the log beside it */
+  int fd;               /* the table, while its slots are read one by one */
   struct header head;   /* its header, while fd is open */
-  struct header *image; /* header and slots in memory, once learning */
+  struct header *image; /* header and slots in memory, to rewrite it */
   struct slot *slots;   /* image + 1 */
-  bool loaded;          /* the file was opened (at the first question) */
-  bool dirty;           /* learnt something the file does not say */
-  int64_t racy_after;   /* change times from this second on are not learnt */
+  struct slot *log;     /* the log's entries, as read */
+  size_t nlog;
+  bool table_ok;      /* the table file checked out, as far as read */
+  bool log_bad;       /* a log of another build, or unreadable */
+  struct slot *added; /* learnt by this link */
+  size_t nadded, added_cap;
+  bool loaded;        /* the files were read (at the first question) */
+  int64_t racy_after; /* change times from this second on are not learnt */
 };
 
 void as_file_key_of(struct as_file_key *k, const struct stat *st) {
@@ -163,6 +180,7 @@ void as_link_use_cache(struct as_link *link) {
     return;
   struct as_cache *c = as_xcalloc(1, sizeof *c);
   c->path = as_xasprintf("%s/facts-v4", dir);
+  c->log_path = as_xasprintf("%s/facts-v4.log", dir);
   c->fd = -1;
   free(dir);
   link->cache = c;
@@ -229,15 +247,53 @@ static struct header *read_image(int fd, const struct header *h) {
   return image;
 }
 
-/* Done with the file: its table is in memory now, or is ignored. */
+/* Done with the table file: in memory now, or ignored. */
 static void drop_file(struct as_cache *c) {
   if (c->fd >= 0)
     close(c->fd);
   c->fd = -1;
 }
 
-/* Opens the file the first time the cache is asked anything; a file that
- * is missing or does not check out leaves an empty table. */
+/* The log's entries, up to the first that does not check out (a torn
+ * write), which marks it bad; a log of another build, or longer than any
+ * links leave it, is bad and ignored. */
+static void read_log(struct as_cache *c) {
+  int fd = open(c->log_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0)
+    return;
+  struct stat st;
+  struct header h;
+  /* Links running at once may each append up to LOG_MAX entries. */
+  size_t most = sizeof h + 4 * LOG_MAX * sizeof(struct slot);
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      (uint64_t)st.st_size > most ||
+      pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h ||
+      memcmp(h.magic, log_magic, sizeof log_magic) != 0 ||
+      memcmp(h.build_id, build_id, sizeof build_id) != 0 ||
+      h.slot_size != sizeof(struct slot)) {
+    c->log_bad = true;
+    close(fd);
+    return;
+  }
+  size_t n = ((size_t)st.st_size - sizeof h) / sizeof(struct slot);
+  c->log = as_xcalloc(n ? n : 1, sizeof *c->log);
+  ssize_t got = n ? pread(fd, c->log, n * sizeof *c->log, sizeof h) : 0;
+  close(fd);
+  size_t whole = got > 0 ? (size_t)got / sizeof *c->log : 0;
+  for (c->nlog = 0; c->nlog < whole; c->nlog++)
+    if (c->log[c->nlog].facts.kind == AS_CACHED_NONE ||
+        !valid_facts(&c->log[c->nlog].facts))
+      break;
+  /* What follows a torn entry is out of step: the entries before it are
+   * believed, and the next link that learns folds them into the table. */
+  if (c->nlog != n || got != (ssize_t)(n * sizeof *c->log) ||
+      ((size_t)st.st_size - sizeof h) % sizeof(struct slot))
+    c->log_bad = true;
+}
+
+/* Opens the table and reads the log the first time the cache is asked
+ * anything; a table that is missing or does not check out is an empty
+ * one. */
 static struct as_cache *loaded(const struct as_link *link) {
   struct as_cache *c = link->cache;
   if (!c || c->loaded)
@@ -247,27 +303,54 @@ static struct as_cache *loaded(const struct as_link *link) {
   c->fd = open(c->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (c->fd >= 0 && !read_header(c->fd, &c->head))
     drop_file(c);
+  c->table_ok = c->fd >= 0;
   if (c->fd < 0)
     new_image(c, MIN_SLOTS);
+  read_log(c);
   return c;
 }
 
-/* The table in memory, to change or list: read whole from the file. */
+/* Puts an entry into the table in memory, an archive's flags added to
+ * what the table knew of it. */
+static void put(struct as_cache *c, const struct slot *e) {
+  struct slot *s = find_slot(c, &e->key);
+  if (s->facts.kind == AS_CACHED_NONE &&
+      2 * (c->image->nentries + 1) > c->image->nslots) {
+    grow(c);
+    s = find_slot(c, &e->key);
+  }
+  struct as_cached_facts f = e->facts;
+  if (f.kind == AS_CACHED_ARCHIVE && s->facts.kind == AS_CACHED_ARCHIVE)
+    f.flags |= s->facts.flags; /* what an earlier link learnt stays true */
+  if (s->facts.kind == AS_CACHED_NONE)
+    c->image->nentries++;
+  *s = (struct slot){.key = e->key, .facts = f};
+}
+
+/* The whole table in memory, with the log's and this link's entries in
+ * it: to rewrite it, or to list it. */
 static struct as_cache *in_memory(const struct as_link *link) {
   struct as_cache *c = loaded(link);
-  if (!c || c->image)
+  if (!c)
     return c;
-  c->image = read_image(c->fd, &c->head);
-  drop_file(c);
-  if (c->image)
-    c->slots = (struct slot *)(c->image + 1);
-  else
-    new_image(c, MIN_SLOTS);
+  if (c->fd >= 0) {
+    c->image = read_image(c->fd, &c->head);
+    drop_file(c);
+    if (c->image)
+      c->slots = (struct slot *)(c->image + 1);
+    else
+      new_image(c, MIN_SLOTS);
+  }
+  for (size_t i = 0; i < c->nlog; i++)
+    put(c, &c->log[i]);
+  for (size_t i = 0; i < c->nadded; i++)
+    put(c, &c->added[i]);
+  c->nlog = c->nadded = 0;
   return c;
 }
 
-/* Looks k up in the file, a slot a read. False where it is not there;
- * a slot that does not check out leaves the file ignored whole. */
+/* Looks k up in the table file, a slot a read. False where it is not
+ * there; a slot that does not check out leaves the table ignored whole. */
 static bool lookup_in_file(struct as_cache *c, const struct as_file_key *k,
                            struct as_cached_facts *facts) {
   size_t mask = c->head.nslots - 1;
@@ -286,8 +369,19 @@ static bool lookup_in_file(struct as_cache *c, const struct as_file_key *k,
     }
   }
   drop_file(c);
+  c->table_ok = false;
   new_image(c, MIN_SLOTS);
   return false;
+}
+
+/* The latest entry for k among n (an archive's later entries carry what
+ * the earlier ones knew). */
+static const struct slot *latest(const struct slot *e, size_t n,
+                                 const struct as_file_key *k) {
+  while (n-- > 0)
+    if (same_key(&e[n].key, k))
+      return &e[n];
+  return NULL;
 }
 
 bool as_cache_lookup(const struct as_link *link, const struct as_file_key *k,
@@ -295,7 +389,14 @@ bool as_cache_lookup(const struct as_link *link, const struct as_file_key *k,
   struct as_cache *c = loaded(link);
   if (!c)
     return false;
-  if (!c->image)
+  const struct slot *e = latest(c->added, c->nadded, k);
+  if (!e)
+    e = latest(c->log, c->nlog, k);
+  if (e) {
+    *facts = e->facts;
+    return true;
+  }
+  if (c->fd >= 0)
     return lookup_in_file(c, k, facts);
   const struct slot *s = find_slot(c, k);
   if (s->facts.kind == AS_CACHED_NONE)
@@ -309,41 +410,58 @@ void as_cache_learn(struct as_link *link, const struct as_file_key *k,
   struct as_cache *c = loaded(link);
   if (!c || k->ctime_sec >= c->racy_after || facts->kind == AS_CACHED_NONE)
     return;
-  struct as_cached_facts known;
-  if (!c->image && lookup_in_file(c, k, &known)) {
-    struct as_cached_facts f = *facts;
-    if (f.kind == AS_CACHED_ARCHIVE && known.kind == AS_CACHED_ARCHIVE)
-      f.flags |= known.flags;
-    if (memcmp(&known, &f, sizeof f) == 0)
-      return; /* known already: no need to read the whole table */
-  }
-  in_memory(link);
-  struct slot *s = find_slot(c, k);
-  if (s->facts.kind == AS_CACHED_NONE &&
-      2 * (c->image->nentries + 1) > c->image->nslots) {
-    grow(c);
-    s = find_slot(c, k);
-  }
-  struct as_cached_facts f = *facts;
-  if (f.kind == AS_CACHED_ARCHIVE && s->facts.kind == AS_CACHED_ARCHIVE)
-    f.flags |= s->facts.flags; /* what an earlier link learnt stays true */
-  if (memcmp(&s->facts, &f, sizeof f) == 0)
+  struct as_cached_facts f = *facts, known;
+  bool was_known = as_cache_lookup(link, k, &known);
+  if (was_known && f.kind == AS_CACHED_ARCHIVE &&
+      known.kind == AS_CACHED_ARCHIVE)
+    f.flags |= known.flags; /* what an earlier link learnt stays true */
+  if (was_known && memcmp(&known, &f, sizeof f) == 0)
     return;
-  if (s->facts.kind == AS_CACHED_NONE)
-    c->image->nentries++;
-  *s = (struct slot){.key = *k, .facts = f};
-  c->dirty = true;
+  *AS_PUSH(c->added, c->nadded, c->added_cap) =
+      (struct slot){.key = *k, .facts = f};
+}
+
+/* Appends this link's entries to the log in one write (a new log starts
+ * with its header). False where it cannot. */
+static bool append_log(struct as_cache *c) {
+  size_t n = c->nadded * sizeof(struct slot);
+  char *buf = as_xmalloc(sizeof(struct header) + n);
+  struct header h = {.slot_size = sizeof(struct slot)};
+  memcpy(h.magic, log_magic, sizeof log_magic);
+  memcpy(h.build_id, build_id, sizeof build_id);
+  memcpy(buf, &h, sizeof h);
+  memcpy(buf + sizeof h, c->added, n);
+  bool ok = false;
+  int fd = open(c->log_path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC,
+                0666);
+  if (fd >= 0) /* a new log: its header first, in the same write */
+    ok = write(fd, buf, sizeof h + n) == (ssize_t)(sizeof h + n);
+  else if (errno == EEXIST &&
+           (fd = open(c->log_path, O_WRONLY | O_APPEND | O_CLOEXEC)) >= 0)
+    ok = write(fd, buf + sizeof h, n) == (ssize_t)n;
+  if (fd >= 0 && close(fd) != 0)
+    ok = false;
+  free(buf);
+  return ok;
 }
 
 void as_cache_save(struct as_link *link) {
   struct as_cache *c = link->cache;
-  if (!c || !c->dirty)
+  if (!c || !c->loaded || !c->nadded)
     return;
-  size_t size = sizeof *c->image + c->image->nslots * sizeof(struct slot);
   /* A cache that cannot be written is no error: the next link reads the
    * files again. */
+  if (c->table_ok && !c->log_bad && c->nlog + c->nadded <= LOG_MAX) {
+    if (append_log(c))
+      c->nadded = 0;
+    return;
+  }
+  /* The log is full, or the table or the log is missing or does not check
+   * out: the table is rewritten with everything in it, and the log goes. */
+  in_memory(link);
+  size_t size = sizeof *c->image + c->image->nslots * sizeof(struct slot);
   if (as_write_file_whole(c->path, c->image, size))
-    c->dirty = false;
+    unlink(c->log_path);
 }
 
 void as_cache_print(const struct as_link *link, FILE *f) {
@@ -371,6 +489,9 @@ void as_cache_free(struct as_cache *c) {
     return;
   drop_file(c);
   free(c->path);
+  free(c->log_path);
+  free(c->log);
+  free(c->added);
   free(c->image);
   free(c);
 }

@@ -71,8 +71,9 @@ not_learnt() {
   "$ALLOCSEL" cache >cache.txt || fail "allocsel cache failed"
   ! grep -q "^$(key "$1") " cache.txt || fail "$1 was learnt: $(grep "^$(key "$1") " cache.txt)"
 }
-# forge FILE FLAGS [ABI_UNDEF]: rewrites FILE's entry in the cache file (a
-# hash table of 64-byte slots after a 64-byte header, selector/cache.c).
+# forge FILE FLAGS [ABI_UNDEF]: rewrites FILE's entry in the cache: its
+# last in the log (facts-v4.log), else its slot in the table (facts-v4).
+# Both are 64-byte slots after a 64-byte header (selector/cache.c).
 forge() {
   python3 - "$ALLOCSEL_CACHE_DIR/facts-v4" "$@" <<'PY' || fail "cannot forge $2"
 import os, struct, sys
@@ -80,17 +81,20 @@ path, file, flags = sys.argv[1], sys.argv[2], int(sys.argv[3], 16)
 st = os.stat(file)
 key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns // 10**9,
        st.st_mtime_ns % 10**9, st.st_ctime_ns // 10**9, st.st_ctime_ns % 10**9)
-data = bytearray(open(path, "rb").read())
 slot = struct.Struct("<QQQqqqqBBBBBBH")
-for off in range(64, len(data), 64):
-    s = list(slot.unpack_from(data, off))
-    if tuple(s[:7]) == key and s[7]:
-        s[9] = flags
-        if len(sys.argv) > 4:
-            s[8] = int(sys.argv[4], 16)
-        slot.pack_into(data, off, *s)
-        open(path, "wb").write(data)
-        sys.exit(0)
+for p in (path + ".log", path):
+    if not os.path.exists(p):
+        continue
+    data = bytearray(open(p, "rb").read())
+    for off in reversed(range(64, len(data) - 63, 64)):
+        s = list(slot.unpack_from(data, off))
+        if tuple(s[:7]) == key and s[7]:
+            s[9] = flags
+            if len(sys.argv) > 4:
+                s[8] = int(sys.argv[4], 16)
+            slot.pack_into(data, off, *s)
+            open(p, "wb").write(data)
+            sys.exit(0)
 sys.exit(1)
 PY
 }
@@ -168,11 +172,22 @@ for fe in "${FRONTENDS[@]}"; do
 done
 
 step "an unreadable cache is no error"
+# A cache of this step's own, made by one link: with no table yet, the
+# link writes one with all it learnt, and no log.
+export ALLOCSEL_CACHE_DIR=$T/.cache-garbage
+link_ok "$cc" app-garbage main_plain.o -L. -lplain
+[[ ! -e $ALLOCSEL_CACHE_DIR/facts-v4.log ]] || fail "a first link wrote a log, not the table"
 cp "$ALLOCSEL_CACHE_DIR/facts-v4" good
 printf 'garbage\n\0\0\n' >"$ALLOCSEL_CACHE_DIR/facts-v4"
 run "$ALLOCSEL" cache
 expect_rc 0
 [[ $(grep -vc '^#' "$T/.out") == 0 ]] || fail "a garbage cache was listed"
+# A log of garbage, beside a good table: the log is ignored, the table is
+# not.
+cp good "$ALLOCSEL_CACHE_DIR/facts-v4"
+printf 'garbage\n\0\0\n' >"$ALLOCSEL_CACHE_DIR/facts-v4.log"
+learnt libplain.a "a 3"
+rm "$ALLOCSEL_CACHE_DIR/facts-v4.log"
 # A table whose header is right but a slot is not: ignored whole, by the
 # listing (which reads every slot) and by a link that reads that slot
 # (here libplain.a's: a link reads only the slots it probes).
@@ -199,3 +214,48 @@ learnt libplain.a "a 3"
 # read, is learnt again by the next link.
 link_ok "$cc" app-garbage main_plain.o -L. -lplain
 learnt main_plain.o "o 0 0"
+
+step "what a link learns is appended to the log; a full log is folded into the table"
+export ALLOCSEL_CACHE_DIR=$T/.cache-log
+tab=$ALLOCSEL_CACHE_DIR/facts-v4 log=$ALLOCSEL_CACHE_DIR/facts-v4.log
+link_ok "$cc" app-log main_plain.o -L. -lplain # no table yet: written whole
+[[ -f $tab && ! -e $log ]] || fail "a first link did not write the table alone"
+table_was=$(stat -c '%i %Y.%y' "$tab")
+mkdir -p many
+for i in $(seq 300); do cp plain.o many/p$i.o; done
+sleep 2.1 # files changed in the last two seconds are not learnt
+# 10 new objects: 10 entries after the log's 64-byte header; the table is
+# not touched.
+link_ok "$cc" liblog.so -shared many/p{1..10}.o -Wl,--allow-multiple-definition
+[[ $(stat -c %s "$log") == $((64 + 10 * 64)) ]] ||
+  fail "10 learnt files made a log of $(stat -c %s "$log") bytes, not $((64 + 640))"
+[[ $(stat -c '%i %Y.%y' "$tab") == "$table_was" ]] || fail "a link that learnt 10 files rewrote the table"
+learnt many/p7.o "o 0 0"
+learnt main_plain.o "o 0 0"
+# A torn last entry (a write cut short) is left out, the rest believed,
+# and the next link that learns folds them into the table.
+printf 'torn' >>"$log"
+learnt many/p7.o "o 0 0"
+link_ok "$cc" liblog.so -shared many/p{1..11}.o -Wl,--allow-multiple-definition
+[[ ! -e $log ]] || fail "a torn log was kept"
+learnt many/p7.o "o 0 0"
+learnt many/p11.o "o 0 0"
+# A log of another build of allocsel (its header's build id) is ignored,
+# and the next link that learns folds everything into the table.
+link_ok "$cc" liblog.so -shared many/p{21..30}.o -Wl,--allow-multiple-definition
+learnt many/p25.o "o 0 0"
+printf 'X' | dd of="$log" bs=1 seek=20 conv=notrunc status=none
+not_learnt many/p25.o
+link_ok "$cc" liblog.so -shared many/p{12..13}.o -Wl,--allow-multiple-definition
+[[ ! -e $log ]] || fail "a log of another build was kept"
+learnt many/p12.o "o 0 0"
+# Past 256 entries the log is folded into the table, which is rewritten,
+# and removed.
+link_ok "$cc" liblog.so -shared many/p{14..200}.o -Wl,--allow-multiple-definition
+[[ -f $log ]] || fail "187 learnt files were not appended to the log"
+link_ok "$cc" liblog.so -shared many/p{201..300}.o -Wl,--allow-multiple-definition
+[[ ! -e $log ]] || fail "a log past 256 entries was not folded into the table"
+for f in many/p1.o many/p150.o many/p300.o main_plain.o libplain.a; do
+  learnt "$f" "$(grep -q '\.a$' <<<"$f" && echo 'a 3' || echo 'o 0 0')"
+done
+rm -r many

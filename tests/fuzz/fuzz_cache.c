@@ -9,11 +9,12 @@
 #include "facts_build_id.h"
 #include "fuzz_common.h"
 
-static char dir[64], file[96];
+static char dir[64], file[96], log_file[96];
 
 /* Nothing left behind in /tmp when the fuzzer ends. */
 static void remove_dir(void) {
   unlink(file);
+  unlink(log_file);
   rmdir(dir);
 }
 
@@ -55,6 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!*dir) {
     snprintf(dir, sizeof dir, "/tmp/allocsel-fuzz-cache-%d", (int)getpid());
     snprintf(file, sizeof file, "%s/facts-v4", dir);
+    snprintf(log_file, sizeof log_file, "%s/facts-v4.log", dir);
     mkdir(dir, 0700);
     atexit(remove_dir);
     setenv("ALLOCSEL_CACHE_DIR", dir, 1);
@@ -68,6 +70,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size >= 48 && (fseek(f, 16, SEEK_SET) != 0 ||
                      fwrite(AS_FACTS_BUILD_ID, 1, 32, f) != 32))
     abort();
+  fclose(f);
+  /* The log beside it: the same bytes after the log's own header (whose
+   * first byte the input's 49th may spoil), from the input's 64th on. */
+  f = fopen(log_file, "wb");
+  if (!f)
+    abort();
+  if (size > 64) {
+    char head[64] = "allocsel-flog5\n\n";
+    memcpy(head + 16, AS_FACTS_BUILD_ID, 32);
+    memcpy(head + 48, "\x40\0\0\0", 4); /* slot size 64 */
+    head[0] ^= (char)(data[48] == 0xff);
+    if (fwrite(head, 1, 64, f) != 64 ||
+        fwrite(data + 64, 1, size - 64, f) != size - 64)
+      abort();
+  }
   fclose(f);
   struct as_file_key k;
   struct as_cached_facts facts;
