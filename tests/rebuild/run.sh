@@ -64,9 +64,11 @@ ALLOCSEL=$(command -v allocsel) || {
   echo "rebuild: no allocsel on PATH" >&2
   exit 2
 }
-# The builds see Debian's toolchain only, as in a clean chroot (not a
-# rustup or pyenv of the machine's user).
-clean_path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# The builds see Debian's toolchain only, as in a clean chroot: not a
+# rustup or pyenv of the machine's user, nor what it put in /usr/local
+# (a Node.js 20 there broke fmtlib's documentation, which runs Debian's
+# lessc).
+clean_path=/usr/sbin:/usr/bin:/sbin:/bin
 sudo=()
 [[ $(id -u) -eq 0 ]] || sudo=(sudo)
 
