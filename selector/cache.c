@@ -310,6 +310,14 @@ static struct as_cache *loaded(const struct as_link *link) {
   return c;
 }
 
+/* What an earlier link learnt of an archive stays true: its flags are
+ * added to the new entry's. */
+static void keep_learnt(struct as_cached_facts *f,
+                        const struct as_cached_facts *known) {
+  if (f->kind == AS_CACHED_ARCHIVE && known->kind == AS_CACHED_ARCHIVE)
+    f->flags |= known->flags;
+}
+
 /* Puts an entry into the table in memory, an archive's flags added to
  * what the table knew of it. */
 static void put(struct as_cache *c, const struct slot *e) {
@@ -320,8 +328,7 @@ static void put(struct as_cache *c, const struct slot *e) {
     s = find_slot(c, &e->key);
   }
   struct as_cached_facts f = e->facts;
-  if (f.kind == AS_CACHED_ARCHIVE && s->facts.kind == AS_CACHED_ARCHIVE)
-    f.flags |= s->facts.flags; /* what an earlier link learnt stays true */
+  keep_learnt(&f, &s->facts);
   if (s->facts.kind == AS_CACHED_NONE)
     c->image->nentries++;
   *s = (struct slot){.key = e->key, .facts = f};
@@ -411,12 +418,11 @@ void as_cache_learn(struct as_link *link, const struct as_file_key *k,
   if (!c || k->ctime_sec >= c->racy_after || facts->kind == AS_CACHED_NONE)
     return;
   struct as_cached_facts f = *facts, known;
-  bool was_known = as_cache_lookup(link, k, &known);
-  if (was_known && f.kind == AS_CACHED_ARCHIVE &&
-      known.kind == AS_CACHED_ARCHIVE)
-    f.flags |= known.flags; /* what an earlier link learnt stays true */
-  if (was_known && memcmp(&known, &f, sizeof f) == 0)
-    return;
+  if (as_cache_lookup(link, k, &known)) {
+    keep_learnt(&f, &known);
+    if (memcmp(&known, &f, sizeof f) == 0)
+      return;
+  }
   *AS_PUSH(c->added, c->nadded, c->added_cap) =
       (struct slot){.key = *k, .facts = f};
 }
@@ -447,7 +453,7 @@ static bool append_log(struct as_cache *c) {
 
 void as_cache_save(struct as_link *link) {
   struct as_cache *c = link->cache;
-  if (!c || !c->loaded || !c->nadded)
+  if (!c || !c->nadded) /* nothing learnt (or nothing asked) */
     return;
   /* A cache that cannot be written is no error: the next link reads the
    * files again. */
