@@ -219,14 +219,16 @@ int main(int argc, char **argv) {
     fputs(help_text, stdout);
     fflush(stdout);
   }
+  const char *report = decides ? run_report_path() : NULL;
   if (rc == 0) {
     const struct as_session *s = &session;
     char **out = ld_cmdline_command(&cl, linker, s->added, s->nadded, s->record,
                                     s->libs, s->nlibs);
-    rc = run(out);
+    /* allocsel-ld stays only to report the link's end to allocsel run,
+     * or to print its version after the linker's. */
+    rc = decides && !report ? linker_exec(out) : run(out);
     free(out);
   }
-  const char *report = decides ? run_report_path() : NULL;
   if (report)
     run_report_link(report, &cl, session.link ? &session : NULL, linker, rc,
                     seconds_since(&start));

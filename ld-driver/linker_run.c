@@ -1,7 +1,8 @@
-/* Running the real linker. Signals that end a link reach the linker;
- * allocsel-ld waits for it to finish, then ends the same way. If
- * allocsel-ld itself is killed, the kernel ends the linker
- * (PR_SET_PDEATHSIG). */
+/* Running the real linker. Mostly allocsel-ld becomes it (linker_exec);
+ * where allocsel-ld has work after the link, it starts the linker as a
+ * child: signals that end a link reach the linker, allocsel-ld waits for
+ * it to finish, then ends the same way, and if allocsel-ld itself is
+ * killed, the kernel ends the linker (PR_SET_PDEATHSIG). */
 #include "linker_run.h"
 
 #include <errno.h>
@@ -87,6 +88,15 @@ static int wait_status(struct linker_run *r) {
   r->pid = -1;
   restore(r);
   return status;
+}
+
+int linker_exec(char **argv) {
+  fflush(NULL); /* what allocsel-ld printed is not lost with its buffers */
+  extern char **environ;
+  execve(argv[0], argv, environ);
+  fprintf(stderr, "allocsel: error: cannot run %s: %s\n", argv[0],
+          strerror(errno));
+  return 2;
 }
 
 int linker_wait(struct linker_run *r) {

@@ -19,5 +19,10 @@ int linker_start(struct linker_run *r, char **argv);
 /* Waits for it to end: its exit code, or 128 + the signal that ended it
  * (said, unless it was one we forwarded). */
 int linker_wait(struct linker_run *r);
+/* Becomes argv[0], where nothing is left to do after the link: the
+ * linker then has the build's pid and signals, and allocsel-ld's memory
+ * is gone before the link starts. Returns only where it cannot, 2 after
+ * saying why. */
+int linker_exec(char **argv);
 
 #endif

@@ -58,6 +58,11 @@ vg_run 2 "$ALLOCSEL" seal -o x.a --keep nosuch libja.a
 vg_run 2 "$ALLOCSEL" seal -o x.a bad.o
 
 step "allocsel-ld: a link, a refused link, bad input"
+# A link allocsel-ld passes becomes the linker (exec), and memcheck's
+# verdict, given at exit, never comes: allocsel run's report keeps
+# allocsel-ld to the linker's end (and checks the report's path too).
+: >vg-report.jsonl
+export ALLOCSEL_RUN_REPORT=$PWD/vg-report.jsonl
 # A dylib and an rlib need no C library on the command line.
 vg_run 0 "$ld_checked" -shared -o libapp.so probe.o
 vg_run 0 "$ALLOCSEL" inspect libapp.so
@@ -65,6 +70,9 @@ vg_run 0 "$ld_checked" -r -o part.o probe.o --allocsel-allocator=jemalloc
 vg_run 0 "$ALLOCSEL" inspect part.o
 vg_run 1 "$ld_checked" -o app2 probe.o other.o --allocsel-allocator=system
 vg_run 2 "$ld_checked" -o app3 probe.o bad.o
+[[ $(grep -c '"exit":' vg-report.jsonl) == 4 ]] ||
+  fail "allocsel-ld reported $(grep -c '"exit":' vg-report.jsonl) of 4 links"
+unset ALLOCSEL_RUN_REPORT
 step "allocsel run: a link routed, a bypassed one, its report"
 vg_run 0 "$ALLOCSEL" run --report run.jsonl -- "$ld_checked" -shared -o librun.so probe.o
 expect_err "dylib 1"
