@@ -15,6 +15,19 @@
 
 #include "frontend.h"
 
+/* Under ASan, the leak check normally made at exit is made before an exec,
+ * where no exit comes. */
+#if defined(__SANITIZE_ADDRESS__)
+#define AS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AS_ASAN 1
+#endif
+#endif
+#ifdef AS_ASAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
 /* The linker's pid, while it runs. */
 static volatile sig_atomic_t child_pid, forwarded;
 
@@ -92,6 +105,9 @@ static int wait_status(struct linker_run *r) {
 
 int linker_exec(char **argv) {
   fflush(NULL); /* what allocsel-ld printed is not lost with its buffers */
+#ifdef AS_ASAN
+  __lsan_do_leak_check();
+#endif
   extern char **environ;
   execve(argv[0], argv, environ);
   fprintf(stderr, "allocsel: error: cannot run %s: %s\n", argv[0],
