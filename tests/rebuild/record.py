@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""record.py RESULTS DIR PKG VERSION BUCKET REASON TESTS LTO ALLOCATOR CHECKED:
+"""record.py RESULTS DIR PKG VERSION BUCKET REASON TESTS LTO ALLOCATOR CHECKED [USER]:
 appends the package's line to RESULTS, from what run.sh found and what DIR
 holds (the run's report links.jsonl, allocsel.time, control.time)."""
 import collections
@@ -9,6 +9,7 @@ import os
 import sys
 
 results, d, pkg, version, bucket, reason, tests, lto, allocator, checked = sys.argv[1:11]
+user = sys.argv[11] if len(sys.argv) > 11 else None  # who ran the builds
 
 
 def load(name):
@@ -54,6 +55,7 @@ line = {
     "allocsel": load("allocsel.time"),
     "allocsel_own_cpu": own_cpu,
     "control": load("control.time"),
+    "user": user,
 }
 with open(results, "a") as f:
     fcntl.flock(f, fcntl.LOCK_EX)

@@ -23,6 +23,9 @@
 #   broken   the control fails too (or the package cannot be fetched or its
 #            build dependencies installed)
 #
+# Run as root, the builds run as `nobody` (setpriv, and dpkg-buildpackage's
+# fakeroot), as Debian's buildds build as a user.
+#
 # One JSON line per package goes to DIR/results.jsonl (summary.py makes
 # docs/rebuild.md of it); each package's logs stay in DIR/PKG/. With
 # --allocator naming executables, every program in the built .debs is
@@ -71,6 +74,22 @@ ALLOCSEL=$(command -v allocsel) || {
 clean_path=/usr/sbin:/usr/bin:/sbin:/bin
 sudo=()
 [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+# Debian's buildds build as a user, not root, and packages' tests expect
+# that (libuv's refuse to run as root). Run as root, the harness builds as
+# `nobody`, in trees it gives to nobody, where nobody can reach them and
+# allocsel; else as root, said in the results ("user").
+as_user=()
+build_user=$(id -un)
+if [[ $(id -u) -eq 0 ]] && id nobody >/dev/null 2>&1; then
+  mkdir -p "$out"
+  if setpriv --reuid=nobody --regid=nogroup --init-groups \
+    sh -c '"$1" --version && test -x "$2"' sh "$ALLOCSEL" "$out" >/dev/null 2>&1; then
+    as_user=(setpriv --reuid=nobody --regid=nogroup --init-groups)
+    build_user=nobody
+  else
+    echo "rebuild: nobody cannot reach $ALLOCSEL or $out: building as root" >&2
+  fi
+fi
 
 # build MODE DIR TREE: dpkg-buildpackage in TREE, through allocsel (MODE
 # allocsel) or not (control); DIR/MODE.log and DIR/MODE.time ({"wall",
@@ -80,16 +99,25 @@ build() {
   if [[ $mode == allocsel ]]; then
     cmd=("$ALLOCSEL" run --report "$dir/links.jsonl" ${allocator:+--allocator "$allocator"} -- "${cmd[@]}")
   fi
+  # A cache of the package's own, as a clean chroot's empty HOME has
+  # (and packages built at once do not share one); removed after.
+  mkdir -p "$dir/$mode.cache"
+  if ((${#as_user[@]})); then
+    chown -R nobody:nogroup "$dir/$mode" "$dir/$mode.cache"
+    if [[ $mode == allocsel ]]; then
+      : >"$dir/links.jsonl"
+      chown nobody:nogroup "$dir/links.jsonl"
+    fi
+  fi
   (
     cd "$tree"
     unset DEB_BUILD_OPTIONS DEB_BUILD_PROFILES ALLOCSEL_ALLOCATOR
     export PATH=$clean_path
-    # A cache of the package's own, as a clean chroot's empty HOME has
-    # (and packages built at once do not share one); removed after.
+    ((${#as_user[@]} == 0)) || export HOME=/nonexistent USER=nobody LOGNAME=nobody
     export ALLOCSEL_CACHE_DIR=$dir/$mode.cache
     [[ -z $lto ]] || export DEB_BUILD_MAINT_OPTIONS=optimize=+lto
-    python3 "$here/timed.py" "$dir/$mode.time" "${cmd[@]}"
-  ) >"$dir/$mode.log" 2>&1
+    python3 "$here/timed.py" "$dir/$mode.time" "${as_user[@]}" "${cmd[@]}"
+  ) >>"$dir/$mode.log" 2>&1
   local rc=$?
   rm -rf "$dir/$mode.cache"
   return $rc
@@ -199,7 +227,8 @@ one_package() {
     [[ $bucket != success ]] || rm -rf "$dir/allocsel/tree" "$dir/control/tree"
   fi
   python3 "$here/record.py" "$out/results.jsonl" "$dir" "$pkg" "$version" \
-    "$bucket" "$reason" "$tests" "${lto:+lto}" "$allocator" "${checked:-}"
+    "$bucket" "$reason" "$tests" "${lto:+lto}" "$allocator" "${checked:-}" \
+    "$build_user"
   echo "rebuild: $pkg ${version:-?}: $bucket${reason:+ ($reason)}, tests $tests"
 }
 
