@@ -67,6 +67,11 @@ def table(path):
     out.append("")
     total = ", ".join("%s %d" % (b, buckets[b]) for b in ("success", "failure", "broken") if b in buckets)
     out.append("%d packages: %s; %d bypassed artifacts." % (len(rows), total, bypassed))
+    # Who ran the builds (before run.sh recorded it: root).
+    users = {}
+    for r in rows:
+        users[r.get("user") or "root"] = users.get(r.get("user") or "root", 0) + 1
+    out.append("Built as %s." % ", ".join("%s: %d" % u for u in sorted(users.items())))
     if both_n:
         out.append("Build overhead over the %d packages built both ways: %.1f CPU s with allocsel, "
                    "%.1f without, %+.2f%%." % (both_n, both_cpu[0], both_cpu[1],
