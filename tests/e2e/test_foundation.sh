@@ -205,21 +205,31 @@ echo $$ >linker.pid
 exec sleep 60
 EOF
 chmod +x slow-ld
-for sig in TERM INT KILL; do
-  rm -f linker.pid
-  TMPDIR=$T/tmp
-  mkdir -p "$TMPDIR"
-  # A script's background job starts with SIGINT ignored: give it back.
-  TMPDIR=$TMPDIR env --default-signal=INT "$ALLOCSEL_LD" --allocsel-linker="$T/slow-ld" -o out-sig main.o my_allocator.o &
-  ld_pid=$!
-  for _ in $(seq 100); do [[ -s linker.pid ]] && break; sleep 0.1; done
-  [[ -s linker.pid ]] || fail "the linker never started"
-  kill -s "$sig" "$ld_pid"
-  wait "$ld_pid" && fail "allocsel-ld exited 0 after SIG$sig" || true
-  child=$(cat linker.pid)
-  for _ in $(seq 50); do kill -0 "$child" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$child" 2>/dev/null && fail "the real linker outlived allocsel-ld (SIG$sig)"
-  [[ -z $(ls -A "$TMPDIR") ]] || fail "files left behind after SIG$sig: $(ls "$TMPDIR")"
+# Alone, allocsel-ld becomes the linker (the same process); under allocsel
+# run's report it starts the linker as a child, and forwards the signal.
+: >sig-report.jsonl
+for report in "" "$T/sig-report.jsonl"; do
+  for sig in TERM INT KILL; do
+    rm -f linker.pid
+    TMPDIR=$T/tmp
+    mkdir -p "$TMPDIR"
+    # A script's background job starts with SIGINT ignored: give it back.
+    TMPDIR=$TMPDIR ALLOCSEL_RUN_REPORT=$report env --default-signal=INT "$ALLOCSEL_LD" --allocsel-linker="$T/slow-ld" -o out-sig main.o my_allocator.o &
+    ld_pid=$!
+    for _ in $(seq 100); do [[ -s linker.pid ]] && break; sleep 0.1; done
+    [[ -s linker.pid ]] || fail "the linker never started"
+    child=$(cat linker.pid)
+    if [[ -z $report ]]; then
+      [[ $child == "$ld_pid" ]] || fail "allocsel-ld ($ld_pid) did not become the linker ($child)"
+    else
+      [[ $child != "$ld_pid" ]] || fail "allocsel-ld became the linker under a report"
+    fi
+    kill -s "$sig" "$ld_pid"
+    wait "$ld_pid" && fail "allocsel-ld exited 0 after SIG$sig" || true
+    for _ in $(seq 50); do kill -0 "$child" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$child" 2>/dev/null && fail "the real linker outlived allocsel-ld (SIG$sig)"
+    [[ -z $(ls -A "$TMPDIR") ]] || fail "files left behind after SIG$sig: $(ls "$TMPDIR")"
+  done
 done
 
 step "a default -static link without jemalloc's archive: every front end says system"
