@@ -34,6 +34,7 @@
   X(STATICLIB_NEEDS_LIBM, "staticlib-needs-libm", 0)                           \
   X(MALLOC_DROPPED, "malloc-dropped-as-needed", 0)                             \
   X(MALLOC_BEHIND_LIBC, "malloc-behind-libc", 0)                               \
+  X(DEFAULT_GIVES_WAY, "default-gives-way", 0)                                 \
   X(SEALED, "sealed", 0)
 
 enum as_error {

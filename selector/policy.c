@@ -1,5 +1,6 @@
 /* Policy every front end shares, decided here once: where the request
- * comes from (the front end's option, else ALLOCSEL_ALLOCATOR), where the
+ * comes from (the front end's option, else ALLOCSEL_ALLOCATOR, else the
+ * default ALLOCSEL_DEFAULT_ALLOCATOR), where the
  * shipped allocators and jemalloc live, which jemalloc a link can take, and
  * what goes into the link with a decision. Front ends only translate their
  * inputs into these calls and print. */
@@ -125,6 +126,10 @@ void as_request_init(struct as_request *req, const char *option_value,
   } else if (env && *env) {
     spec = env;
     req->owned_origin = as_xasprintf("ALLOCSEL_ALLOCATOR=%s", env);
+  } else if ((env = getenv("ALLOCSEL_DEFAULT_ALLOCATOR")) && *env) {
+    spec = env;
+    req->owned_origin = as_xasprintf("ALLOCSEL_DEFAULT_ALLOCATOR=%s", env);
+    req->is_default = true;
   }
   req->origin = req->owned_origin;
   if (spec)

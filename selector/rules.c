@@ -84,6 +84,10 @@ static bool is_shipped(const char *name) {
   return find_shipped(name) != NULL;
 }
 
+bool as_allocator_is_shipped(const char *name) {
+  return is_shipped(name);
+}
+
 int as_link_add_request(struct as_link *link, const struct as_request *req) {
   if (req && req->error) {
     struct as_diag *d =
@@ -94,6 +98,17 @@ int as_link_add_request(struct as_link *link, const struct as_request *req) {
   }
   if (!req || !req->allocator || is_shipped(req->allocator))
     return 0;
+  if (req->is_default) {
+    /* A path would be linked before the link could show that it brings
+     * its own, to which a default gives way. */
+    struct as_diag *d = as_diag_add(
+        link, AS_ERROR, AS_E_USAGE,
+        "%s: '%s' is not a shipped allocator (a default names system, "
+        "jemalloc, mimalloc or tcmalloc)",
+        req->origin, req->allocator);
+    as_diag_hint(d, "request the object instead (ALLOCSEL_ALLOCATOR)");
+    return -1;
+  }
   const char *a = req->allocator;
   size_t n = strlen(a);
   bool looks_like_path =
@@ -277,8 +292,12 @@ static int check_request(struct rules *r) {
         return -1;
       }
     }
-    add_candidate(r, as_xstrdup(req->allocator),
-                  as_xasprintf("requested by %s", req->origin), NULL);
+    add_candidate(
+        r, as_xstrdup(req->allocator),
+        as_xasprintf("%s %s",
+                     req->is_default ? "the default from" : "requested by",
+                     req->origin),
+        NULL);
     return 0;
   }
   for (size_t i = 0; i < link->ninputs; i++) {
@@ -757,9 +776,37 @@ int as_check_early(struct as_link *link, const struct as_request *req,
   return two ? 1 : 0;
 }
 
+/* The request the rules apply: a default gives way, with a note, to an
+ * allocator the link brings or to a malloc an executable brings (other
+ * than the default's own: jemalloc's library for jemalloc). */
+static const struct as_request *applied_request(struct as_link *link,
+                                                const struct as_request *req) {
+  if (!req || !req->is_default || !req->allocator)
+    return req;
+  const struct as_unit *own = NULL;
+  for (size_t i = 0; i < link->nunits && !own; i++)
+    if (link->units[i]->linked && is_allocator(link->units[i]))
+      own = link->units[i];
+  const char *what = "an allocator";
+  if (!own && link->type == AS_EXECUTABLE) {
+    own = as_link_malloc_unit(link);
+    what = "a malloc";
+    if (own && own->defines_jemalloc && strcmp(req->allocator, "jemalloc") == 0)
+      own = NULL;
+  }
+  if (!own)
+    return req;
+  as_diag_add(link, AS_NOTE, AS_E_DEFAULT_GIVES_WAY,
+              "the link brings %s of its own (%s): the default '%s' (from %s) "
+              "gives way to it",
+              what, as_unit_origin(link, own), req->allocator, req->origin);
+  return NULL;
+}
+
 int as_decide(struct as_link *link, const struct as_request *req,
               const struct as_env *env, struct as_decision *out) {
   memset(out, 0, sizeof *out);
+  req = applied_request(link, req);
   struct rules r = {.link = link, .req = req, .env = env};
   find_target(&r);
   out->machine = r.machine;

@@ -233,16 +233,23 @@ struct as_request {
   char *owned_origin;    /* set by as_request_init */
   char *owned_allocator;
   char *error; /* a malformed per-type request, reported by rules */
+  /* From ALLOCSEL_DEFAULT_ALLOCATOR: a distribution's choice for every
+   * output of the type, needed or not, that gives way to an allocator or
+   * a malloc the link brings itself (a request would be a second one). */
+  bool is_default;
 };
 
 /* The request for an output of `type` as every front end reads it: its
- * option (`option_name` spells it in diagnostics), else ALLOCSEL_ALLOCATOR.
- * Either is a name or path for every type, or one per type:
- * "executable=jemalloc,dylib=system" (a type not named requests nothing).
+ * option (`option_name` spells it in diagnostics), else ALLOCSEL_ALLOCATOR,
+ * else ALLOCSEL_DEFAULT_ALLOCATOR (is_default). Each is a name or path for
+ * every type, or one per type: "executable=jemalloc,dylib=system" (a type
+ * not named requests nothing); a default names a shipped allocator.
  * Free with as_request_free. */
 void as_request_init(struct as_request *req, const char *option_value,
                      const char *option_name, enum as_output_type type);
 void as_request_free(struct as_request *req);
+/* system, jemalloc, mimalloc or tcmalloc. */
+bool as_allocator_is_shipped(const char *name);
 
 /* A boolean environment variable: `unset` where it is unset or empty, else
  * false for 0, no, false and off (any case) and true for anything else. */

@@ -47,7 +47,8 @@ static const struct {
      "  FILES and the allocator\n"},
     {"run",
      "usage: allocsel run [--report FILE] [--strict] "
-     "[--allocator SPEC] -- COMMAND [ARGS...]\n"
+     "[--allocator SPEC] [--default-allocator SPEC]\n"
+     "                    -- COMMAND [ARGS...]\n"
      "  runs COMMAND (a whole build: make, cmake --build, ninja,\n"
      "  dpkg-buildpackage) with every linker it starts going through\n"
      "  allocsel-ld over that same linker, then says what was linked and\n"
@@ -55,8 +56,10 @@ static const struct {
      "  bypassed allocsel; --report FILE: one JSON line per link and per\n"
      "  bypassed file; --strict: a bypass is an error (exit 1);\n"
      "  --allocator executable=jemalloc[,dylib=system]: a request per\n"
-     "  output type (a bare name: every type). COMMAND's exit status is\n"
-     "  returned\n"},
+     "  output type (a bare name: every type); --default-allocator SPEC:\n"
+     "  the same for every link that brings no allocator or malloc of its\n"
+     "  own (a distribution's malloc); one that does keeps its own.\n"
+     "  COMMAND's exit status is returned\n"},
     {"seal", SEAL_USAGE},
     {"cache",
      "usage: allocsel cache\n"

@@ -1,4 +1,5 @@
-/* allocsel run [--report FILE] [--strict] [--allocator SPEC] -- COMMAND...
+/* allocsel run [--report FILE] [--strict] [--allocator SPEC]
+ *              [--default-allocator SPEC] -- COMMAND...
  *
  * Runs COMMAND with allocsel's hook preloaded (run/hook.c): every linker
  * it starts at any depth runs as allocsel-ld over that same linker, which
@@ -37,7 +38,7 @@
 #include "selector.h"
 
 struct run_options {
-  const char *report, *allocator;
+  const char *report, *allocator, *default_allocator;
   bool strict;
   char **command;
 };
@@ -46,7 +47,7 @@ static int run_usage(const char *fmt, const char *arg) {
   fputs("allocsel: error: ", stderr);
   fprintf(stderr, fmt, arg);
   fputs("\nusage: allocsel run [--report FILE] [--strict] [--allocator SPEC] "
-        "-- COMMAND [ARGS...]\n",
+        "[--default-allocator SPEC] -- COMMAND [ARGS...]\n",
         stderr);
   return 2;
 }
@@ -72,6 +73,8 @@ static int parse_run(struct run_options *o, int argc, char **argv) {
       slot = &o->report;
     else if (strncmp(a, "--allocator", n = 11) == 0)
       slot = &o->allocator;
+    else if (strncmp(a, "--default-allocator", n = 19) == 0)
+      slot = &o->default_allocator;
     if (slot && a[n] == '=')
       *slot = a + n + 1;
     else if (slot && a[n] == '\0' && i + 1 < argc)
@@ -85,18 +88,29 @@ static int parse_run(struct run_options *o, int argc, char **argv) {
   return 0;
 }
 
-/* A request for every output type must be sound before the build starts:
- * a malformed one would otherwise refuse its first link. */
-static int check_request(const char *spec) {
+/* A request (or a default) for every output type must be sound before
+ * the build starts: a malformed one would otherwise refuse its first
+ * link. A default names shipped allocators only. */
+static int check_request(const char *spec, const char *option) {
+  bool is_default = strcmp(option, "--default-allocator") == 0;
   for (int t = 0; t <= AS_RLIB; t++) {
     struct as_request req;
-    as_request_init(&req, spec, "--allocator", (enum as_output_type)t);
+    as_request_init(&req, spec, option, (enum as_output_type)t);
+    int rc = 0;
     if (req.error) {
       fprintf(stderr, "allocsel: error: %s\n", req.error);
-      as_request_free(&req);
-      return 2;
+      rc = 2;
+    } else if (is_default && req.allocator &&
+               !as_allocator_is_shipped(req.allocator)) {
+      fprintf(stderr,
+              "allocsel: error: %s=%s: '%s' is not a shipped allocator (a "
+              "default names system, jemalloc, mimalloc or tcmalloc)\n",
+              option, spec, req.allocator);
+      rc = 2;
     }
     as_request_free(&req);
+    if (rc)
+      return rc;
   }
   return 0;
 }
@@ -120,12 +134,13 @@ static char *run_cache_setting(const char *cwd) {
  * preloads), where allocsel-ld is, where the report goes, the cache and
  * the request. */
 static char **run_environment(const char *hook, const char *allocsel_ld,
-                              const char *report, const char *allocator,
+                              const char *report, const struct run_options *o,
                               const char *cwd, size_t *first_added) {
+  const char *allocator = o->allocator, *dflt = o->default_allocator;
   size_t n = 0;
   while (environ[n])
     n++;
-  char **env = as_xcalloc(n + 7, sizeof *env);
+  char **env = as_xcalloc(n + 8, sizeof *env);
   size_t k = 0;
   const char *preload = getenv("LD_PRELOAD");
   for (size_t i = 0; i < n; i++)
@@ -135,7 +150,8 @@ static char **run_environment(const char *hook, const char *allocsel_ld,
         strncmp(environ[i], "ALLOCSEL_RUN_REPORT=", 20) != 0 &&
         strncmp(environ[i], "ALLOCSEL_CACHE=", 15) != 0 &&
         strncmp(environ[i], "ALLOCSEL_CACHE_DIR=", 19) != 0 &&
-        !(allocator && strncmp(environ[i], "ALLOCSEL_ALLOCATOR=", 19) == 0))
+        !(allocator && strncmp(environ[i], "ALLOCSEL_ALLOCATOR=", 19) == 0) &&
+        !(dflt && strncmp(environ[i], "ALLOCSEL_DEFAULT_ALLOCATOR=", 27) == 0))
       env[k++] = environ[i];
   *first_added = k;
   env[k++] = preload && *preload
@@ -147,6 +163,8 @@ static char **run_environment(const char *hook, const char *allocsel_ld,
   env[k++] = run_cache_setting(cwd);
   if (allocator)
     env[k++] = as_xasprintf("ALLOCSEL_ALLOCATOR=%s", allocator);
+  if (dflt)
+    env[k++] = as_xasprintf("ALLOCSEL_DEFAULT_ALLOCATOR=%s", dflt);
   return env;
 }
 
@@ -442,7 +460,10 @@ static void summarize(const struct link_line *links, size_t n,
 int cmd_run(int argc, char **argv) {
   struct run_options o;
   int rc = parse_run(&o, argc, argv);
-  if (rc != 0 || (o.allocator && (rc = check_request(o.allocator)) != 0))
+  if (rc != 0 ||
+      (o.allocator && (rc = check_request(o.allocator, "--allocator")) != 0) ||
+      (o.default_allocator &&
+       (rc = check_request(o.default_allocator, "--default-allocator")) != 0))
     return rc;
   char *libdir = as_default_libdir();
   /* This machine's build of the hook, named for every program through the
@@ -476,8 +497,7 @@ int cmd_run(int argc, char **argv) {
   }
   char *report = as_xasprintf("/proc/%d/fd/%d", (int)getpid(), report_fd);
   size_t first_added;
-  char **env =
-      run_environment(token, real_ld, report, o.allocator, cwd, &first_added);
+  char **env = run_environment(token, real_ld, report, &o, cwd, &first_added);
   free(token);
   /* The clock file times come from: a file written at once has no time
    * before it. */

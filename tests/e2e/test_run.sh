@@ -106,6 +106,36 @@ expect_rc 2
 expect_err "'dylb=system' is not TYPE=ALLOCATOR"
 cd ..
 
+step "--default-allocator executable=jemalloc: jemalloc where a program brings no malloc, its own where it does"
+# A distribution's malloc: a request would refuse the program that links
+# tcmalloc itself (two mallocs); the default gives way to it, and says so.
+mkdir dflt && cd dflt
+cp ../mk/Makefile ../malloc_from.c ../answer.c .
+cat >>Makefile <<'EOF'
+tc-app: malloc_from.c libanswer.so
+	$(CC) -o $@ malloc_from.c -L. -lanswer -Wl,-rpath,'$$ORIGIN' -Wl,--no-as-needed -ltcmalloc
+EOF
+run "$ALLOCSEL" run --report dflt.jsonl --default-allocator executable=jemalloc -- make app tc-app
+expect_rc 0
+expect_err "the default 'jemalloc' (from ALLOCSEL_DEFAULT_ALLOCATOR=executable=jemalloc) gives way to it"
+expect_err "executable 2 (jemalloc 1, none 1), dylib 1 (none 1)"
+run ./app
+expect_out "malloc-from: libjemalloc.so.2"
+run ./tc-app
+expect_out "malloc-from: libtcmalloc.so.4"
+[[ $(record_of app allocator) == jemalloc ]] || fail "app's record is not jemalloc's"
+[[ $(record_of tc-app malloc) == tcmalloc* ]] || fail "tc-app's record does not say tcmalloc: $(record_of tc-app malloc)"
+[[ $(record_of libanswer.so allocator) == none ]] || fail "the library took an allocator"
+[[ $(report_field dflt.jsonl tc-app malloc) == tcmalloc* ]] || fail "the report does not say tc-app keeps tcmalloc"
+rm -f tc-app
+run "$ALLOCSEL" run --allocator executable=jemalloc -- make tc-app
+expect_rc 2
+expect_err "cannot link together two malloc implementations: 'tcmalloc' and 'jemalloc'"
+run "$ALLOCSEL" run --default-allocator executable=./mine.o -- true
+expect_rc 2
+expect_err "'./mine.o' is not a shipped allocator"
+cd ..
+
 step "a request per type in every front end: allocsel-ld, the plugin, allocsel check"
 mkdir types && cd types
 gcc -c -I"$P/include" "$PROGRAMS/probe.c" -o probe.o

@@ -4,8 +4,10 @@
 #include "selector_test.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 #define JEMALLOC_SO "/usr/lib/x86_64-linux-gnu/libjemalloc.so"
+#define TCMALLOC_SO "/usr/lib/x86_64-linux-gnu/libtcmalloc.so"
 
 /* libdir is the build's staging directory, as the tools see lib/allocsel;
  * jemalloc_library is only tested for presence. */
@@ -363,6 +365,87 @@ static void test_request_per_type(void **state) {
   as_request_free(&r);
 }
 
+/* ALLOCSEL_DEFAULT_ALLOCATOR: a distribution's allocator for every output
+ * of a type, needed or not, read after the request; it gives way to an
+ * allocator or a malloc the link brings, where a request would make two. */
+static void test_default_allocator(void **state) {
+  (void)state;
+  struct as_request r;
+  setenv("ALLOCSEL_DEFAULT_ALLOCATOR", "executable=jemalloc", 1);
+  as_request_init(&r, NULL, "--allocator", AS_EXECUTABLE);
+  assert_true(r.is_default);
+  assert_string_equal(r.allocator, "jemalloc");
+  assert_string_equal(r.origin,
+                      "ALLOCSEL_DEFAULT_ALLOCATOR=executable=jemalloc");
+
+  /* Nothing needs an allocator: the default is given all the same. */
+  struct as_link *link = new_link(AS_EXECUTABLE, FX_PLAIN, NULL);
+  struct as_decision d;
+  assert_int_equal(decide(link, &r, &env_je, &d), 0);
+  assert_inject_shipped(&d, "jemalloc");
+  assert_true(d.needs_jemalloc);
+  assert_string_equal(
+      d.reason,
+      "the default from ALLOCSEL_DEFAULT_ALLOCATOR=executable=jemalloc");
+  assert_null(find_diag(link, "default-gives-way"));
+  as_decision_free(&d);
+  as_link_free(link);
+
+  /* A linked allocator: kept, no second one (a request is refused). */
+  link = new_link(AS_EXECUTABLE, FX_USER, FX_ALLOC_A, NULL);
+  assert_int_equal(decide(link, &r, &env_je, &d), 0);
+  assert_int_equal(d.how, AS_LINKED);
+  assert_int_equal(get_diag(link, "default-gives-way")->kind, AS_NOTE);
+  as_decision_free(&d);
+  as_link_free(link);
+  link = new_link(AS_EXECUTABLE, FX_USER, FX_ALLOC_A, NULL);
+  assert_int_equal(decide(link, &req_jemalloc, &env_je, &d), 1);
+  as_decision_free(&d);
+  as_link_free(link);
+
+  /* A malloc of the program's own: kept; jemalloc's own library is the
+   * default's, and stays jemalloc. */
+  if (access(TCMALLOC_SO, R_OK) == 0) {
+    link = new_link(AS_EXECUTABLE, FX_PLAIN, TCMALLOC_SO, NULL);
+    assert_int_equal(decide(link, &r, &env_je, &d), 0);
+    assert_int_equal(d.how, AS_NONE);
+    const struct as_diag *note = get_diag(link, "default-gives-way");
+    assert_non_null(strstr(note->message, "a malloc of its own"));
+    assert_non_null(strstr(note->message, "libtcmalloc"));
+    as_decision_free(&d);
+    as_link_free(link);
+  }
+  link = new_link(AS_EXECUTABLE, FX_PLAIN, JEMALLOC_SO, NULL);
+  assert_int_equal(decide(link, &r, &env_je, &d), 0);
+  assert_inject_shipped(&d, "jemalloc");
+  assert_false(d.needs_jemalloc);
+  assert_null(find_diag(link, "default-gives-way"));
+  as_decision_free(&d);
+  as_link_free(link);
+  as_request_free(&r);
+
+  /* A type it does not name gets the usual default; a request wins. */
+  as_request_init(&r, NULL, "--allocator", AS_DYLIB);
+  assert_null(r.allocator);
+  as_request_free(&r);
+  setenv("ALLOCSEL_ALLOCATOR", "system", 1);
+  as_request_init(&r, NULL, "--allocator", AS_EXECUTABLE);
+  assert_false(r.is_default);
+  assert_string_equal(r.allocator, "system");
+  as_request_free(&r);
+  unsetenv("ALLOCSEL_ALLOCATOR");
+
+  /* A default names a shipped allocator, not a path. */
+  setenv("ALLOCSEL_DEFAULT_ALLOCATOR", FX_ALLOC_A, 1);
+  as_request_init(&r, NULL, "--allocator", AS_EXECUTABLE);
+  link = new_link(AS_EXECUTABLE, FX_USER, NULL);
+  assert_int_equal(as_link_add_request(link, &r), -1);
+  assert_int_equal(as_error_exit(get_diag(link, "usage")->error), 2);
+  as_link_free(link);
+  as_request_free(&r);
+  unsetenv("ALLOCSEL_DEFAULT_ALLOCATOR");
+}
+
 static void test_request_errors(void **state) {
   (void)state;
   /* jemalloc asked for, not installed. */
@@ -582,6 +665,7 @@ int main(void) {
       cmocka_unit_test(test_rlib),
       cmocka_unit_test(test_incomplete),
       cmocka_unit_test(test_request_per_type),
+      cmocka_unit_test(test_default_allocator),
       cmocka_unit_test(test_cycle),
       cmocka_unit_test(test_no_cycle),
       cmocka_unit_test(test_shared_not_an_allocator),
