@@ -51,7 +51,10 @@ line = {
     "links": dict(sorted(links.items())),
     "bypassed": bypassed,
     "tests": tests,
-    "programs_on_allocator": int(checked) if checked.isdigit() else None,
+    # on_allocator's "N OWN": N programs on the allocator asked for, OWN
+    # that kept a malloc of their own (a default gives way to it).
+    "programs_on_allocator": int(checked.split()[0]) if checked[:1].isdigit() else None,
+    "programs_own_malloc": int(checked.split()[1]) if len(checked.split()) > 1 else None,
     "allocsel": load("allocsel.time"),
     "allocsel_own_cpu": own_cpu,
     "control": load("control.time"),

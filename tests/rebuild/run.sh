@@ -2,7 +2,8 @@
 # The proof by rebuild: Debian source packages built unchanged, with their
 # own tests, through `allocsel run`, against a control build without it.
 #
-#   bash tests/rebuild/run.sh [--allocator SPEC] [--jobs N] [--out DIR]
+#   bash tests/rebuild/run.sh [--allocator SPEC | --default-allocator SPEC]
+#                             [--jobs N] [--out DIR]
 #                             [--control failure|always] [--require-success]
 #                             [PKG[:lto]...]
 #
@@ -11,7 +12,7 @@
 # a batch runner can spread one list over many machines): apt-get source
 # and apt-get build-dep, then
 #
-#   allocsel run --report ... [--allocator SPEC] -- dpkg-buildpackage -b -uc -us
+#   allocsel run --report ... [--[default-]allocator SPEC] -- dpkg-buildpackage -b -uc -us
 #
 # with the package's tests on (dh_auto_test), and where that fails (or
 # always, --control always: the build overhead needs both) the same build
@@ -29,7 +30,8 @@
 # One JSON line per package goes to DIR/results.jsonl (summary.py makes
 # docs/rebuild.md of it); each package's logs stay in DIR/PKG/. With
 # --allocator naming executables, every program in the built .debs is
-# checked with `allocsel inspect` to be on that allocator. --require-success
+# checked with `allocsel inspect` to be on that allocator; with
+# --default-allocator, on it or on a malloc of its own (counted apart). --require-success
 # (CI's sample): exit 1 unless every package is a success with nothing
 # bypassed.
 set -euo pipefail
@@ -43,11 +45,13 @@ usage() {
   exit 2
 }
 
-allocator="" jobs=1 out=$root/build/rebuild control=failure one="" require=""
+allocator="" aopt=--allocator jobs=1 out=$root/build/rebuild control=failure one="" require=""
 while (($#)); do
   case $1 in
   --allocator) allocator=${2:?}; shift 2 ;;
   --allocator=*) allocator=${1#*=}; shift ;;
+  --default-allocator) allocator=${2:?} aopt=--default-allocator; shift 2 ;;
+  --default-allocator=*) allocator=${1#*=} aopt=--default-allocator; shift ;;
   --jobs) jobs=${2:?}; shift 2 ;;
   --jobs=*) jobs=${1#*=}; shift ;;
   --out) out=${2:?}; shift 2 ;;
@@ -97,7 +101,7 @@ fi
 build() {
   local mode=$1 dir=$2 tree=$3 cmd=(dpkg-buildpackage -b -uc -us)
   if [[ $mode == allocsel ]]; then
-    cmd=("$ALLOCSEL" run --report "$dir/links.jsonl" ${allocator:+--allocator "$allocator"} -- "${cmd[@]}")
+    cmd=("$ALLOCSEL" run --report "$dir/links.jsonl" ${allocator:+"$aopt" "$allocator"} -- "${cmd[@]}")
   fi
   # A cache of the package's own, as a clean chroot's empty HOME has
   # (and packages built at once do not share one); removed after.
@@ -152,13 +156,14 @@ EOF
 }
 
 # on_allocator DIR: every ELF program in DIR's .debs is on the allocator
-# the request names for executables; prints how many were checked, or the
-# first that is not (and fails).
+# the request names for executables (or, for a default, keeps a malloc of
+# its own: allocator none, malloc not libc's); prints how many are on it
+# and how many kept their own, or the first that is neither (and fails).
 on_allocator() {
   local want=$allocator
   [[ $want != *=* ]] || want=$(tr ',' '\n' <<<"$allocator" | sed -n 's/^executable=//p')
-  [[ -n $want ]] || { echo 0; return 0; }
-  local x=$1/extracted n=0 f deb
+  [[ -n $want ]] || { echo 0 0; return 0; }
+  local x=$1/extracted n=0 own=0 f deb
   rm -rf "$x" && mkdir -p "$x"
   for deb in "$1"/*.deb; do
     [[ -e $deb ]] && dpkg-deb -x "$deb" "$x"
@@ -168,15 +173,19 @@ on_allocator() {
     local info
     info=$("$ALLOCSEL" inspect "$f" 2>/dev/null) || continue
     grep -q '^file: .* (executable)$' <<<"$info" || continue
-    if ! grep -qx "allocator: $want" <<<"$info"; then
-      echo "${f#"$x"}: $(head -n1 <<<"$info")"
+    if grep -qx "allocator: $want" <<<"$info"; then
+      n=$((n + 1))
+    elif [[ $aopt == --default-allocator ]] && grep -qx "allocator: none" <<<"$info" &&
+      grep -q '^malloc: ' <<<"$info" && ! grep -q '^malloc: libc' <<<"$info"; then
+      own=$((own + 1))
+    else
+      echo "${f#"$x"}: $(grep -m1 '^allocator: ' <<<"$info"), $(grep -m1 '^malloc: ' <<<"$info")"
       rm -rf "$x"
       return 1
     fi
-    n=$((n + 1))
   done < <(find "$x" -type f -perm -u+x -print0)
   rm -rf "$x"
-  echo "$n"
+  echo "$n $own"
 }
 
 one_package() {
@@ -227,7 +236,7 @@ one_package() {
     [[ $bucket != success ]] || rm -rf "$dir/allocsel/tree" "$dir/control/tree"
   fi
   python3 "$here/record.py" "$out/results.jsonl" "$dir" "$pkg" "$version" \
-    "$bucket" "$reason" "$tests" "${lto:+lto}" "$allocator" "${checked:-}" \
+    "$bucket" "$reason" "$tests" "${lto:+lto}" "${allocator:+$aopt=$allocator}" "${checked:-}" \
     "$build_user"
   echo "rebuild: $pkg ${version:-?}: $bucket${reason:+ ($reason)}, tests $tests"
 }
@@ -248,12 +257,12 @@ if why=$(debian_registry_down); then
   exit 77
 fi
 rm -f "$out/results.jsonl"
-echo "rebuild: ${#pkgs[@]} packages, $jobs at a time, through $ALLOCSEL${allocator:+ with --allocator $allocator}; results in $out"
+echo "rebuild: ${#pkgs[@]} packages, $jobs at a time, through $ALLOCSEL${allocator:+ with $aopt $allocator}; results in $out"
 # A package whose harness step failed has its line or says why; the
 # summary comes all the same.
 printf '%s\n' "${pkgs[@]}" |
   xargs -P "$jobs" -I{} bash "${BASH_SOURCE[0]}" --out "$out" --control "$control" \
-    ${allocator:+--allocator "$allocator"} --one {} || true
+    ${allocator:+"$aopt" "$allocator"} --one {} || true
 python3 "$here/summary.py" "$out/results.jsonl"
 [[ -z $require ]] || python3 - "$out/results.jsonl" <<'EOF'
 import json, sys

@@ -37,8 +37,10 @@ def table(path):
     name = os.path.basename(path)
     if name == "results.jsonl":  # run.sh's: named by its directory
         name = os.path.basename(os.path.dirname(os.path.abspath(path)))
+    if alloc and not alloc.startswith("--"):  # recorded before the option was
+        alloc = "--allocator=" + alloc
     out.append("### %s%s\n" % (name.removesuffix(".jsonl"),
-                               " (--allocator %s)" % alloc if alloc else ""))
+                               " (%s)" % alloc.replace("=", " ", 1) if alloc else ""))
     out.append("| package | version | bucket | links | bypassed | tests | wall s (allocsel / control) | CPU s (allocsel / control) |")
     out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
     buckets = {}
@@ -67,6 +69,11 @@ def table(path):
     out.append("")
     total = ", ".join("%s %d" % (b, buckets[b]) for b in ("success", "failure", "broken") if b in buckets)
     out.append("%d packages: %s; %d bypassed artifacts." % (len(rows), total, bypassed))
+    n_on = sum(r.get("programs_on_allocator") or 0 for r in rows)
+    n_own = sum(r.get("programs_own_malloc") or 0 for r in rows)
+    if alloc:
+        out.append("Programs in the built .debs on the allocator asked for (allocsel inspect): "
+                   "%d%s." % (n_on, "; keeping a malloc of their own: %d" % n_own if n_own else ""))
     # Who ran the builds (before run.sh recorded it: root).
     users = {}
     for r in rows:
