@@ -1,9 +1,9 @@
 /* Policy every front end shares, decided here once: where the request
  * comes from (the front end's option, else ALLOCSEL_ALLOCATOR, else the
- * default ALLOCSEL_DEFAULT_ALLOCATOR), where the
- * shipped allocators and jemalloc live, which jemalloc a link can take, and
- * what goes into the link with a decision. Front ends only translate their
- * inputs into these calls and print. */
+ * default ALLOCSEL_DEFAULT_ALLOCATOR), where the shipped allocators and
+ * jemalloc live, which jemalloc a link can take, and what goes into the
+ * link with a decision. Front ends only translate their inputs into these
+ * calls and print. */
 #include "selector.h"
 
 #include <limits.h>
