@@ -26,7 +26,8 @@ packages=(build-essential cmake ninja-build pkg-config clang lld mold
   binutils-dev libelf-dev libjemalloc-dev libcmocka-dev llvm-dev python3
   valgrind libclang-rt-14-dev gcc-multilib
   dpkg-dev autoconf automake libtool meson clang-16 lld-16 rustc
-  libgoogle-perftools-dev libmimalloc-dev debhelper fakeroot man-db lintian)
+  libgoogle-perftools-dev libmimalloc-dev debhelper fakeroot man-db lintian
+  dietlibc-dev)
 
 say() { printf '\n== %s\n' "$*"; }
 

@@ -38,12 +38,19 @@ struct rules {
   uint16_t machine; /* the output's: from its first ELF input */
   uint8_t elf_class, elf_data;
   bool host; /* ... the host's, which the shipped allocators are built for */
+  /* The link's C library where it is not the one jemalloc is built for
+   * (dietlibc's, musl's, a sysroot's), else NULL; looked for once, where
+   * jemalloc is considered. */
+  const char *libc_elsewhere;
+  bool libc_looked;
   const struct as_request *req;
   const struct as_env *env;
   struct candidate *cands;
   size_t ncands, cap_cands;
   bool thin_lto; /* some linked bitcode is ThinLTO */
 };
+
+static const char *libc_elsewhere(struct rules *r);
 
 /* The shipped allocators: name, the library their code needs (beside
  * jemalloc's, which policy.c handles with its static archive), the Debian
@@ -224,6 +231,22 @@ static int check_request(struct rules *r) {
     return 0;
   if (is_shipped(req->allocator)) {
     const char *why_not = "jemalloc is installed for the host's machine only";
+    if (strcmp(req->allocator, "jemalloc") == 0 && r->host &&
+        libc_elsewhere(r)) {
+      struct as_diag *d = as_diag_add(
+          link, AS_ERROR, AS_E_JEMALLOC_MISSING,
+          "allocator 'jemalloc' (from %s) is not available to this link: "
+          "jemalloc is built for the C library beside it, and the link's is "
+          "another (%s)",
+          req->origin, libc_elsewhere(r));
+      as_diag_note(d, "jemalloc's library: %s",
+                   r->env->static_link && r->env->jemalloc_static
+                       ? r->env->jemalloc_static
+                       : r->env->jemalloc_library);
+      as_diag_hint(d, "request system, or leave this link's malloc to its "
+                      "C library (a default gives way to it)");
+      return -1;
+    }
     if (strcmp(req->allocator, "jemalloc") == 0 &&
         (!r->host || !as_jemalloc_usable(r->env, link->type, &why_not))) {
       struct as_diag *d = as_diag_add(
@@ -642,6 +665,53 @@ static char *shipped_object(const struct rules *r, struct as_decision *d,
 }
 
 /* The output's machine: its first ELF unit's (bitcode has none here). */
+/* The directory of `path`, resolved, without a leading /usr (a system
+ * without merged /usr keeps libc.so.6 in /lib and libjemalloc in /usr/lib):
+ * NULL where it does not resolve. */
+static char *system_dir(const char *path) {
+  char *dir = as_xstrdup(path);
+  char *slash = strrchr(dir, '/');
+  if (!slash) {
+    free(dir);
+    return NULL;
+  }
+  *slash = '\0';
+  char *real = realpath(*dir ? dir : "/", NULL);
+  free(dir);
+  if (real && strncmp(real, "/usr/", 5) == 0)
+    memmove(real, real + 4, strlen(real + 4) + 1);
+  return real;
+}
+
+/* Debian's jemalloc is built for the C library beside it: a link whose
+ * libc.a or libc.so comes from elsewhere (dietlibc's `diet gcc`, musl-gcc,
+ * a sysroot) would take glibc's functions it cannot resolve. */
+static const char *libc_elsewhere(struct rules *r) {
+  if (r->libc_looked)
+    return r->libc_elsewhere;
+  r->libc_looked = true;
+  const char *jemalloc = r->env->static_link && r->env->jemalloc_static
+                             ? r->env->jemalloc_static
+                             : r->env->jemalloc_library;
+  if (!jemalloc)
+    return NULL;
+  const char *libc = NULL;
+  for (size_t i = 0; i < r->link->ninputs && !libc; i++) {
+    const char *p = r->link->inputs[i]->path;
+    const char *b = strrchr(p, '/') ? strrchr(p, '/') + 1 : p;
+    if (strcmp(b, "libc.a") == 0 || strncmp(b, "libc.so", 7) == 0)
+      libc = p;
+  }
+  if (!libc)
+    return NULL;
+  char *a = system_dir(libc), *b = system_dir(jemalloc);
+  if (!a || !b || strcmp(a, b) != 0)
+    r->libc_elsewhere = libc;
+  free(a);
+  free(b);
+  return r->libc_elsewhere;
+}
+
 static void find_target(struct rules *r) {
   r->machine = AS_HOST_MACHINE;
   r->elf_class = AS_HOST_CLASS;
@@ -698,7 +768,11 @@ static void decide_default(struct rules *r, struct as_decision *out) {
   } else if (link->type == AS_EXECUTABLE) {
     if (!r->host)
       why_not = "jemalloc is installed for the host's machine only";
-    if (r->host && as_jemalloc_usable(r->env, link->type, &why_not))
+    else if (libc_elsewhere(r))
+      why_not = "jemalloc is built for the C library beside it, and the "
+                "link's is another";
+    if (r->host && !libc_elsewhere(r) &&
+        as_jemalloc_usable(r->env, link->type, &why_not))
       name = "jemalloc";
     else
       as_diag_add(link, AS_NOTE, AS_E_JEMALLOC_MISSING,
@@ -779,10 +853,20 @@ int as_check_early(struct as_link *link, const struct as_request *req,
 /* The request the rules apply: a default gives way, with a note, to an
  * allocator the link brings or to a malloc an executable brings (other
  * than the default's own: jemalloc's library for jemalloc). */
-static const struct as_request *applied_request(struct as_link *link,
+static const struct as_request *applied_request(struct rules *r,
                                                 const struct as_request *req) {
+  struct as_link *link = r->link;
   if (!req || !req->is_default || !req->allocator)
     return req;
+  if (libc_elsewhere(r) && link->type == AS_EXECUTABLE &&
+      strcmp(req->allocator, "jemalloc") == 0) {
+    as_diag_add(link, AS_NOTE, AS_E_DEFAULT_GIVES_WAY,
+                "the link brings a C library of its own (%s), not the one "
+                "jemalloc is built for: the default '%s' (from %s) gives way "
+                "to its malloc",
+                r->libc_elsewhere, req->allocator, req->origin);
+    return NULL;
+  }
   const struct as_unit *own = NULL;
   for (size_t i = 0; i < link->nunits && !own; i++)
     if (link->units[i]->linked && is_allocator(link->units[i]))
@@ -806,9 +890,9 @@ static const struct as_request *applied_request(struct as_link *link,
 int as_decide(struct as_link *link, const struct as_request *req,
               const struct as_env *env, struct as_decision *out) {
   memset(out, 0, sizeof *out);
-  req = applied_request(link, req);
   struct rules r = {.link = link, .req = req, .env = env};
   find_target(&r);
+  r.req = req = applied_request(&r, req);
   out->machine = r.machine;
   out->elf_class = r.elf_class;
   out->elf_data = r.elf_data;

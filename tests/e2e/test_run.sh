@@ -136,6 +136,32 @@ expect_rc 2
 expect_err "'./mine.o' is not a shipped allocator"
 cd ..
 
+step "a program on another C library (dietlibc, as gdbm's Debian build links one): jemalloc's is glibc's"
+# Found by the rebuild: a request put glibc's libjemalloc_pic.a into
+# gdbm's `diet gcc` link, which failed on glibc's functions.
+if command -v diet >/dev/null; then
+  mkdir diet && cd diet
+  cat >d.c <<'EOF'
+#include <stdlib.h>
+#include <unistd.h>
+int main(void) { char *p = malloc(3); p[0] = 'o', p[1] = 'k', p[2] = '\n'; write(1, p, 3); return 0; }
+EOF
+  run "$ALLOCSEL" run --default-allocator executable=jemalloc -- diet gcc -o d d.c
+  expect_rc 0
+  expect_err "the link brings a C library of its own"
+  expect_err "gives way to its malloc"
+  run ./d
+  expect_out "ok"
+  rm -f d
+  run "$ALLOCSEL" run --allocator executable=jemalloc -- diet gcc -o d d.c
+  expect_rc 1
+  expect_err "allocator 'jemalloc' (from ALLOCSEL_ALLOCATOR=executable=jemalloc) is not available to this link: jemalloc is built for the C library beside it, and the link's is another"
+  [[ ! -e d ]] || fail "a refused link wrote its output"
+  cd ..
+else
+  echo "SKIP: dietlibc is not installed (Debian's dietlibc-dev)"
+fi
+
 step "a request per type in every front end: allocsel-ld, the plugin, allocsel check"
 mkdir types && cd types
 gcc -c -I"$P/include" "$PROGRAMS/probe.c" -o probe.o

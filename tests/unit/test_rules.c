@@ -446,6 +446,59 @@ static void test_default_allocator(void **state) {
   unsetenv("ALLOCSEL_DEFAULT_ALLOCATOR");
 }
 
+/* A link whose C library is not the one beside jemalloc's library
+ * (dietlibc's, musl's, a sysroot's): jemalloc, built for glibc, cannot
+ * serve it. A request is refused, a default gives way, the built-in
+ * default is system; glibc's own libc.so.6 (in /lib, beside /usr/lib's
+ * jemalloc) is jemalloc's. */
+static void test_libc_elsewhere(void **state) {
+  (void)state;
+  char dir[] = "/tmp/allocsel-libc-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char libc[64], cmd[256];
+  snprintf(libc, sizeof libc, "%s/libc.a", dir);
+  snprintf(cmd, sizeof cmd, "cp %s %s", FX_LIBHELPERS, libc);
+  assert_int_equal(system(cmd), 0);
+
+  struct as_link *link = new_link(AS_EXECUTABLE, FX_PLAIN, libc, NULL);
+  struct as_decision d;
+  assert_int_equal(decide(link, &req_jemalloc, &env_je, &d), 2);
+  const struct as_diag *e = get_diag(link, "jemalloc-missing");
+  assert_non_null(strstr(e->message, "the link's is another"));
+  assert_non_null(strstr(e->message, libc));
+  as_decision_free(&d);
+  as_link_free(link);
+
+  const struct as_request dflt = {.allocator = "jemalloc",
+                                  .origin =
+                                      "ALLOCSEL_DEFAULT_ALLOCATOR=jemalloc",
+                                  .is_default = true};
+  link = new_link(AS_EXECUTABLE, FX_PLAIN, libc, NULL);
+  assert_int_equal(decide(link, &dflt, &env_je, &d), 0);
+  assert_int_equal(d.how, AS_NONE);
+  assert_non_null(
+      strstr(get_diag(link, "default-gives-way")->message, "C library"));
+  as_decision_free(&d);
+  as_link_free(link);
+
+  link = new_link(AS_EXECUTABLE, FX_USER, libc, NULL);
+  assert_int_equal(decide(link, NULL, &env_je, &d), 0);
+  assert_inject_shipped(&d, "system");
+  assert_int_equal(get_diag(link, "jemalloc-missing")->kind, AS_NOTE);
+  as_decision_free(&d);
+  as_link_free(link);
+
+  link =
+      new_link(AS_EXECUTABLE, FX_USER, "/lib/x86_64-linux-gnu/libc.so.6", NULL);
+  assert_int_equal(decide(link, &req_jemalloc, &env_je, &d), 0);
+  assert_inject_shipped(&d, "jemalloc");
+  as_decision_free(&d);
+  as_link_free(link);
+
+  unlink(libc);
+  rmdir(dir);
+}
+
 static void test_request_errors(void **state) {
   (void)state;
   /* jemalloc asked for, not installed. */
@@ -666,6 +719,7 @@ int main(void) {
       cmocka_unit_test(test_incomplete),
       cmocka_unit_test(test_request_per_type),
       cmocka_unit_test(test_default_allocator),
+      cmocka_unit_test(test_libc_elsewhere),
       cmocka_unit_test(test_cycle),
       cmocka_unit_test(test_no_cycle),
       cmocka_unit_test(test_shared_not_an_allocator),
