@@ -25,7 +25,8 @@
 #            build dependencies installed)
 #
 # Run as root, the builds run as `nobody` (setpriv, and dpkg-buildpackage's
-# fakeroot), as Debian's buildds build as a user.
+# fakeroot), as Debian's buildds build as a user, each with a /tmp of its
+# own where the machine allows a mount namespace.
 #
 # One JSON line per package goes to DIR/results.jsonl (summary.py makes
 # docs/rebuild.md of it); each package's logs stay in DIR/PKG/. With
@@ -94,6 +95,16 @@ if [[ $(id -u) -eq 0 ]] && id nobody >/dev/null 2>&1; then
     echo "rebuild: nobody cannot reach $ALLOCSEL or $out: building as root" >&2
   fi
 fi
+# A /tmp of each build's own, as a clean chroot has: builds left
+# directories there that a later build's tests cannot delete (leveldb's,
+# gperftools'). A mount namespace binds DIR/MODE.tmp over /tmp, where the
+# machine allows one and neither the trees nor allocsel are under /tmp.
+private_tmp=""
+out_abs=$(cd "$out" 2>/dev/null && pwd || echo "$out")
+if [[ $(id -u) -eq 0 && $out_abs != /tmp/* && $ALLOCSEL != /tmp/* ]] &&
+  unshare --mount --propagation private true 2>/dev/null; then
+  private_tmp=1
+fi
 
 # build MODE DIR TREE: dpkg-buildpackage in TREE, through allocsel (MODE
 # allocsel) or not (control); DIR/MODE.log and DIR/MODE.time ({"wall",
@@ -106,6 +117,12 @@ build() {
   # A cache of the package's own, as a clean chroot's empty HOME has
   # (and packages built at once do not share one); removed after.
   mkdir -p "$dir/$mode.cache"
+  local private=()
+  if [[ -n $private_tmp ]]; then
+    mkdir -p "$dir/$mode.tmp" && chmod 1777 "$dir/$mode.tmp"
+    private=(unshare --mount --propagation private
+      sh -c 'mount --bind "$0" /tmp && exec "$@"' "$(cd "$dir" && pwd)/$mode.tmp")
+  fi
   if ((${#as_user[@]})); then
     chown -R nobody:nogroup "$dir/$mode" "$dir/$mode.cache"
     if [[ $mode == allocsel ]]; then
@@ -120,10 +137,10 @@ build() {
     ((${#as_user[@]} == 0)) || export HOME=/nonexistent USER=nobody LOGNAME=nobody
     export ALLOCSEL_CACHE_DIR=$dir/$mode.cache
     [[ -z $lto ]] || export DEB_BUILD_MAINT_OPTIONS=optimize=+lto
-    python3 "$here/timed.py" "$dir/$mode.time" "${as_user[@]}" "${cmd[@]}"
+    python3 "$here/timed.py" "$dir/$mode.time" "${private[@]}" "${as_user[@]}" "${cmd[@]}"
   ) >>"$dir/$mode.log" 2>&1
   local rc=$?
-  rm -rf "$dir/$mode.cache"
+  rm -rf "$dir/$mode.cache" "$dir/$mode.tmp"
   return $rc
 }
 
