@@ -51,6 +51,7 @@ struct rules {
 };
 
 static const char *libc_elsewhere(struct rules *r);
+static const char *jemalloc_file(const struct as_env *env);
 
 /* The shipped allocators: name, the library their code needs (beside
  * jemalloc's, which policy.c handles with its static archive), the Debian
@@ -239,10 +240,7 @@ static int check_request(struct rules *r) {
           "jemalloc is built for the C library beside it, and the link's is "
           "another (%s)",
           req->origin, libc_elsewhere(r));
-      as_diag_note(d, "jemalloc's library: %s",
-                   r->env->static_link && r->env->jemalloc_static
-                       ? r->env->jemalloc_static
-                       : r->env->jemalloc_library);
+      as_diag_note(d, "jemalloc's library: %s", jemalloc_file(r->env));
       as_diag_hint(d, "request system, or leave this link's malloc to its "
                       "C library (a default gives way to it)");
       return -1;
@@ -664,7 +662,6 @@ static char *shipped_object(const struct rules *r, struct as_decision *d,
   return as_xasprintf("%s/%s.o", env->libdir, name);
 }
 
-/* The output's machine: its first ELF unit's (bitcode has none here). */
 /* The directory of `path`, resolved, without a leading /usr (a system
  * without merged /usr keeps libc.so.6 in /lib and libjemalloc in /usr/lib):
  * NULL where it does not resolve. */
@@ -683,6 +680,12 @@ static char *system_dir(const char *path) {
   return real;
 }
 
+/* The jemalloc file a link would take: the archive in a static link. */
+static const char *jemalloc_file(const struct as_env *env) {
+  return env->static_link && env->jemalloc_static ? env->jemalloc_static
+                                                  : env->jemalloc_library;
+}
+
 /* Debian's jemalloc is built for the C library beside it: a link whose
  * libc.a or libc.so comes from elsewhere (dietlibc's `diet gcc`, musl-gcc,
  * a sysroot) would take glibc's functions it cannot resolve. */
@@ -690,9 +693,7 @@ static const char *libc_elsewhere(struct rules *r) {
   if (r->libc_looked)
     return r->libc_elsewhere;
   r->libc_looked = true;
-  const char *jemalloc = r->env->static_link && r->env->jemalloc_static
-                             ? r->env->jemalloc_static
-                             : r->env->jemalloc_library;
+  const char *jemalloc = jemalloc_file(r->env);
   if (!jemalloc)
     return NULL;
   const char *libc = NULL;
@@ -712,6 +713,7 @@ static const char *libc_elsewhere(struct rules *r) {
   return r->libc_elsewhere;
 }
 
+/* The output's machine: its first ELF unit's (bitcode has none here). */
 static void find_target(struct rules *r) {
   r->machine = AS_HOST_MACHINE;
   r->elf_class = AS_HOST_CLASS;
