@@ -115,26 +115,50 @@ static char *request_for_type(const char *spec, enum as_output_type type,
   return found;
 }
 
+/* Reads the request for `type` from `spec`, which came from `origin`
+ * (owned). A default names a shipped allocator: an object would be linked
+ * before the link could show that it brings its own, to which a default
+ * gives way. */
+static void request_from(struct as_request *req, const char *spec, char *origin,
+                         enum as_output_type type, bool is_default) {
+  req->origin = req->owned_origin = origin;
+  req->is_default = is_default;
+  req->allocator = req->owned_allocator =
+      request_for_type(spec, type, origin, &req->error);
+  if (req->error) {
+    req->hint = "for example executable=jemalloc,dylib=system, or one "
+                "allocator for every type";
+  } else if (is_default && req->allocator &&
+             !as_allocator_is_shipped(req->allocator)) {
+    req->error = as_xasprintf("%s: '%s' is not a shipped allocator (a "
+                              "default names system, jemalloc, mimalloc or "
+                              "tcmalloc)",
+                              origin, req->allocator);
+    req->hint = "request the object instead (--allocator, ALLOCSEL_ALLOCATOR)";
+  }
+}
+
 void as_request_init(struct as_request *req, const char *option_value,
                      const char *option_name, enum as_output_type type) {
   const char *env = getenv("ALLOCSEL_ALLOCATOR");
   *req = (struct as_request){0};
-  const char *spec = NULL;
-  if (option_value) {
-    spec = option_value;
-    req->owned_origin = as_xasprintf("%s=%s", option_name, option_value);
-  } else if (env && *env) {
-    spec = env;
-    req->owned_origin = as_xasprintf("ALLOCSEL_ALLOCATOR=%s", env);
-  } else if ((env = getenv("ALLOCSEL_DEFAULT_ALLOCATOR")) && *env) {
-    spec = env;
-    req->owned_origin = as_xasprintf("ALLOCSEL_DEFAULT_ALLOCATOR=%s", env);
-    req->is_default = true;
-  }
-  req->origin = req->owned_origin;
-  if (spec)
-    req->allocator = req->owned_allocator =
-        request_for_type(spec, type, req->origin, &req->error);
+  if (option_value)
+    request_from(req, option_value,
+                 as_xasprintf("%s=%s", option_name, option_value), type, false);
+  else if (env && *env)
+    request_from(req, env, as_xasprintf("ALLOCSEL_ALLOCATOR=%s", env), type,
+                 false);
+  else if ((env = getenv("ALLOCSEL_DEFAULT_ALLOCATOR")) && *env)
+    request_from(req, env, as_xasprintf("ALLOCSEL_DEFAULT_ALLOCATOR=%s", env),
+                 type, true);
+}
+
+void as_request_init_default(struct as_request *req, const char *option_value,
+                             const char *option_name,
+                             enum as_output_type type) {
+  *req = (struct as_request){0};
+  request_from(req, option_value,
+               as_xasprintf("%s=%s", option_name, option_value), type, true);
 }
 
 void as_request_free(struct as_request *req) {

@@ -100,23 +100,12 @@ int as_link_add_request(struct as_link *link, const struct as_request *req) {
   if (req && req->error) {
     struct as_diag *d =
         as_diag_add(link, AS_ERROR, AS_E_USAGE, "%s", req->error);
-    as_diag_hint(d, "for example executable=jemalloc,dylib=system, or one "
-                    "allocator for every type");
+    if (req->hint)
+      as_diag_hint(d, "%s", req->hint);
     return -1;
   }
   if (!req || !req->allocator || is_shipped(req->allocator))
     return 0;
-  if (req->is_default) {
-    /* A path would be linked before the link could show that it brings
-     * its own, to which a default gives way. */
-    struct as_diag *d = as_diag_add(
-        link, AS_ERROR, AS_E_USAGE,
-        "%s: '%s' is not a shipped allocator (a default names system, "
-        "jemalloc, mimalloc or tcmalloc)",
-        req->origin, req->allocator);
-    as_diag_hint(d, "request the object instead (ALLOCSEL_ALLOCATOR)");
-    return -1;
-  }
   const char *a = req->allocator;
   size_t n = strlen(a);
   bool looks_like_path =

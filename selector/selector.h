@@ -232,7 +232,8 @@ struct as_request {
   const char *origin;    /* "--allocator=system", "ALLOCSEL_ALLOCATOR", ... */
   char *owned_origin;    /* set by as_request_init */
   char *owned_allocator;
-  char *error; /* a malformed per-type request, reported by rules */
+  char *error;      /* a malformed request, reported by rules */
+  const char *hint; /* what to write instead, with error */
   /* From ALLOCSEL_DEFAULT_ALLOCATOR: a distribution's choice for every
    * output of the type, needed or not, that gives way to an allocator or
    * a malloc the link brings itself (a request would be a second one). */
@@ -247,6 +248,10 @@ struct as_request {
  * Free with as_request_free. */
 void as_request_init(struct as_request *req, const char *option_value,
                      const char *option_name, enum as_output_type type);
+/* The same for a default given as an option (allocsel run checks its
+ * --default-allocator before the environment carries it to the links). */
+void as_request_init_default(struct as_request *req, const char *option_value,
+                             const char *option_name, enum as_output_type type);
 void as_request_free(struct as_request *req);
 /* system, jemalloc, mimalloc or tcmalloc. */
 bool as_allocator_is_shipped(const char *name);

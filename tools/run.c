@@ -90,22 +90,19 @@ static int parse_run(struct run_options *o, int argc, char **argv) {
 
 /* A request (or a default) for every output type must be sound before
  * the build starts: a malformed one would otherwise refuse its first
- * link. A default names shipped allocators only. */
+ * link. */
 static int check_request(const char *spec, const char *option) {
-  bool is_default = strcmp(option, "--default-allocator") == 0;
   for (int t = 0; t <= AS_RLIB; t++) {
     struct as_request req;
-    as_request_init(&req, spec, option, (enum as_output_type)t);
+    if (strcmp(option, "--default-allocator") == 0)
+      as_request_init_default(&req, spec, option, (enum as_output_type)t);
+    else
+      as_request_init(&req, spec, option, (enum as_output_type)t);
     int rc = 0;
     if (req.error) {
       fprintf(stderr, "allocsel: error: %s\n", req.error);
-      rc = 2;
-    } else if (is_default && req.allocator &&
-               !as_allocator_is_shipped(req.allocator)) {
-      fprintf(stderr,
-              "allocsel: error: %s=%s: '%s' is not a shipped allocator (a "
-              "default names system, jemalloc, mimalloc or tcmalloc)\n",
-              option, spec, req.allocator);
+      if (req.hint)
+        fprintf(stderr, "hint: %s\n", req.hint);
       rc = 2;
     }
     as_request_free(&req);

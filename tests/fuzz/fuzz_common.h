@@ -3,6 +3,7 @@
 #ifndef ALLOCSEL_FUZZ_COMMON_H
 #define ALLOCSEL_FUZZ_COMMON_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,13 +12,28 @@
 
 #include "internal.h"
 
+static char fuzz_paths[8][64];
+
+/* The input files go when the fuzzer ends (libFuzzer returns from main
+ * after -max_total_time); a crash leaves them beside its reproducer. */
+static inline void fuzz_remove_files(void) {
+  for (int i = 0; i < 8; i++)
+    if (fuzz_paths[i][0])
+      unlink(fuzz_paths[i]);
+}
+
 /* Writes `size` bytes to a file of this process; returns its path. */
 static inline const char *fuzz_file(int slot, const uint8_t *data,
                                     size_t size) {
-  static char paths[8][64];
-  char *path = paths[slot & 7];
-  snprintf(path, sizeof paths[0], "/tmp/allocsel-fuzz-%d-%d.o", (int)getpid(),
-           slot & 7);
+  char *path = fuzz_paths[slot & 7];
+  if (!path[0]) {
+    static bool registered;
+    if (!registered && atexit(fuzz_remove_files) != 0)
+      abort();
+    registered = true;
+    snprintf(path, sizeof fuzz_paths[0], "/tmp/allocsel-fuzz-%d-%d.o",
+             (int)getpid(), slot & 7);
+  }
   FILE *f = fopen(path, "wb");
   if (!f)
     abort();

@@ -441,9 +441,24 @@ static void test_default_allocator(void **state) {
   link = new_link(AS_EXECUTABLE, FX_USER, NULL);
   assert_int_equal(as_link_add_request(link, &r), -1);
   assert_int_equal(as_error_exit(get_diag(link, "usage")->error), 2);
+  assert_string_equal(
+      get_diag(link, "usage")->hint,
+      "request the object instead (--allocator, ALLOCSEL_ALLOCATOR)");
   as_link_free(link);
   as_request_free(&r);
   unsetenv("ALLOCSEL_DEFAULT_ALLOCATOR");
+
+  /* The same rule for a default given as an option (allocsel run's). */
+  as_request_init_default(&r, "executable=mimalloc", "--default-allocator",
+                          AS_EXECUTABLE);
+  assert_true(r.is_default);
+  assert_null(r.error);
+  assert_string_equal(r.origin, "--default-allocator=executable=mimalloc");
+  as_request_free(&r);
+  as_request_init_default(&r, FX_ALLOC_A, "--default-allocator", AS_DYLIB);
+  assert_non_null(r.error);
+  assert_non_null(strstr(r.error, "is not a shipped allocator"));
+  as_request_free(&r);
 }
 
 /* A link whose C library is not the one beside jemalloc's library
