@@ -38,8 +38,7 @@ static int usage_error(const char *fmt, const char *arg) {
 
 /* Invoked through a gcc -B directory as ld.lld, ld.gold, ...: that linker. */
 static const char *linker_from_argv0(const char *argv0) {
-  const char *base = strrchr(argv0, '/');
-  base = base ? base + 1 : argv0;
+  const char *base = as_base_name(argv0);
   if (strcmp(base, "ld") == 0)
     return "bfd";
   for (size_t i = 0; i < sizeof linkers / sizeof *linkers; i++)

@@ -12,16 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *base_of(const char *path) {
-  const char *s = strrchr(path, '/');
-  return s ? s + 1 : path;
-}
-
 /* libc's malloc (libc.so.6, the dynamic loader, libc.a's members), or a
  * sanitizer's (libasan, libtsan, clang_rt): not an implementation of the
  * user's. */
 static bool is_libc_malloc(struct as_link *link, const struct as_unit *u) {
-  const char *b = base_of(link->inputs[u->input]->path);
+  const char *b = as_base_name(link->inputs[u->input]->path);
   static const char *const aside[] = {
       "libc.so", "libc.a",    "ld-linux", "libc_nonshared.a", "libasan",
       "libtsan", "libhwasan", "liblsan",  "libclang_rt.",     "libmsan"};
@@ -34,7 +29,7 @@ static bool is_libc_malloc(struct as_link *link, const struct as_unit *u) {
 /* The implementation's name: a known one's, else the file's. */
 static char *implementation_name(const char *path) {
   const char *known = as_malloc_implementation(path);
-  return as_xstrdup(known ? known : base_of(path));
+  return as_xstrdup(known ? known : as_base_name(path));
 }
 
 const struct as_unit *as_link_malloc_unit(struct as_link *link) {
@@ -54,7 +49,7 @@ struct impl {
 /* The file a library path resolves to: libjemalloc.so -> libjemalloc.so.2. */
 static char *real_name(const char *path) {
   char real[PATH_MAX];
-  return as_xstrdup(base_of(realpath(path, real) ? real : path));
+  return as_xstrdup(as_base_name(realpath(path, real) ? real : path));
 }
 
 /* A shared library after --as-needed that nothing references: the linker
@@ -95,7 +90,7 @@ static void warn_dropped(struct as_link *link, const struct as_unit *u) {
                "references it",
                path);
   char lib[256];
-  const char *b = base_of(path);
+  const char *b = as_base_name(path);
   size_t stem = strcspn(b, ".");
   snprintf(lib, sizeof lib, "%.*s", (int)(stem > 3 ? stem - 3 : 0), b + 3);
   as_diag_hint(g,
@@ -132,7 +127,7 @@ static const struct as_unit *malloc_behind_libc(struct as_link *link,
         link, AS_WARNING, AS_E_MALLOC_BEHIND_LIBC,
         "%s will not serve malloc: %s needs it, and the loader reaches it "
         "after libc.so.6",
-        name, base_of(path));
+        name, as_base_name(path));
     as_diag_note(g, "%s is linked; %s is not, so it loads after libc's", path,
                  name);
     as_diag_hint(
@@ -256,11 +251,11 @@ int as_decide_malloc(struct as_link *link, const struct as_env *env,
   } else if ((behind = malloc_behind_libc(link, gone, &behind_lib))) {
     d->malloc =
         as_xasprintf("libc (%s, needed by %s, loads after libc)", behind_lib,
-                     base_of(link->inputs[behind->input]->path));
+                     as_base_name(link->inputs[behind->input]->path));
   } else if (dropped) {
     const char *path = link->inputs[dropped->input]->path;
     d->malloc =
-        as_xasprintf("libc (%s is dropped by --as-needed)", base_of(path));
+        as_xasprintf("libc (%s is dropped by --as-needed)", as_base_name(path));
   } else {
     d->malloc = as_xstrdup("libc");
   }

@@ -157,8 +157,7 @@ static char *missing_entry_points(unsigned defined) {
 /* "dir/libmine.a(my_alloc.o)" -> "my_alloc": a name for an unmarked one. */
 static char *name_from_origin(const char *origin) {
   const char *base = strrchr(origin, '(');
-  base = base ? base + 1
-              : (strrchr(origin, '/') ? strrchr(origin, '/') + 1 : origin);
+  base = base ? base + 1 : as_base_name(origin);
   size_t n = strcspn(base, ".)");
   char *name = as_xmalloc(n + 1);
   memcpy(name, base, n);
@@ -688,7 +687,7 @@ static const char *libc_elsewhere(struct rules *r) {
   const char *libc = NULL;
   for (size_t i = 0; i < r->link->ninputs && !libc; i++) {
     const char *p = r->link->inputs[i]->path;
-    const char *b = strrchr(p, '/') ? strrchr(p, '/') + 1 : p;
+    const char *b = as_base_name(p);
     if (strcmp(b, "libc.a") == 0 || strncmp(b, "libc.so", 7) == 0)
       libc = p;
   }

@@ -70,8 +70,7 @@ enum as_name_class as_classify_name(const char *name) {
  * libtcmalloc_minimal.so.4, -lmimalloc. */
 const char *as_malloc_implementation(const char *path) {
   static const char *const known[] = {"jemalloc", "tcmalloc", "mimalloc"};
-  const char *slash = strrchr(path, '/');
-  const char *b = slash ? slash + 1 : path;
+  const char *b = as_base_name(path);
   for (size_t i = 0; i < sizeof known / sizeof *known; i++)
     if (strstr(b, known[i]))
       return known[i];

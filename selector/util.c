@@ -178,6 +178,11 @@ double as_self_cpu_seconds(void) {
          (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
+const char *as_base_name(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
 int as_strcmp_ptr(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }

@@ -41,6 +41,9 @@ bool as_write_all(int fd, const void *buf, size_t size);
  * renamed over it. False, and nothing left behind, on any failure. */
 bool as_write_file_whole(const char *path, const void *data, size_t size);
 
+/* What follows a path's last '/' (all of it where it has none). */
+const char *as_base_name(const char *path);
+
 /* qsort's and bsearch's comparison of two `char *`. */
 int as_strcmp_ptr(const void *a, const void *b);
 /* Sorts malloc'd strings and keeps one of each, freeing the others. */

@@ -509,8 +509,7 @@ void ld_cmdline_parse(struct ld_cmdline *cl, int argc, char **argv) {
      * under bfd or gold, and does nothing under lld or mold: drop it, and
      * take its options as ours. */
     if (is(key, "plugin", NULL)) {
-      const char *base = optarg ? strrchr(optarg, '/') : NULL;
-      base = base ? base + 1 : optarg;
+      const char *base = optarg ? as_base_name(optarg) : NULL;
       p.in_our_plugin = base && strcmp(base, "allocsel-plugin.so") == 0;
       if (!p.in_our_plugin && base && !cl->dropped_plugin && !cl->plugin_before)
         cl->plugin_before = optarg;
@@ -680,8 +679,7 @@ int ld_output_type(const struct ld_cmdline *cl, enum as_output_type *type) {
 }
 
 enum as_archive_order ld_archive_order(const char *choice, const char *path) {
-  const char *base = strrchr(path, '/');
-  base = base ? base + 1 : path;
+  const char *base = as_base_name(path);
   enum ld_kind kind = ld_kind_of(path);
   bool gnu = strcmp(choice, "bfd") == 0 || strcmp(choice, "gold") == 0 ||
              kind == LD_BFD || kind == LD_GOLD || strcmp(base, "collect2") == 0;

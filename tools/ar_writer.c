@@ -40,9 +40,8 @@ struct ar_writer *ar_writer_new(void) {
 void ar_writer_add(struct ar_writer *w, const char *name, const void *data,
                    size_t size, const struct as_link *link,
                    const uint32_t *syms, uint32_t nsyms) {
-  const char *base = strrchr(name, '/');
   *AS_PUSH(w->entries, w->n, w->cap) = (struct ar_entry){
-      as_xstrdup(base ? base + 1 : name), data, size, syms, nsyms, link};
+      as_xstrdup(as_base_name(name)), data, size, syms, nsyms, link};
 }
 
 /* A member header (sizes were checked to fit in 32 bits: 10 digits). */

@@ -14,14 +14,9 @@
 #include "frontend.h"
 #include "ld_cmdline.h"
 
-static const char *base_of(const char *path) {
-  const char *s = strrchr(path, '/');
-  return s ? s + 1 : path;
-}
-
 /* The linker a program name is: "lld", "bfd", "gold", "mold", or NULL. */
 static const char *linker_kind(const char *name) {
-  const char *b = base_of(name);
+  const char *b = as_base_name(name);
   if (strstr(b, "lld"))
     return "lld";
   if (strstr(b, "mold"))
@@ -94,8 +89,8 @@ int link_command_from(struct link_command *lc, char **argv, size_t argc,
     return -1;
   }
   const char *kind = linker_kind(argv[0]);
-  if (kind || strcmp(base_of(argv[0]), "allocsel-ld") == 0 ||
-      strcmp(base_of(argv[0]), "collect2") == 0) {
+  if (kind || strcmp(as_base_name(argv[0]), "allocsel-ld") == 0 ||
+      strcmp(as_base_name(argv[0]), "collect2") == 0) {
     lc->argv = as_xcalloc(argc + 1, sizeof *lc->argv);
     for (size_t i = 0; i < argc; i++)
       lc->argv[i] = as_xstrdup(argv[i]);
@@ -130,7 +125,7 @@ int link_command_from(struct link_command *lc, char **argv, size_t argc,
       free(w);
       continue;
     }
-    const char *b = base_of(w[0]);
+    const char *b = as_base_name(w[0]);
     if (strcmp(b, "cc1") == 0 || strcmp(b, "cc1plus") == 0 ||
         (n > 1 && strcmp(w[1], "-cc1") == 0))
       compiles = true;

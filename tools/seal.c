@@ -434,8 +434,7 @@ static int write_archive(const char *output, int fd, char **error) {
   if (as_link_add_file(link, path, 0) != 0 || link->nunits != 1) {
     *error = as_xstrdup("the sealed object cannot be read back");
   } else {
-    const char *slash = strrchr(output, '/');
-    const char *base = slash ? slash + 1 : output;
+    const char *base = as_base_name(output);
     size_t stem = strcspn(base, ".");
     char *member = as_xasprintf("%.*s.sealed.o", (int)(stem ? stem : 6),
                                 stem ? base : "sealed");
