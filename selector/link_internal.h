@@ -1,6 +1,7 @@
 /* What the rules, resolution and the readers share besides: linker
  * scripts (script.c), why a unit is in (resolve.c), what serves malloc
- * (malloc.c), tentative diagnostics (diag.c), LLVM bitcode (bitcode.c). */
+ * (malloc.c), the link's C library (libc.c), tentative diagnostics
+ * (diag.c), LLVM bitcode (bitcode.c). */
 #ifndef ALLOCSEL_SELECTOR_LINK_INTERNAL_H
 #define ALLOCSEL_SELECTOR_LINK_INTERNAL_H
 
@@ -24,6 +25,14 @@ const struct as_unit *as_link_malloc_unit(struct as_link *link);
  * for two malloc implementations and returns 1. */
 int as_decide_malloc(struct as_link *link, const struct as_env *env,
                      struct as_decision *d);
+
+/* The link's libc.a or libc.so where it is not this system's C library,
+ * for which the shipped allocators' libraries are built (dietlibc's,
+ * musl's, a sysroot's), else NULL (libc.c). */
+const char *as_link_foreign_libc(const struct as_link *link,
+                                 const struct as_env *env);
+/* The directory of this system's C library (malloc'd), NULL if unknown. */
+char *as_system_libc_dir(const struct as_env *env);
 
 /* Drops the diagnostics added after the first n (a tentative read). */
 void as_diag_truncate(struct as_link *link, size_t n);

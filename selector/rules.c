@@ -38,9 +38,9 @@ struct rules {
   uint16_t machine; /* the output's: from its first ELF input */
   uint8_t elf_class, elf_data;
   bool host; /* ... the host's, which the shipped allocators are built for */
-  /* The link's C library where it is not the one jemalloc is built for
-   * (dietlibc's, musl's, a sysroot's), else NULL; looked for once, where
-   * jemalloc is considered. */
+  /* The link's C library where it is not the one the shipped allocators'
+   * libraries are built for (dietlibc's, musl's, a sysroot's), else NULL;
+   * looked for once, where one of them is considered. */
   const char *libc_elsewhere;
   bool libc_looked;
   const struct as_request *req;
@@ -51,7 +51,6 @@ struct rules {
 };
 
 static const char *libc_elsewhere(struct rules *r);
-static const char *jemalloc_file(const struct as_env *env);
 
 /* The shipped allocators: name, the library their code needs (beside
  * jemalloc's, which policy.c handles with its static archive), the Debian
@@ -90,6 +89,12 @@ static const struct shipped *find_shipped(const char *name) {
 
 static bool is_shipped(const char *name) {
   return find_shipped(name) != NULL;
+}
+
+/* Every shipped allocator but system brings a library built for this
+ * system's C library. */
+static bool needs_system_libc(const char *shipped_name) {
+  return strcmp(shipped_name, "system") != 0;
 }
 
 bool as_allocator_is_shipped(const char *name) {
@@ -220,15 +225,18 @@ static int check_request(struct rules *r) {
     return 0;
   if (is_shipped(req->allocator)) {
     const char *why_not = "jemalloc is installed for the host's machine only";
-    if (strcmp(req->allocator, "jemalloc") == 0 && r->host &&
-        libc_elsewhere(r)) {
+    if (needs_system_libc(req->allocator) && libc_elsewhere(r)) {
+      bool jemalloc = strcmp(req->allocator, "jemalloc") == 0;
       struct as_diag *d = as_diag_add(
-          link, AS_ERROR, AS_E_JEMALLOC_MISSING,
-          "allocator 'jemalloc' (from %s) is not available to this link: "
-          "jemalloc is built for the C library beside it, and the link's is "
-          "another (%s)",
-          req->origin, libc_elsewhere(r));
-      as_diag_note(d, "jemalloc's library: %s", jemalloc_file(r->env));
+          link, AS_ERROR,
+          jemalloc ? AS_E_JEMALLOC_MISSING : AS_E_ALLOCATOR_MISSING,
+          "allocator '%s' (from %s) is not available to this link: %s is "
+          "built for this system's C library, and the link's is another "
+          "(%s)",
+          req->allocator, req->origin, req->allocator, libc_elsewhere(r));
+      char *dir = as_system_libc_dir(r->env);
+      as_diag_note(d, "this system's C library: %s", dir ? dir : "?");
+      free(dir);
       as_diag_hint(d, "request system, or leave this link's malloc to its "
                       "C library (a default gives way to it)");
       return -1;
@@ -650,54 +658,12 @@ static char *shipped_object(const struct rules *r, struct as_decision *d,
   return as_xasprintf("%s/%s.o", env->libdir, name);
 }
 
-/* The directory of `path`, resolved, without a leading /usr (a system
- * without merged /usr keeps libc.so.6 in /lib and libjemalloc in /usr/lib):
- * NULL where it does not resolve. */
-static char *system_dir(const char *path) {
-  char *dir = as_xstrdup(path);
-  char *slash = strrchr(dir, '/');
-  if (!slash) {
-    free(dir);
-    return NULL;
-  }
-  *slash = '\0';
-  char *real = realpath(*dir ? dir : "/", NULL);
-  free(dir);
-  if (real && strncmp(real, "/usr/", 5) == 0)
-    memmove(real, real + 4, strlen(real + 4) + 1);
-  return real;
-}
-
-/* The jemalloc file a link would take: the archive in a static link. */
-static const char *jemalloc_file(const struct as_env *env) {
-  return env->static_link && env->jemalloc_static ? env->jemalloc_static
-                                                  : env->jemalloc_library;
-}
-
-/* Debian's jemalloc is built for the C library beside it: a link whose
- * libc.a or libc.so comes from elsewhere (dietlibc's `diet gcc`, musl-gcc,
- * a sysroot) would take glibc's functions it cannot resolve. */
+/* A link on the output's machine only: another machine's C library is
+ * another matter (the shipped allocators are the host's). */
 static const char *libc_elsewhere(struct rules *r) {
-  if (r->libc_looked)
-    return r->libc_elsewhere;
+  if (!r->libc_looked && r->host)
+    r->libc_elsewhere = as_link_foreign_libc(r->link, r->env);
   r->libc_looked = true;
-  const char *jemalloc = jemalloc_file(r->env);
-  if (!jemalloc)
-    return NULL;
-  const char *libc = NULL;
-  for (size_t i = 0; i < r->link->ninputs && !libc; i++) {
-    const char *p = r->link->inputs[i]->path;
-    const char *b = as_base_name(p);
-    if (strcmp(b, "libc.a") == 0 || strncmp(b, "libc.so", 7) == 0)
-      libc = p;
-  }
-  if (!libc)
-    return NULL;
-  char *a = system_dir(libc), *b = system_dir(jemalloc);
-  if (!a || !b || strcmp(a, b) != 0)
-    r->libc_elsewhere = libc;
-  free(a);
-  free(b);
   return r->libc_elsewhere;
 }
 
@@ -759,7 +725,7 @@ static void decide_default(struct rules *r, struct as_decision *out) {
     if (!r->host)
       why_not = "jemalloc is installed for the host's machine only";
     else if (libc_elsewhere(r))
-      why_not = "jemalloc is built for the C library beside it, and the "
+      why_not = "jemalloc is built for this system's C library, and the "
                 "link's is another";
     if (r->host && !libc_elsewhere(r) &&
         as_jemalloc_usable(r->env, link->type, &why_not))
@@ -848,13 +814,13 @@ static const struct as_request *applied_request(struct rules *r,
   struct as_link *link = r->link;
   if (!req || !req->is_default || !req->allocator)
     return req;
-  if (libc_elsewhere(r) && link->type == AS_EXECUTABLE &&
-      strcmp(req->allocator, "jemalloc") == 0) {
+  if (link->type == AS_EXECUTABLE && needs_system_libc(req->allocator) &&
+      libc_elsewhere(r)) {
     as_diag_add(link, AS_NOTE, AS_E_DEFAULT_GIVES_WAY,
                 "the link brings a C library of its own (%s), not the one "
-                "jemalloc is built for: the default '%s' (from %s) gives way "
-                "to its malloc",
-                r->libc_elsewhere, req->allocator, req->origin);
+                "%s is built for: the default '%s' (from %s) gives way to its "
+                "malloc",
+                r->libc_elsewhere, req->allocator, req->allocator, req->origin);
     return NULL;
   }
   const struct as_unit *own = NULL;

@@ -155,8 +155,40 @@ EOF
   rm -f d
   run "$ALLOCSEL" run --allocator executable=jemalloc -- diet gcc -o d d.c
   expect_rc 1
-  expect_err "allocator 'jemalloc' (from ALLOCSEL_ALLOCATOR=executable=jemalloc) is not available to this link: jemalloc is built for the C library beside it, and the link's is another"
+  expect_err "allocator 'jemalloc' (from ALLOCSEL_ALLOCATOR=executable=jemalloc) is not available to this link: jemalloc is built for this system's C library, and the link's is another"
   [[ ! -e d ]] || fail "a refused link wrote its output"
+  run "$ALLOCSEL" run --allocator executable=tcmalloc -- diet gcc -o d d.c
+  expect_rc 1
+  expect_err "allocator 'tcmalloc' (from ALLOCSEL_ALLOCATOR=executable=tcmalloc) is not available to this link: tcmalloc is built for this system's C library"
+  [[ ! -e d ]] || fail "a refused link wrote its output"
+  # A program that needs an allocator gets system, which serves every
+  # alignment from dietlibc's malloc (it has no posix_memalign).
+  cat >abi.c <<'EOF'
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+void *__rust_allocate(size_t, size_t);
+void *__rust_reallocate(void *, size_t, size_t, size_t);
+void __rust_deallocate(void *, size_t, size_t);
+int main(void) {
+  for (size_t align = 1; align <= 4096; align <<= 1) {
+    char *p = __rust_allocate(3, align);
+    if (!p || (uintptr_t)p % align) return 1;
+    memcpy(p, "ok", 3);
+    p = __rust_reallocate(p, 3, 5000, align);
+    if (!p || (uintptr_t)p % align || strcmp(p, "ok")) return 2;
+    __rust_deallocate(p, 5000, align);
+  }
+  write(1, "aligned\n", 8);
+  return 0;
+}
+EOF
+  run "$ALLOCSEL" run -- diet gcc -o abi abi.c
+  expect_rc 0
+  [[ $(record_of abi allocator) == system ]] || fail "abi's record is not system's: $(record_of abi allocator)"
+  run ./abi
+  expect_rc 0
+  expect_out "aligned"
   cd ..
 else
   echo "SKIP: dietlibc is not installed (Debian's dietlibc-dev)"

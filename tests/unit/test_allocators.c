@@ -26,8 +26,13 @@
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
-/* The marker is hidden, which binds fine from inside the same executable. */
-extern const char CAT(__allocsel_allocator_, ALLOCATOR_NAME)[];
+/* The marker is hidden, which binds fine from inside the same executable.
+ * ALLOCATOR_MARKER names it where a build of an allocator is tested under
+ * another name (system_no_memalign). */
+#ifndef ALLOCATOR_MARKER
+#define ALLOCATOR_MARKER ALLOCATOR_NAME
+#endif
+extern const char CAT(__allocsel_allocator_, ALLOCATOR_MARKER)[];
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -50,8 +55,8 @@ static void assert_aligned(const void *p, size_t align) {
 
 static void test_marker(void **state) {
   (void)state;
-  assert_string_equal(CAT(__allocsel_allocator_, ALLOCATOR_NAME),
-                      STR(ALLOCATOR_NAME));
+  assert_string_equal(CAT(__allocsel_allocator_, ALLOCATOR_MARKER),
+                      STR(ALLOCATOR_MARKER));
 }
 
 /* Sizes below, at and above each alignment; grow then shrink keeps the

@@ -461,11 +461,11 @@ static void test_default_allocator(void **state) {
   as_request_free(&r);
 }
 
-/* A link whose C library is not the one beside jemalloc's library
- * (dietlibc's, musl's, a sysroot's): jemalloc, built for glibc, cannot
+/* A link whose C library is not this system's (dietlibc's, musl's, a
+ * sysroot's): jemalloc, tcmalloc and mimalloc, built for glibc, cannot
  * serve it. A request is refused, a default gives way, the built-in
- * default is system; glibc's own libc.so.6 (in /lib, beside /usr/lib's
- * jemalloc) is jemalloc's. */
+ * default is system; glibc's own libc.so.6 (in /lib, where the
+ * allocators are in /usr/lib) is theirs. */
 static void test_libc_elsewhere(void **state) {
   (void)state;
   char dir[] = "/tmp/allocsel-libc-XXXXXX";
@@ -503,9 +503,40 @@ static void test_libc_elsewhere(void **state) {
   as_decision_free(&d);
   as_link_free(link);
 
+  /* tcmalloc's and mimalloc's libraries are the system's too. */
+  const struct as_request req_tc = {.allocator = "tcmalloc",
+                                    .origin = "--allocator=tcmalloc"};
+  link = new_link(AS_EXECUTABLE, FX_USER, libc, NULL);
+  assert_int_equal(decide(link, &req_tc, &env_je, &d), 2);
+  e = get_diag(link, "allocator-missing");
+  assert_non_null(strstr(e->message, "'tcmalloc'"));
+  assert_non_null(strstr(e->message, "the link's is another"));
+  as_decision_free(&d);
+  as_link_free(link);
+  const struct as_request dflt_mi = {.allocator = "mimalloc",
+                                     .origin = "ALLOCSEL_DEFAULT_ALLOCATOR="
+                                               "mimalloc",
+                                     .is_default = true};
+  link = new_link(AS_EXECUTABLE, FX_PLAIN, libc, NULL);
+  assert_int_equal(decide(link, &dflt_mi, &env_je, &d), 0);
+  assert_int_equal(d.how, AS_NONE);
+  assert_non_null(get_diag(link, "default-gives-way"));
+  as_decision_free(&d);
+  as_link_free(link);
+
+  /* The system's own C library, also where jemalloc is not beside it (a
+   * jemalloc of one's own, ALLOCSEL_JEMALLOC_LIBRARY). */
+  const struct as_env env_opt = {.libdir = STAGE_LIBDIR,
+                                 .jemalloc_library = "/opt/je/libjemalloc.so"};
   link =
       new_link(AS_EXECUTABLE, FX_USER, "/lib/x86_64-linux-gnu/libc.so.6", NULL);
   assert_int_equal(decide(link, &req_jemalloc, &env_je, &d), 0);
+  assert_inject_shipped(&d, "jemalloc");
+  as_decision_free(&d);
+  as_link_free(link);
+  link = new_link(AS_EXECUTABLE, FX_USER, "/usr/lib/x86_64-linux-gnu/libc.a",
+                  NULL);
+  assert_int_equal(decide(link, &req_jemalloc, &env_opt, &d), 0);
   assert_inject_shipped(&d, "jemalloc");
   as_decision_free(&d);
   as_link_free(link);
