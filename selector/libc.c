@@ -1,12 +1,11 @@
 /* The link's C library against the one the shipped allocators' libraries
  * are built for. Debian's jemalloc, mimalloc and tcmalloc are built for
- * this system's C library, the one allocsel itself runs on: a link whose
+ * this system's C library, the one allocsel is built for: a link whose
  * libc.a or libc.so comes from elsewhere (dietlibc's `diet gcc`,
  * musl-gcc, a sysroot) would take functions of that C library it cannot
  * resolve, or load it beside its own. */
 #include "link_internal.h"
 
-#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,26 +29,11 @@ static bool is_libc(const char *path) {
   return strcmp(b, "libc.a") == 0 || strncmp(b, "libc.so", 7) == 0;
 }
 
-static int find_loaded_libc(struct dl_phdr_info *info, size_t size,
-                            void *found) {
-  (void)size;
-  if (info->dlpi_name && info->dlpi_name[0] == '/' &&
-      is_libc(info->dlpi_name)) {
-    *(const char **)found = info->dlpi_name;
-    return 1;
-  }
-  return 0;
-}
-
-char *as_system_libc_dir(const struct as_env *env) {
-  /* The C library loaded into this process (a sanitizer's interceptors
-   * stand in front of its functions, not of its file); in a static
-   * allocsel, the directory of jemalloc's library. */
-  const char *libc = NULL;
-  dl_iterate_phdr(find_loaded_libc, &libc);
-  if (!libc)
-    libc = env->jemalloc_library;
-  return libc ? system_dir(libc) : NULL;
+const char *as_system_libc(const struct as_env *env) {
+  /* The compiler's libc.so when allocsel was built (allocsel-ld is static,
+   * so the C library loaded into this process is no guide); else jemalloc's
+   * library, which is beside it. */
+  return *ALLOCSEL_SYSTEM_LIBC ? ALLOCSEL_SYSTEM_LIBC : env->jemalloc_library;
 }
 
 const char *as_link_foreign_libc(const struct as_link *link,
@@ -60,7 +44,8 @@ const char *as_link_foreign_libc(const struct as_link *link,
       libc = link->inputs[i]->path;
   if (!libc)
     return NULL;
-  char *mine = as_system_libc_dir(env), *theirs = system_dir(libc);
+  const char *system = as_system_libc(env);
+  char *mine = system ? system_dir(system) : NULL, *theirs = system_dir(libc);
   bool foreign = mine && (!theirs || strcmp(mine, theirs) != 0);
   free(mine);
   free(theirs);

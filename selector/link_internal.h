@@ -31,8 +31,8 @@ int as_decide_malloc(struct as_link *link, const struct as_env *env,
  * musl's, a sysroot's), else NULL (libc.c). */
 const char *as_link_foreign_libc(const struct as_link *link,
                                  const struct as_env *env);
-/* The directory of this system's C library (malloc'd), NULL if unknown. */
-char *as_system_libc_dir(const struct as_env *env);
+/* This system's C library (its libc.so), NULL if unknown. */
+const char *as_system_libc(const struct as_env *env);
 
 /* Drops the diagnostics added after the first n (a tentative read). */
 void as_diag_truncate(struct as_link *link, size_t n);

@@ -234,9 +234,7 @@ static int check_request(struct rules *r) {
           "built for this system's C library, and the link's is another "
           "(%s)",
           req->allocator, req->origin, req->allocator, libc_elsewhere(r));
-      char *dir = as_system_libc_dir(r->env);
-      as_diag_note(d, "this system's C library: %s", dir ? dir : "?");
-      free(dir);
+      as_diag_note(d, "this system's C library: %s", as_system_libc(r->env));
       as_diag_hint(d, "request system, or leave this link's malloc to its "
                       "C library (a default gives way to it)");
       return -1;

@@ -157,7 +157,9 @@ EOF
   expect_rc 1
   expect_err "allocator 'jemalloc' (from ALLOCSEL_ALLOCATOR=executable=jemalloc) is not available to this link: jemalloc is built for this system's C library, and the link's is another"
   [[ ! -e d ]] || fail "a refused link wrote its output"
-  run "$ALLOCSEL" run --allocator executable=tcmalloc -- diet gcc -o d d.c
+  # Also where jemalloc is not installed: the reference is the C library
+  # allocsel is built for.
+  run env ALLOCSEL_JEMALLOC_LIBRARY= "$ALLOCSEL" run --allocator executable=tcmalloc -- diet gcc -o d d.c
   expect_rc 1
   expect_err "allocator 'tcmalloc' (from ALLOCSEL_ALLOCATOR=executable=tcmalloc) is not available to this link: tcmalloc is built for this system's C library"
   [[ ! -e d ]] || fail "a refused link wrote its output"
