@@ -101,10 +101,10 @@ void __rust_deallocate(void *ptr, size_t old_size, size_t align) {
 
 void *__rust_reallocate(void *ptr, size_t old_size, size_t size, size_t align) {
   size = nonzero(size);
-  if (plain_malloc_ok(size, align) && !offset_block(align))
-    return realloc(ptr, size);
-  if (!have_memalign() && !offset_block(align))
+  if (!have_memalign() && align <= MIN_ALIGN)
     return realloc(ptr, size < align ? align : size);
+  if (plain_malloc_ok(size, align))
+    return realloc(ptr, size);
   /* realloc keeps only malloc's alignment: move by hand. On failure the old
    * block stays valid, as realloc's contract has it. */
   void *p = aligned_alloc_any(size, align);
