@@ -14,6 +14,7 @@
 #include <malloc.h>
 #include <stdalign.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,8 @@ static bool offset_block(size_t align) {
 }
 
 static void *offset_alloc(size_t size, size_t align) {
-  if (size > SIZE_MAX - align - sizeof(void *))
+  /* No object is larger than PTRDIFF_MAX. */
+  if (size > PTRDIFF_MAX - align - sizeof(void *))
     return NULL;
   char *raw = malloc(size + align + sizeof(void *));
   if (!raw)
