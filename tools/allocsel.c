@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ar_writer.h"
+#include "build_commit.h"
 #include "frontend.h"
 #include "link_command.h"
 #include "run.h"
@@ -832,7 +833,8 @@ int main(int argc, char **argv) {
       return unknown_command(argv[1]);
     }
   if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
-    printf("allocsel %s\n", AS_VERSION);
+    printf("allocsel %s%s%s%s\n", AS_VERSION, *AS_BUILD_COMMIT ? " (" : "",
+           AS_BUILD_COMMIT, *AS_BUILD_COMMIT ? ")" : "");
     return 0;
   }
   if (run)

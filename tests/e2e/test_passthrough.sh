@@ -176,6 +176,11 @@ expect_err "unknown command 'chek' (did you mean 'check'?)"
 run "$ALLOCSEL" --version
 expect_rc 0
 expect_out "allocsel 0."
+# Built from a checkout, it names the commit (the rebuild's records say
+# which allocsel made them).
+if head=$(git -C "$SRC_DIR" rev-parse --short=7 HEAD 2>/dev/null); then
+  expect_out "($head"
+fi
 
 step "man pages: allocsel(1) and allocsel-ld(1), installed and readable with man"
 if command -v man >/dev/null; then

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""record.py RESULTS DIR PKG VERSION BUCKET REASON TESTS LTO ALLOCATOR CHECKED [USER]:
+"""record.py RESULTS DIR PKG VERSION BUCKET REASON TESTS LTO ALLOCATOR CHECKED [USER [ALLOCSEL_VERSION]]:
 appends the package's line to RESULTS, from what run.sh found and what DIR
 holds (the run's report links.jsonl, allocsel.time, control.time)."""
 import collections
@@ -10,6 +10,8 @@ import sys
 
 results, d, pkg, version, bucket, reason, tests, lto, allocator, checked = sys.argv[1:11]
 user = sys.argv[11] if len(sys.argv) > 11 else None  # who ran the builds
+# `allocsel --version` of the allocsel that ran: "allocsel 0.1.0 (ce93e85)".
+allocsel_version = sys.argv[12] if len(sys.argv) > 12 else None
 
 
 def load(name):
@@ -59,6 +61,7 @@ line = {
     "allocsel_own_cpu": own_cpu,
     "control": load("control.time"),
     "user": user,
+    "allocsel_version": allocsel_version,
 }
 with open(results, "a") as f:
     fcntl.flock(f, fcntl.LOCK_EX)

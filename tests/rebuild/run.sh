@@ -254,7 +254,7 @@ one_package() {
   fi
   python3 "$here/record.py" "$out/results.jsonl" "$dir" "$pkg" "$version" \
     "$bucket" "$reason" "$tests" "${lto:+lto}" "${allocator:+$aopt=$allocator}" "${checked:-}" \
-    "$build_user"
+    "$build_user" "$("$ALLOCSEL" --version)"
   echo "rebuild: $pkg ${version:-?}: $bucket${reason:+ ($reason)}, tests $tests"
 }
 

@@ -6,21 +6,11 @@ results file: each package's bucket, its links by type and decision, what
 bypassed allocsel, its tests, and the build's wall and CPU seconds with and
 without allocsel; then the totals, the build overhead among them (CPU of
 the packages built both ways). Printed, or with --doc written into that
-file between its "results" markers, with the allocsel commit."""
+file between its "results" markers; each table names the allocsel that
+built its packages (`allocsel --version`, as each line recorded it)."""
 import json
 import os
-import subprocess
 import sys
-
-
-def commit():
-    here = os.path.dirname(os.path.abspath(__file__))
-    try:
-        return subprocess.check_output(
-            ["git", "-C", here, "rev-parse", "--short", "HEAD"], text=True
-        ).strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def seconds(t, key):
@@ -69,6 +59,10 @@ def table(path):
     out.append("")
     total = ", ".join("%s %d" % (b, buckets[b]) for b in ("success", "failure", "broken") if b in buckets)
     out.append("%d packages: %s; %d bypassed artifacts." % (len(rows), total, bypassed))
+    # Which allocsel built them, as each line recorded it (earlier runs did
+    # not: the file's name carries the commit).
+    versions = sorted({r.get("allocsel_version") or "not recorded" for r in rows})
+    out.append("allocsel: %s." % "; ".join(versions))
     n_on = sum(r.get("programs_on_allocator") or 0 for r in rows)
     n_own = sum(r.get("programs_own_malloc") or 0 for r in rows)
     if alloc:
@@ -99,7 +93,7 @@ def main(argv):
         del argv[i:i + 2]
     if not argv:
         sys.exit(__doc__)
-    text = "allocsel %s.\n\n" % commit() + "\n".join(table(p) for p in argv)
+    text = "\n".join(table(p) for p in argv)
     if not doc:
         print(text)
         return
