@@ -26,6 +26,9 @@ const struct as_unit *as_link_malloc_unit(struct as_link *link);
 int as_decide_malloc(struct as_link *link, const struct as_env *env,
                      struct as_decision *d);
 
+/* system, jemalloc, mimalloc or tcmalloc (rules.c). */
+bool as_allocator_is_shipped(const char *name);
+
 /* The link's libc.a or libc.so where it is not this system's C library,
  * for which the shipped allocators' libraries are built (dietlibc's,
  * musl's, a sysroot's), else NULL (libc.c). */

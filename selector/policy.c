@@ -4,7 +4,7 @@
  * jemalloc live, which jemalloc a link can take, and what goes into the
  * link with a decision. Front ends only translate their inputs into these
  * calls and print. */
-#include "selector.h"
+#include "link_internal.h"
 
 #include <limits.h>
 #include <stdlib.h>

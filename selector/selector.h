@@ -253,8 +253,6 @@ void as_request_init(struct as_request *req, const char *option_value,
 void as_request_init_default(struct as_request *req, const char *option_value,
                              const char *option_name, enum as_output_type type);
 void as_request_free(struct as_request *req);
-/* system, jemalloc, mimalloc or tcmalloc. */
-bool as_allocator_is_shipped(const char *name);
 
 /* A boolean environment variable: `unset` where it is unset or empty, else
  * false for 0, no, false and off (any case) and true for anything else. */
