@@ -61,8 +61,10 @@ def table(path):
     out.append("%d packages: %s; %d bypassed artifacts." % (len(rows), total, bypassed))
     # Which allocsel built them, as each line recorded it (earlier runs did
     # not: the file's name carries the commit).
-    versions = sorted({r.get("allocsel_version") or "not recorded" for r in rows})
-    out.append("allocsel: %s." % "; ".join(versions))
+    versions = sorted({r.get("allocsel_version") or
+                       "allocsel not recorded (the file's name carries its commit)"
+                       for r in rows})
+    out.append("Built through %s." % "; ".join(versions))
     n_on = sum(r.get("programs_on_allocator") or 0 for r in rows)
     n_own = sum(r.get("programs_own_malloc") or 0 for r in rows)
     if alloc:
