@@ -32,12 +32,14 @@ void run_report_link(const char *report, const struct ld_cmdline *cl,
                      ? as_xstrdup(out)
                      : as_xasprintf("%s/%s", cwd, out);
   char *allocator = NULL, *malloc_by = NULL;
-  /* refused: a rule is broken (exit 1), allocsel's doing; failed: the
-   * link could not be made (a missing or unreadable input, which ld would
-   * fail on too, or the linker's own error): a configure test's link
+  /* refused: allocsel's doing (a rule is broken, or what was asked for
+   * cannot serve this link): without allocsel it could have linked, and a
+   * configure probe refused this way would quietly change what the build
+   * finds; failed: the link could not be made (a missing or damaged input,
+   * which ld fails on too, or the linker's own error): a configure probe
    * fails this way on purpose. */
   const char *status = "linked";
-  if (s && s->rc == 1)
+  if (s && s->rc != 0 && as_diag_refused(s->link))
     status = "refused";
   else if (rc != 0 || !s || s->rc != 0)
     status = "failed";

@@ -21,8 +21,10 @@ static char *vformat(const char *fmt, va_list ap) {
 static const struct {
   const char *code;
   int exit;
+  bool inputs;
 } errors[AS_E_COUNT] = {
-#define AS_ERROR_ROW(name, code, exit) [AS_E_##name] = {code, exit},
+#define AS_ERROR_ROW(name, code, exit, inputs)                                 \
+  [AS_E_##name] = {code, exit, inputs},
     AS_ERROR_TABLE(AS_ERROR_ROW)
 #undef AS_ERROR_ROW
 };
@@ -33,6 +35,10 @@ const char *as_error_code(enum as_error e) {
 
 int as_error_exit(enum as_error e) {
   return errors[e].exit;
+}
+
+bool as_error_in_inputs(enum as_error e) {
+  return errors[e].inputs;
 }
 
 struct as_diag *as_diag_add(struct as_link *link, enum as_diag_kind kind,
@@ -73,6 +79,14 @@ void as_diag_hint(struct as_diag *d, const char *fmt, ...) {
   free(d->hint);
   d->hint = vformat(fmt, ap);
   va_end(ap);
+}
+
+bool as_diag_refused(const struct as_link *link) {
+  for (size_t i = 0; i < link->ndiags; i++)
+    if (link->diags[i].kind == AS_ERROR &&
+        !as_error_in_inputs(link->diags[i].error))
+      return true;
+  return false;
 }
 
 int as_diag_exit_code(const struct as_link *link) {

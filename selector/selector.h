@@ -492,6 +492,8 @@ const char *as_nearest(const char *word, const char *const *names, size_t n);
 
 /* Highest exit code among the errors, 0 if none. */
 int as_diag_exit_code(const struct as_link *link);
+/* Some error is allocsel's refusal, not the inputs' fault (errors.h). */
+bool as_diag_refused(const struct as_link *link);
 void as_diag_print(const struct as_link *link, FILE *out);
 /* Writes the diagnostics as a JSON array. */
 void as_diag_print_json(const struct as_link *link, FILE *out);

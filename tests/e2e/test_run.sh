@@ -156,6 +156,10 @@ EOF
   run "$ALLOCSEL" run --allocator executable=jemalloc -- diet gcc -o d d.c
   expect_rc 1
   expect_err "allocator 'jemalloc' (from ALLOCSEL_ALLOCATOR=executable=jemalloc) is not available to this link: jemalloc is built for this system's C library, and the link's is another"
+  # allocsel's refusal, not the inputs' fault: without allocsel it links,
+  # and a configure probe refused so would quietly change the build.
+  expect_err "0 links through allocsel; 1 refused; 0 bypassed"
+  expect_err ">>> refused: $PWD/d"
   [[ ! -e d ]] || fail "a refused link wrote its output"
   # Also where jemalloc is not installed: the reference is the C library
   # allocsel is built for.
