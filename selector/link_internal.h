@@ -19,7 +19,8 @@ char *as_seal_command(struct as_link *link, const struct as_unit *u);
 void as_why_notes(struct as_link *link, struct as_diag *d,
                   const struct as_unit *u);
 
-/* The first linked malloc implementation other than libc's, or NULL. */
+/* The first linked malloc implementation other than libc's that the
+ * program keeps (one --as-needed drops is not its malloc), or NULL. */
 const struct as_unit *as_link_malloc_unit(struct as_link *link);
 /* What serves malloc (malloc.c): fills d->malloc, or records the error
  * for two malloc implementations and returns 1. */

@@ -32,15 +32,6 @@ static char *implementation_name(const char *path) {
   return as_xstrdup(known ? known : as_base_name(path));
 }
 
-const struct as_unit *as_link_malloc_unit(struct as_link *link) {
-  for (size_t i = 0; i < link->nunits; i++) {
-    const struct as_unit *u = link->units[i];
-    if (u->linked && u->defines_malloc && !is_libc_malloc(link, u))
-      return u;
-  }
-  return NULL;
-}
-
 struct impl {
   char *name, *where;
   const struct as_unit *unit; /* NULL: what the decision adds */
@@ -73,6 +64,22 @@ static bool dropped_as_unneeded(struct as_link *link, uint32_t unit,
         return false;
   }
   return true;
+}
+
+const struct as_unit *as_link_malloc_unit(struct as_link *link) {
+  bool *gone = as_xcalloc(link->nunits + 1, sizeof *gone);
+  const struct as_unit *found = NULL;
+  for (size_t i = 0; i < link->nunits && !found; i++) {
+    const struct as_unit *u = link->units[i];
+    if (!u->linked || !u->defines_malloc || is_libc_malloc(link, u))
+      continue;
+    if (dropped_as_unneeded(link, (uint32_t)i, gone))
+      gone[i] = true;
+    else
+      found = u;
+  }
+  free(gone);
+  return found;
 }
 
 /* FRR's "tcmalloc enabled" programs that ran glibc's malloc. */

@@ -127,6 +127,34 @@ expect_out "malloc-from: libtcmalloc.so.4"
 [[ $(record_of tc-app malloc) == tcmalloc* ]] || fail "tc-app's record does not say tcmalloc: $(record_of tc-app malloc)"
 [[ $(record_of libanswer.so allocator) == none ]] || fail "the library took an allocator"
 [[ $(report_field dflt.jsonl tc-app malloc) == tcmalloc* ]] || fail "the report does not say tc-app keeps tcmalloc"
+# A malloc that --as-needed drops (nothing the program links references
+# it: gperftools' own tests do this) is not the program's: the default
+# stands, where giving way left the program on libc's malloc.
+cat >dropped.c <<'EOF'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+int main(void) {
+  Dl_info info;
+  void *m = dlsym(RTLD_DEFAULT, "malloc");
+  const char *base = "?";
+  if (m && dladdr(m, &info) && info.dli_fname)
+    base = info.dli_fname;
+  for (const char *p = base; *p; p++)
+    if (*p == '/')
+      base = p + 1;
+  printf("malloc-from: %s\n", base);
+  return 0;
+}
+EOF
+run "$ALLOCSEL" run --default-allocator executable=jemalloc -- gcc -o dropped dropped.c -ldl -Wl,--as-needed -ltcmalloc
+expect_rc 0
+expect_err "libtcmalloc.so.4"
+expect_err "--as-needed drops it"
+expect_no_err "gives way"
+run ./dropped
+expect_out "malloc-from: libjemalloc.so.2"
+[[ $(record_of dropped allocator) == jemalloc ]] || fail "dropped's record is not jemalloc's"
 rm -f tc-app
 run "$ALLOCSEL" run --allocator executable=jemalloc -- make tc-app
 expect_rc 2
