@@ -66,18 +66,27 @@ static bool dropped_as_unneeded(struct as_link *link, uint32_t unit,
   return true;
 }
 
+/* Unit i as a malloc implementation of the link's own (libc's aside):
+ * kept by the program, or dropped by --as-needed (marked in `gone`, which
+ * later units' verdicts read), or none. Units are asked in order. */
+enum own_malloc { NOT_OWN_MALLOC, OWN_MALLOC_KEPT, OWN_MALLOC_DROPPED };
+static enum own_malloc own_malloc(struct as_link *link, size_t i, bool *gone) {
+  const struct as_unit *u = link->units[i];
+  if (!u->linked || !u->defines_malloc || is_libc_malloc(link, u))
+    return NOT_OWN_MALLOC;
+  if (dropped_as_unneeded(link, (uint32_t)i, gone)) {
+    gone[i] = true;
+    return OWN_MALLOC_DROPPED;
+  }
+  return OWN_MALLOC_KEPT;
+}
+
 const struct as_unit *as_link_malloc_unit(struct as_link *link) {
   bool *gone = as_xcalloc(link->nunits + 1, sizeof *gone);
   const struct as_unit *found = NULL;
-  for (size_t i = 0; i < link->nunits && !found; i++) {
-    const struct as_unit *u = link->units[i];
-    if (!u->linked || !u->defines_malloc || is_libc_malloc(link, u))
-      continue;
-    if (dropped_as_unneeded(link, (uint32_t)i, gone))
-      gone[i] = true;
-    else
-      found = u;
-  }
+  for (size_t i = 0; i < link->nunits && !found; i++)
+    if (own_malloc(link, i, gone) == OWN_MALLOC_KEPT)
+      found = link->units[i];
   free(gone);
   return found;
 }
@@ -163,15 +172,14 @@ int as_decide_malloc(struct as_link *link, const struct as_env *env,
   bool *gone = as_xcalloc(link->nunits + 1, sizeof *gone); /* dropped */
   for (size_t i = 0; i < link->nunits && n < 2; i++) {
     const struct as_unit *u = link->units[i];
-    if (!u->linked || !u->defines_malloc || is_libc_malloc(link, u))
-      continue;
-    if (dropped_as_unneeded(link, (uint32_t)i, gone)) {
-      gone[i] = true;
+    enum own_malloc own = own_malloc(link, i, gone);
+    if (own == OWN_MALLOC_DROPPED) {
       warn_dropped(link, u);
       if (!dropped)
         dropped = u;
-      continue;
     }
+    if (own != OWN_MALLOC_KEPT)
+      continue;
     const char *origin = as_unit_origin(link, u);
     impls[n++] =
         (struct impl){implementation_name(origin), as_xstrdup(origin), u};

@@ -87,10 +87,6 @@ static const struct shipped *find_shipped(const char *name) {
   return NULL;
 }
 
-static bool is_shipped(const char *name) {
-  return find_shipped(name) != NULL;
-}
-
 /* Every shipped allocator but system brings a library built for this
  * system's C library. */
 static bool needs_system_libc(const char *shipped_name) {
@@ -98,7 +94,7 @@ static bool needs_system_libc(const char *shipped_name) {
 }
 
 bool as_allocator_is_shipped(const char *name) {
-  return is_shipped(name);
+  return find_shipped(name) != NULL;
 }
 
 int as_link_add_request(struct as_link *link, const struct as_request *req) {
@@ -109,7 +105,7 @@ int as_link_add_request(struct as_link *link, const struct as_request *req) {
       as_diag_hint(d, "%s", req->hint);
     return -1;
   }
-  if (!req || !req->allocator || is_shipped(req->allocator))
+  if (!req || !req->allocator || as_allocator_is_shipped(req->allocator))
     return 0;
   const char *a = req->allocator;
   size_t n = strlen(a);
@@ -223,7 +219,7 @@ static int check_request(struct rules *r) {
   const struct as_request *req = r->req;
   if (!req || !req->allocator)
     return 0;
-  if (is_shipped(req->allocator)) {
+  if (as_allocator_is_shipped(req->allocator)) {
     const char *why_not = "jemalloc is installed for the host's machine only";
     if (needs_system_libc(req->allocator) && libc_elsewhere(r)) {
       bool jemalloc = strcmp(req->allocator, "jemalloc") == 0;
